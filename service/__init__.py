@@ -1,0 +1,1 @@
+"""Interlude: between-session messaging for ketamine treatment clinics."""

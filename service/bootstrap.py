@@ -1,0 +1,81 @@
+"""The composition root: builds the engine, schedules, templates, transports and clock once.
+
+The app factory, the worker and the CLI all get their dependencies from `build()`; tests pass
+their own clock and transports through it. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from .config import Config
+from .db.engine import make_engine
+from .domain.quiet_hours import Window
+from .domain.schedule import Schedule
+from .schedules import load_schedules
+from .templates import MessageTemplates
+from .transports.base import Transport
+from .transports.sandbox import SandboxTransport
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Interlude:
+    """Everything the use cases need, wired once per process."""
+
+    config: Config
+    engine: Engine
+    schedules: Mapping[str, Schedule]
+    templates: MessageTemplates
+    transports: Mapping[str, Transport]
+    clock: Clock = system_clock
+    extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def window(self) -> Window:
+        c = self.config.clinic
+        return Window(c.quiet_hours_start, c.quiet_hours_end)
+
+    @property
+    def clinic_tz(self) -> ZoneInfo:
+        return ZoneInfo(self.config.clinic.timezone)
+
+    def schedule(self, name: str) -> Schedule:
+        """The named schedule; raises KeyError when there is none."""
+        return self.schedules[name]
+
+
+def build_transports(config: Config, engine: Engine) -> dict[str, Transport]:
+    """One transport per channel, as the config chooses."""
+    return {"sms": SandboxTransport(engine, "sms"), "email": SandboxTransport(engine, "email")}
+
+
+def build(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    transports: Mapping[str, Transport] | None = None,
+    engine: Engine | None = None,
+) -> Interlude:
+    """Wire the service for `config`. Raises ConfigError/ScheduleError/DatabaseError on bad input."""
+    engine = engine or make_engine(config.database.url, config.database.pool_size)
+    schedules = load_schedules(config.schedules.dir)
+    templates = MessageTemplates(config.messages.dir, config.messages.default_language)
+    return Interlude(
+        config=config,
+        engine=engine,
+        schedules=schedules,
+        templates=templates,
+        transports=dict(transports) if transports is not None else build_transports(config, engine),
+        clock=clock or system_clock,
+    )

@@ -1,0 +1,319 @@
+"""Configuration: a TOML file (or the built-in defaults) loaded into frozen, typed objects.
+
+Unknown keys and wrong types are refused with the key's dotted name. Secrets come only from the
+environment (or a file named by `<VAR>_FILE`), never from the TOML file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .domain.durations import DomainError, parse_duration
+
+ENV_CONFIG = "INTERLUDE_CONFIG"
+ENV_DATABASE_URL = "INTERLUDE_DATABASE_URL"
+ENV_API_TOKEN = "INTERLUDE_API_TOKEN"
+ENV_SECRET_KEY = "INTERLUDE_SECRET_KEY"
+DEFAULT_INSTANCE_CONFIG = Path("instance/config.toml")
+MODALITIES = ("iv", "im", "intranasal", "oral", "kat")
+SMS_TRANSPORTS = ("sandbox",)
+EMAIL_TRANSPORTS = ("sandbox",)
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message starts with the file and the key."""
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite:///instance/interlude.db"
+    pool_size: int = 5
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    public_base_url: str = "http://127.0.0.1:5000"
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    tick_seconds: float = 1.0
+    batch_size: int = 200
+    max_attempts: int = 5
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+    stale_claim_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class FastingConfig:
+    solids: timedelta
+    clear_liquids: timedelta
+
+
+def _default_fasting() -> dict[str, FastingConfig]:
+    h = timedelta(hours=1)
+    return {
+        "iv": FastingConfig(6 * h, 2 * h),
+        "im": FastingConfig(6 * h, 2 * h),
+        "intranasal": FastingConfig(2 * h, timedelta(minutes=30)),
+        "oral": FastingConfig(4 * h, 1 * h),
+        "kat": FastingConfig(6 * h, 2 * h),
+    }
+
+
+@dataclass(frozen=True)
+class ClinicConfig:
+    name: str = "Interlude Demo Clinic"
+    phone: str = "+15555550100"
+    after_hours_phone: str = "+15555550199"
+    email: str = "care@clinic.example"
+    address: str = "100 Main St, Springfield"
+    timezone: str = "America/New_York"
+    quiet_hours_start: time = time(8, 0)
+    quiet_hours_end: time = time(20, 0)
+    arrival_before: timedelta = timedelta(minutes=15)
+    fasting: Mapping[str, FastingConfig] = field(default_factory=_default_fasting)
+
+
+@dataclass(frozen=True)
+class SchedulesConfig:
+    dir: str = "schedules"
+    default: str = "default"
+
+
+_SENSITIVE = (
+    "ketamine",
+    "esketamine",
+    "spravato",
+    "infusion",
+    "depression",
+    "anxiety",
+    "ptsd",
+    "adhd",
+    "psychiatric",
+    "dissociat",
+)
+
+
+@dataclass(frozen=True)
+class MessagesConfig:
+    dir: str = "messages"
+    default_language: str = "en"
+    languages: tuple[str, ...] = ("en", "es")
+    sensitive_words: tuple[str, ...] = _SENSITIVE
+
+
+@dataclass(frozen=True)
+class SmsConfig:
+    transport: str = "sandbox"
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    transport: str = "sandbox"
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Values that only ever come from the environment."""
+
+    api_token: str | None = None
+    secret_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
+    clinic: ClinicConfig = field(default_factory=ClinicConfig)
+    schedules: SchedulesConfig = field(default_factory=SchedulesConfig)
+    messages: MessagesConfig = field(default_factory=MessagesConfig)
+    sms: SmsConfig = field(default_factory=SmsConfig)
+    email: EmailConfig = field(default_factory=EmailConfig)
+    secrets: Secrets = field(default_factory=Secrets, repr=False)
+    source: str = "built-in defaults"
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with some sections replaced (tests build their config this way)."""
+        return dataclasses.replace(self, **changes)
+
+
+# --- loading -------------------------------------------------------------------------------
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _check_time(value: Any, key: str) -> time:
+    if not isinstance(value, str) or not _HHMM.match(value):
+        raise ConfigError(f"{key}: expected a time as 'HH:MM' (24-hour), got {value!r}")
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _check_duration(value: Any, key: str) -> timedelta:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a duration such as '6h' or '30m', got {value!r}")
+    try:
+        return parse_duration(value)
+    except DomainError as exc:
+        raise ConfigError(f"{key}: {exc}") from exc
+
+
+def _check_scalar(value: Any, kind: type, key: str) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, bool):
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{key}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _build(cls: Any, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'config'}: expected a table, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.name not in ("secrets", "source")}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        where = f"{prefix}." if prefix else ""
+        raise ConfigError(f"{where}{unknown[0]}: unknown key (known: {', '.join(sorted(names))})")
+    values: dict[str, Any] = {}
+    for name, raw in data.items():
+        values[name] = _convert(hints[name], raw, f"{prefix}.{name}" if prefix else name)
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    for name in required:
+        if name not in values:
+            raise ConfigError(f"{prefix}.{name}: missing (required)")
+    return cls(**values)
+
+
+def _convert(hint: Any, raw: Any, key: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, raw, key)
+    if hint is time:
+        return _check_time(raw, key)
+    if hint is timedelta:
+        return _check_duration(raw, key)
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+            raise ConfigError(f"{key}: expected a list of strings, got {raw!r}")
+        return tuple(raw)
+    if origin in (Mapping, dict):
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{key}: expected a table, got {raw!r}")
+        value_type = typing.get_args(hint)[1]
+        return {k: _convert(value_type, v, f"{key}.{k}") for k, v in raw.items()}
+    return _check_scalar(raw, hint, key)
+
+
+def _validate(config: Config) -> None:
+    try:
+        ZoneInfo(config.clinic.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"clinic.timezone: unknown IANA time zone {config.clinic.timezone!r}") from exc
+    if config.clinic.quiet_hours_start >= config.clinic.quiet_hours_end:
+        raise ConfigError("clinic.quiet_hours_start: must be before clinic.quiet_hours_end")
+    for modality in config.clinic.fasting:
+        if modality not in MODALITIES:
+            raise ConfigError(f"clinic.fasting.{modality}: unknown modality (known: {', '.join(MODALITIES)})")
+    if config.sms.transport not in SMS_TRANSPORTS:
+        raise ConfigError(f"sms.transport: expected one of {SMS_TRANSPORTS}, got {config.sms.transport!r}")
+    if config.email.transport not in EMAIL_TRANSPORTS:
+        raise ConfigError(
+            f"email.transport: expected one of {EMAIL_TRANSPORTS}, got {config.email.transport!r}"
+        )
+    positives = {
+        "worker.tick_seconds": config.worker.tick_seconds,
+        "worker.batch_size": config.worker.batch_size,
+        "worker.max_attempts": config.worker.max_attempts,
+        "worker.retry_base_seconds": config.worker.retry_base_seconds,
+        "worker.stale_claim_seconds": config.worker.stale_claim_seconds,
+        "database.pool_size": config.database.pool_size,
+        "web.port": config.web.port,
+    }
+    for key, value in positives.items():
+        if value <= 0:
+            raise ConfigError(f"{key}: must be positive, got {value!r}")
+    if config.messages.default_language not in config.messages.languages:
+        raise ConfigError("messages.default_language: must be one of messages.languages")
+    if not config.web.public_base_url.startswith(("http://", "https://")):
+        raise ConfigError("web.public_base_url: must start with http:// or https://")
+
+
+def _env_secret(env: Mapping[str, str], name: str) -> str | None:
+    """A secret from env NAME, or from the file named by NAME_FILE."""
+    value = env.get(name)
+    if value:
+        return value
+    path = env.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE: cannot read {path!r}: {exc.strerror}") from exc
+    return None
+
+
+def parse_config(text: str, source: str, env: Mapping[str, str] | None = None) -> Config:
+    """Parse TOML text into a Config, applying environment overrides and secrets.
+
+    Raises ConfigError with "SOURCE: key: problem" (or "SOURCE:LINE: ..." for TOML syntax).
+    """
+    env = {} if env is None else env
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        where = f"{source}:{line}" if line else source
+        raise ConfigError(f"{where}: invalid TOML: {exc}") from exc
+    try:
+        config: Config = _build(Config, data, "")
+        fasting = {**_default_fasting(), **config.clinic.fasting}
+        config = config.replace(clinic=dataclasses.replace(config.clinic, fasting=fasting))
+        _validate(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from exc
+    db_url = env.get(ENV_DATABASE_URL)
+    if db_url:
+        config = config.replace(database=dataclasses.replace(config.database, url=db_url))
+    secrets = Secrets(api_token=_env_secret(env, ENV_API_TOKEN), secret_key=_env_secret(env, ENV_SECRET_KEY))
+    return config.replace(secrets=secrets, source=source)
+
+
+def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Load the config: PATH, else env INTERLUDE_CONFIG, else instance/config.toml, else defaults.
+
+    Raises ConfigError naming the file and key of the first problem.
+    """
+    env = dict(os.environ) if env is None else env
+    chosen = path or env.get(ENV_CONFIG)
+    if chosen is None and DEFAULT_INSTANCE_CONFIG.is_file():
+        chosen = DEFAULT_INSTANCE_CONFIG
+    if chosen is None:
+        return parse_config("", "built-in defaults", env)
+    file = Path(chosen)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read config: {exc.strerror}") from exc
+    return parse_config(text, str(file), env)

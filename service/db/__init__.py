@@ -1,0 +1,1 @@
+"""Database adapter: tables, engine, migrations and queries (SQLAlchemy Core)."""

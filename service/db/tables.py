@@ -1,0 +1,206 @@
+"""The schema. Times are stored in UTC (timezone-aware columns); ids are integers."""
+
+from __future__ import annotations
+
+from datetime import UTC as _UTC
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A UTC instant. Refuses naive datetimes; always returns aware UTC datetimes.
+
+    SQLite has no time zone type: values are stored as naive UTC text in one fixed format, so
+    that text comparison in SQL is time comparison.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(_UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
+
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+UTC = UTCDateTime()
+
+clinics = Table(
+    "clinics",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("created_at", UTC, nullable=False),
+    Column("updated_at", UTC, nullable=False),
+)
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("clinic_id", Id, ForeignKey("clinics.id"), nullable=False),
+    Column("external_ref", String(100)),
+    Column("first_name", String(100), nullable=False),
+    Column("last_name", String(100), nullable=False),
+    Column("phone", String(20)),
+    Column("email", String(254)),
+    Column("timezone", String(64), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("channels", JSON, nullable=False),
+    Column("indications", JSON, nullable=False),
+    Column("detailed_messages", Boolean, nullable=False, default=False),
+    Column("schedule", String(64), nullable=False),
+    Column("enrolled_at", UTC, nullable=False),
+    Column("created_at", UTC, nullable=False),
+    Column("updated_at", UTC, nullable=False),
+    UniqueConstraint("clinic_id", "external_ref", name="uq_patients_clinic_external_ref"),
+)
+
+sessions = Table(
+    "treatment_sessions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("patient_id", Id, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("start_at", UTC, nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("modality", String(16), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("schedule", String(64), nullable=False),
+    Column("occurrence", Integer, nullable=False, default=0),
+    Column("external_ref", String(100)),
+    Column("booked_at", UTC, nullable=False),
+    Column("rescheduled_at", UTC),
+    Column("status_reason", String(200)),
+    Column("created_at", UTC, nullable=False),
+    Column("updated_at", UTC, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("dedupe_key", String(160), nullable=False, unique=True),
+    Column("patient_id", Id, ForeignKey("patients.id"), nullable=False),
+    Column("session_id", Id, ForeignKey("treatment_sessions.id")),
+    Column("schedule", String(64), nullable=False),
+    Column("step_id", String(64), nullable=False),
+    Column("template", String(64), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("occurrence", Integer, nullable=False, default=0),
+    Column("due_at", UTC, nullable=False),
+    Column("original_due_at", UTC),
+    Column("send_by", UTC),
+    Column("next_attempt_at", UTC, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(64)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claim_token", String(40)),
+    Column("claimed_at", UTC),
+    Column("sent_at", UTC),
+    Column("created_at", UTC, nullable=False),
+    Column("updated_at", UTC, nullable=False),
+    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    Index("ix_outbox_session", "session_id"),
+    Index("ix_outbox_patient", "patient_id"),
+    Index("ix_outbox_claim", "claim_token"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("outbox_id", Id, ForeignKey("outbox.id"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("transport", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("provider_id", String(64), index=True),
+    Column("error_code", String(32)),
+    Column("error_class", String(16)),
+    Column("created_at", UTC, nullable=False),
+    Column("updated_at", UTC, nullable=False),
+)
+
+consent_events = Table(
+    "consent_events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("patient_id", Id, ForeignKey("patients.id"), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("action", String(8), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("raw_text", Text),
+    Column("wording_version", String(64)),
+    Column("created_at", UTC, nullable=False),
+    Index("ix_consent_patient", "patient_id", "channel", "id"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("at", UTC, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("entity", String(32), nullable=False),
+    Column("entity_id", Id, nullable=False),
+    Column("reason", String(500)),
+    Column("details", JSON),
+    Index("ix_audit_entity", "entity", "entity_id"),
+)
+
+sandbox_messages = Table(
+    "sandbox_messages",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("attempt_id", Id, nullable=False, unique=True),
+    Column("channel", String(8), nullable=False),
+    Column("recipient", String(254), nullable=False),
+    Column("sender", String(254)),
+    Column("subject", String(300)),
+    Column("body", Text, nullable=False),
+    Column("html", Text),
+    Column("headers", JSON),
+    Column("created_at", UTC, nullable=False),
+)

@@ -1,0 +1,197 @@
+"""The planner: which messages a session (or an enrolment) produces, and when, in UTC.
+
+Pure: everything it needs, including `now`, is passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .durations import Offset
+from .quiet_hours import Window, local_instant, place
+from .schedule import Schedule, Step
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    """What the planner needs to know about one session and its patient."""
+
+    start: datetime
+    duration: timedelta
+    modality: str
+    number: int
+    booked_at: datetime
+    occurrence: int = 0
+    rescheduled_at: datetime | None = None
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.duration
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    tz: ZoneInfo
+    channels: frozenset[str]
+    indications: frozenset[str]
+    enrolled_at: datetime
+
+
+@dataclass(frozen=True)
+class PlannedMessage:
+    """One message the schedule asks for: a row of the outbox, before it is stored."""
+
+    step: Step
+    channel: str
+    due_at: datetime
+    send_by: datetime | None
+    status: str  # "pending" or "skipped"
+    reason: str | None = None
+    original_due: datetime | None = None
+
+    @property
+    def occurrence_scoped(self) -> bool:
+        return self.step.repeat_on_reschedule
+
+
+def _apply(anchor: datetime, offset: Offset, step: Step, tz: ZoneInfo) -> datetime:
+    """Anchor + offset: days on the local wall clock, then seconds, then the step's `at` time."""
+    local = anchor.astimezone(tz)
+    if offset.days:
+        wall = local.replace(tzinfo=None) + timedelta(days=offset.days)
+        local = datetime.combine(wall.date(), wall.time(), tzinfo=tz)
+    instant = local.astimezone(UTC) + timedelta(seconds=offset.seconds)
+    if step.at is not None:
+        instant = local_instant(instant.astimezone(tz).date(), step.at, tz)
+    return instant
+
+
+def _anchor_time(step: Step, session: SessionFacts | None, patient: PatientFacts) -> datetime:
+    if step.anchor == "enrolment" or session is None:
+        return patient.enrolled_at
+    if step.anchor == "start":
+        return session.start
+    if step.anchor == "end":
+        return session.end
+    if step.anchor == "reschedule":
+        return session.rescheduled_at or session.booked_at
+    return session.booked_at
+
+
+def _send_by(step: Step, due: datetime, session: SessionFacts | None, tz: ZoneInfo) -> datetime:
+    """The last moment the message is still worth sending."""
+    limit = due + step.expiry
+    if session is not None and step.category == "prep":
+        deadline = step.deadline or Offset()
+        limit = min(limit, _apply(session.start, deadline, _NO_AT, tz))
+    elif session is not None and step.deadline is not None:
+        limit = min(limit, _apply(session.start, step.deadline, _NO_AT, tz))
+    return limit
+
+
+def _plan_step(
+    step: Step,
+    session: SessionFacts | None,
+    patient: PatientFacts,
+    window: Window,
+    now: datetime,
+) -> tuple[datetime | None, datetime, str | None, datetime]:
+    """Returns (send time or None, send_by, reason, original due)."""
+    anchor = _anchor_time(step, session, patient)
+    due = _apply(anchor, step.offset, step, patient.tz)
+    send_by = _send_by(step, due, session, patient.tz)
+    reason = None
+    target = due
+    if due < now:
+        if step.if_late == "skip" or now >= send_by:
+            return None, send_by, "too-late", due
+        target, reason = now, "late-booking-sent-now"
+    placement = place(
+        target,
+        now=now,
+        send_by=send_by,
+        policy=step.quiet_hours,
+        window=window,
+        tz=patient.tz,
+        may_override=step.category == "prep",
+        not_before=anchor if step.anchor == "end" else None,
+    )
+    if placement.at is None or placement.at >= send_by:
+        return None, send_by, placement.reason or "past-deadline", due
+    return placement.at, send_by, placement.reason or reason, due
+
+
+def _messages_for(step: Step, patient: PatientFacts, result: tuple) -> list[PlannedMessage]:
+    at, send_by, reason, due = result
+    out = []
+    for channel in step.channels:
+        if channel not in patient.channels:
+            continue
+        if at is None:
+            out.append(PlannedMessage(step, channel, due, send_by, "skipped", reason, due))
+        else:
+            out.append(PlannedMessage(step, channel, at, send_by, "pending", reason, due))
+    return out
+
+
+def _collapse_late_prep(planned: list[PlannedMessage]) -> list[PlannedMessage]:
+    """Of several preparation steps that a late booking would all send now, keep the last one.
+
+    A session booked three hours ahead needs one message with what still applies (the
+    morning-of reminder carries the fasting times), not a burst of every reminder at once.
+    """
+    late = [p for p in planned if p.reason == "late-booking-sent-now" and p.step.category == "prep"]
+    if len({p.step.id for p in late}) < 2:
+        return planned
+    keep = max(late, key=lambda p: p.original_due or p.due_at).step.id
+    out = []
+    for p in planned:
+        if p in late and p.step.id != keep:
+            p = PlannedMessage(
+                p.step, p.channel, p.due_at, p.send_by, "skipped", "superseded", p.original_due
+            )
+        out.append(p)
+    return out
+
+
+def plan_session(
+    schedule: Schedule,
+    session: SessionFacts,
+    patient: PatientFacts,
+    window: Window,
+    now: datetime,
+    *,
+    anchors: tuple[str, ...] = ("start", "end", "booking"),
+) -> list[PlannedMessage]:
+    """Every message the schedule asks for this session, each placed in time or skipped.
+
+    Steps whose conditions do not hold, and channels the patient does not use, produce nothing;
+    steps that can no longer be sent in time are returned as skipped with a reason code.
+    """
+    planned: list[PlannedMessage] = []
+    for step in schedule.steps:
+        if step.anchor not in anchors:
+            continue
+        if not step.conditions.holds(session.modality, session.number, patient.indications):
+            continue
+        planned.extend(_messages_for(step, patient, _plan_step(step, session, patient, window, now)))
+    return _collapse_late_prep(planned)
+
+
+def plan_enrolment(
+    schedule: Schedule, patient: PatientFacts, window: Window, now: datetime
+) -> list[PlannedMessage]:
+    """The messages anchored to the patient's enrolment (not to any session)."""
+    planned: list[PlannedMessage] = []
+    for step in schedule.steps:
+        if step.anchor != "enrolment":
+            continue
+        if not step.conditions.holds(None, None, patient.indications):
+            continue
+        planned.extend(_messages_for(step, patient, _plan_step(step, None, patient, window, now)))
+    return planned
+
+
+_NO_AT = Step(id="_", anchor="start", offset=Offset(), template="_", category="admin", channels=())

@@ -1,0 +1,296 @@
+"""Load `schedules/*.toml` into frozen Schedule objects; errors name file, line, step and key."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+from .domain.durations import DomainError, parse_duration, parse_offset
+from .domain.schedule import (
+    ANCHORS,
+    CATEGORIES,
+    CHANNELS,
+    LATE_POLICIES,
+    QUIET_POLICIES,
+    REPLY_KINDS,
+    Conditions,
+    ReplyExpectation,
+    ReplyOption,
+    Schedule,
+    Step,
+)
+
+MODALITIES = ("iv", "im", "intranasal", "oral", "kat")
+INDICATIONS = ("depression", "anxiety", "ptsd", "adhd", "pain", "ocd", "other")
+_STEP_KEYS = {
+    "id",
+    "anchor",
+    "offset",
+    "at",
+    "template",
+    "category",
+    "channels",
+    "quiet_hours",
+    "if_late",
+    "deadline",
+    "expires_after",
+    "conditions",
+    "expects",
+    "repeat_on_reschedule",
+}
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class ScheduleError(ValueError):
+    """A schedule file that cannot be used; the message starts with "file:line:"."""
+
+
+@dataclass
+class _Ctx:
+    file: str
+    line: int | None
+    step: str | None
+
+    def fail(self, key: str, problem: str) -> ScheduleError:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        step = f" step '{self.step}':" if self.step else ""
+        return ScheduleError(f"{where}:{step} {key}: {problem}")
+
+
+def _str(ctx: _Ctx, data: dict, key: str, choices: tuple[str, ...] | None = None) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise ctx.fail(key, f"expected a non-empty string, got {value!r}")
+    if choices and value not in choices:
+        raise ctx.fail(key, f"expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _strings(ctx: _Ctx, data: dict, key: str, choices: tuple[str, ...]) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ctx.fail(key, f"expected a list of strings, got {value!r}")
+    for v in value:
+        if v not in choices:
+            raise ctx.fail(key, f"unknown value {v!r} (expected {', '.join(choices)})")
+    if len(set(value)) != len(value):
+        raise ctx.fail(key, "a value is repeated")
+    return tuple(value)
+
+
+def _offset(ctx: _Ctx, data: dict, key: str) -> Any:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise ctx.fail(key, f"expected a duration such as '-1d' or '+2h', got {value!r}")
+    try:
+        return parse_offset(value)
+    except DomainError as exc:
+        raise ctx.fail(key, str(exc)) from exc
+
+
+def _duration(ctx: _Ctx, data: dict, key: str) -> Any:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise ctx.fail(key, f"expected a duration such as '4h', got {value!r}")
+    try:
+        return parse_duration(value)
+    except DomainError as exc:
+        raise ctx.fail(key, str(exc)) from exc
+
+
+def _conditions(ctx: _Ctx, data: Any, anchor: str) -> Conditions:
+    if not isinstance(data, dict):
+        raise ctx.fail("conditions", "expected a table")
+    known = {"modalities", "sessions", "first_session_only", "from_session", "indications"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ctx.fail(f"conditions.{unknown[0]}", f"unknown key (known: {', '.join(sorted(known))})")
+    sessions = data.get("sessions", [])
+    if not isinstance(sessions, list) or not all(isinstance(n, int) and n > 0 for n in sessions):
+        raise ctx.fail("conditions.sessions", f"expected a list of session numbers, got {sessions!r}")
+    first_only = data.get("first_session_only", False)
+    if not isinstance(first_only, bool):
+        raise ctx.fail("conditions.first_session_only", f"expected true or false, got {first_only!r}")
+    if first_only:
+        if sessions not in ([], [1]):
+            raise ctx.fail("conditions.first_session_only", "conflicts with conditions.sessions")
+        sessions = [1]
+    from_session = data.get("from_session")
+    if from_session is not None and (not isinstance(from_session, int) or from_session < 1):
+        raise ctx.fail("conditions.from_session", f"expected a session number, got {from_session!r}")
+    modalities = _strings(ctx, data, "modalities", MODALITIES)
+    if anchor == "enrolment" and (sessions or modalities or from_session):
+        raise ctx.fail("conditions", "enrolment steps cannot depend on a session")
+    return Conditions(
+        modalities=modalities,
+        sessions=tuple(sessions),
+        from_session=from_session,
+        indications=_strings(ctx, data, "indications", INDICATIONS),
+    )
+
+
+def _option(ctx: _Ctx, data: Any, index: int) -> ReplyOption:
+    key = f"expects.options[{index}]"
+    if not isinstance(data, dict):
+        raise ctx.fail(key, "expected a table")
+    unknown = sorted(set(data) - {"code", "label", "words", "concerning"})
+    if unknown:
+        raise ctx.fail(f"{key}.{unknown[0]}", "unknown key")
+    words = data.get("words", [])
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise ctx.fail(f"{key}.words", "expected a list of strings")
+    concerning = data.get("concerning", False)
+    if not isinstance(concerning, bool):
+        raise ctx.fail(f"{key}.concerning", "expected true or false")
+    return ReplyOption(
+        code=_str(ctx, data, "code"),
+        label=_str(ctx, data, "label"),
+        words=tuple(w.lower() for w in words),
+        concerning=concerning,
+    )
+
+
+def _expects(ctx: _Ctx, data: Any) -> ReplyExpectation:
+    if not isinstance(data, dict):
+        raise ctx.fail("expects", "expected a table")
+    known = {"kind", "window", "reminder_after", "options", "scale", "concerning_at_or_below"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ctx.fail(f"expects.{unknown[0]}", f"unknown key (known: {', '.join(sorted(known))})")
+    kind = _str(ctx, data, "kind", REPLY_KINDS)
+    options = tuple(_option(ctx, o, i) for i, o in enumerate(data.get("options", [])))
+    scale = data.get("scale")
+    if scale is not None and (
+        not isinstance(scale, list)
+        or len(scale) != 2
+        or not all(isinstance(n, int) for n in scale)
+        or scale[0] >= scale[1]
+    ):
+        raise ctx.fail("expects.scale", f"expected [low, high], got {scale!r}")
+    if kind == "checkin" and not options and scale is None:
+        raise ctx.fail("expects", "a check-in needs options or a scale")
+    if len({o.code for o in options}) != len(options):
+        raise ctx.fail("expects.options", "an option code is repeated")
+    threshold = data.get("concerning_at_or_below")
+    if threshold is not None and (scale is None or not isinstance(threshold, int)):
+        raise ctx.fail("expects.concerning_at_or_below", "needs a scale and an integer")
+    reminder = _duration(ctx, data, "reminder_after") if "reminder_after" in data else None
+    window = _duration(ctx, data, "window")
+    if reminder is not None and reminder >= window:
+        raise ctx.fail("expects.reminder_after", "must be shorter than expects.window")
+    return ReplyExpectation(
+        kind=kind,
+        window=window,
+        reminder_after=reminder,
+        options=options,
+        scale=(scale[0], scale[1]) if scale else None,
+        concerning_at_or_below=threshold,
+    )
+
+
+def _at(ctx: _Ctx, data: dict) -> time | None:
+    value = data.get("at")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _HHMM.match(value):
+        raise ctx.fail("at", f"expected a local time as 'HH:MM', got {value!r}")
+    return time(int(value[:2]), int(value[3:]))
+
+
+def _step(ctx: _Ctx, data: Any) -> Step:
+    if not isinstance(data, dict):
+        raise ctx.fail("step", "expected a table")
+    step_id = _str(ctx, data, "id")
+    if not _ID.match(step_id):
+        raise ctx.fail("id", f"use lower-case letters, digits and _, got {step_id!r}")
+    ctx.step = step_id
+    unknown = sorted(set(data) - _STEP_KEYS)
+    if unknown:
+        raise ctx.fail(unknown[0], f"unknown key (known: {', '.join(sorted(_STEP_KEYS))})")
+    anchor = _str(ctx, data, "anchor", ANCHORS)
+    category = _str(ctx, data, "category", CATEGORIES)
+    channels = _strings(ctx, data, "channels", CHANNELS)
+    if not channels:
+        raise ctx.fail("channels", "a step needs at least one channel")
+    template = _str(ctx, data, "template")
+    if not _ID.match(template):
+        raise ctx.fail("template", f"use lower-case letters, digits and _, got {template!r}")
+    repeat = data.get("repeat_on_reschedule", category == "prep" or anchor == "reschedule")
+    if not isinstance(repeat, bool):
+        raise ctx.fail("repeat_on_reschedule", "expected true or false")
+    default_late = "send" if category in ("prep", "admin") else "skip"
+    expects = _expects(ctx, data["expects"]) if "expects" in data else None
+    if category == "education" and expects is not None:
+        raise ctx.fail("expects", "education steps do not ask for replies")
+    if anchor == "enrolment" and "deadline" in data:
+        raise ctx.fail("deadline", "enrolment steps have no session to meet")
+    return Step(
+        id=step_id,
+        anchor=anchor,
+        offset=_offset(ctx, data, "offset") if "offset" in data else parse_offset("0m"),
+        template=template,
+        category=category,
+        channels=channels,
+        at=_at(ctx, data),
+        quiet_hours=_str(ctx, data, "quiet_hours", QUIET_POLICIES) if "quiet_hours" in data else "defer",
+        if_late=_str(ctx, data, "if_late", LATE_POLICIES) if "if_late" in data else default_late,
+        deadline=_offset(ctx, data, "deadline") if "deadline" in data else None,
+        expires_after=_duration(ctx, data, "expires_after") if "expires_after" in data else None,
+        conditions=_conditions(ctx, data.get("conditions", {}), anchor),
+        expects=expects,
+        repeat_on_reschedule=repeat,
+        line=ctx.line,
+    )
+
+
+def _step_lines(text: str) -> list[int]:
+    return [i for i, line in enumerate(text.splitlines(), 1) if line.strip() == "[[step]]"]
+
+
+def parse_schedule(text: str, file: str, name: str) -> Schedule:
+    """Parse one schedule file's text. Raises ScheduleError naming file, line, step and key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScheduleError(f"{file}: invalid TOML: {exc}") from exc
+    top = _Ctx(file, None, None)
+    unknown = sorted(set(data) - {"description", "step"})
+    if unknown:
+        raise top.fail(unknown[0], "unknown key (known: description, step)")
+    raw_steps = data.get("step", [])
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise top.fail("step", "a schedule needs at least one [[step]]")
+    lines = _step_lines(text)
+    steps: list[Step] = []
+    for index, raw in enumerate(raw_steps):
+        ctx = _Ctx(file, lines[index] if index < len(lines) else None, None)
+        step = _step(ctx, raw)
+        if any(s.id == step.id for s in steps):
+            raise ctx.fail("id", f"step id {step.id!r} is used twice")
+        steps.append(step)
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise top.fail("description", "expected a string")
+    return Schedule(name=name, description=description, steps=tuple(steps), source=file)
+
+
+def load_schedules(folder: str | Path) -> dict[str, Schedule]:
+    """Every `*.toml` in `folder`, by file stem. Raises ScheduleError on the first bad file."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise ScheduleError(f"{path}: schedules folder not found")
+    schedules = {}
+    for file in sorted(path.glob("*.toml")):
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScheduleError(f"{file}: cannot read: {exc}") from exc
+        schedules[file.stem] = parse_schedule(text, str(file), file.stem)
+    if not schedules:
+        raise ScheduleError(f"{path}: no *.toml schedules found")
+    return schedules

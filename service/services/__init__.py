@@ -1,0 +1,1 @@
+"""Use cases: booking and changing sessions, planning, dispatching, previewing."""

@@ -1,0 +1,132 @@
+"""The variables a message template sees: clinic, patient, session and fasting times.
+
+Times are rendered in the patient's own time zone and language (never UTC), with the zone's
+abbreviation when it differs from the clinic's, so nobody arrives an hour early.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from babel.dates import format_date, format_time
+
+from ..config import ClinicConfig
+
+_FORMATS = {
+    "en": {"date": "EEEE, MMMM d", "short": "EEE, MMM d", "time": "h:mm a", "at": "{d} at {t}"},
+    "es": {"date": "EEEE d 'de' MMMM", "short": "EEE d 'de' MMM", "time": "H:mm", "at": "{d} a las {t}"},
+}
+_DAY_BEFORE = {"en": "the night before", "es": "de la noche anterior"}
+
+
+def display_phone(e164: str) -> str:
+    """A phone number as patients dial it in its own country: (555) 555-0100."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+class Formatter:
+    """Formats instants for one patient: their zone, their language."""
+
+    def __init__(self, tz: ZoneInfo, language: str, clinic_tz: ZoneInfo) -> None:
+        self.tz = tz
+        self.language = language if language in _FORMATS else "en"
+        self.locale = self.language
+        self.show_zone = tz.key != clinic_tz.key
+        self.formats = _FORMATS[self.language]
+
+    def local(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.tz)
+
+    def time(self, instant: datetime) -> str:
+        local = self.local(instant)
+        text = format_time(local.replace(tzinfo=None), self.formats["time"], locale=self.locale)
+        # CLDR puts a narrow no-break space before AM/PM; it would make every SMS UCS-2.
+        text = text.replace("\u202f", " ").replace("\u00a0", " ")
+        if self.show_zone:
+            text = f"{text} {local.tzname()}"
+        return text
+
+    def date(self, instant: datetime, short: bool = False) -> str:
+        pattern = self.formats["short" if short else "date"]
+        return format_date(self.local(instant).date(), pattern, locale=self.locale)
+
+    def when(self, instant: datetime) -> str:
+        return self.formats["at"].format(d=self.date(instant), t=self.time(instant))
+
+    def cutoff(self, instant: datetime, session_start: datetime) -> str:
+        """A fasting cut-off time; says so when it falls the day before the session."""
+        text = self.time(instant)
+        if self.local(instant).date() != self.local(session_start).date():
+            text = f"{text} {_DAY_BEFORE[self.language]}"
+        return text
+
+
+def clinic_context(clinic: ClinicConfig) -> dict[str, Any]:
+    return {
+        "name": clinic.name,
+        "phone": display_phone(clinic.phone),
+        "after_hours_phone": display_phone(clinic.after_hours_phone),
+        "email": clinic.email,
+        "address": clinic.address,
+    }
+
+
+def session_context(session: Mapping[Any, Any], clinic: ClinicConfig, fmt: Formatter) -> dict[str, Any]:
+    start: datetime = session["start_at"]
+    end = start + timedelta(minutes=session["duration_minutes"])
+    fasting = clinic.fasting[session["modality"]]
+    arrive = start - clinic.arrival_before
+    return {
+        "date": fmt.date(start),
+        "short_date": fmt.date(start, short=True),
+        "time": fmt.time(start),
+        "when": fmt.when(start),
+        "arrive_time": fmt.time(arrive),
+        "end_time": fmt.time(end),
+        "modality": session["modality"],
+        "number": session["number"],
+        "first": session["number"] == 1,
+        "duration_minutes": session["duration_minutes"],
+        "fasting": {
+            "solids_until": fmt.cutoff(start - fasting.solids, start),
+            "liquids_until": fmt.cutoff(start - fasting.clear_liquids, start),
+            "solids_hours": _hours(fasting.solids),
+            "liquids_hours": _hours(fasting.clear_liquids),
+        },
+    }
+
+
+def _hours(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes % 60 == 0:
+        return str(minutes // 60)
+    return f"{minutes / 60:g}"
+
+
+def message_context(
+    clinic: ClinicConfig,
+    clinic_tz: ZoneInfo,
+    patient: Mapping[Any, Any],
+    session: Mapping[Any, Any] | None,
+    language: str,
+) -> dict[str, Any]:
+    """Everything a template may use. Session is None for enrolment messages."""
+    fmt = Formatter(ZoneInfo(patient["timezone"]), language, clinic_tz)
+    return {
+        "clinic": clinic_context(clinic),
+        "patient": {
+            "first_name": patient["first_name"],
+            "detailed": bool(patient["detailed_messages"]),
+            "language": fmt.language,
+        },
+        "session": session_context(session, clinic, fmt) if session is not None else None,
+        "lang": fmt.language,
+    }

@@ -1,0 +1,500 @@
+"""The dispatcher: claim due messages atomically, re-check them, render, send, record.
+
+Claim before send: a row moves pending -> sending in one conditional UPDATE (on PostgreSQL the
+rows are picked with FOR UPDATE SKIP LOCKED), so any number of workers send each message once.
+A delivery attempt is written before the send; if a worker dies between the send and the
+record, `recover_stale` asks the transport whether the attempt left instead of resending.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, and_, insert, select, update
+
+from ..bootstrap import Interlude
+from ..db.tables import consent_events, delivery_attempts, outbox, patients, sessions
+from ..domain import delivery
+from ..domain.consent import ConsentEvent, allows, purpose_of
+from ..domain.quiet_hours import place
+from ..domain.schedule import CATEGORY_PRIORITY
+from ..templates import TemplateError
+from ..transports.base import Outgoing, SendResult, TransportError
+from .context import message_context
+
+log = logging.getLogger("interlude.dispatch")
+PRIORITIES = sorted(set(CATEGORY_PRIORITY.values()))
+
+
+@dataclass
+class DispatchStats:
+    claimed: int = 0
+    sent: int = 0
+    skipped: int = 0
+    cancelled: int = 0
+    deferred: int = 0
+    retrying: int = 0
+    failed: int = 0
+    unknown: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: DispatchStats) -> None:
+        for name in ("claimed", "sent", "skipped", "cancelled", "deferred", "retrying", "failed", "unknown"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for k, n in other.reasons.items():
+            self.reasons[k] = self.reasons.get(k, 0) + n
+
+    def count(self, outcome: str, reason: str | None = None) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        if reason:
+            self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+
+@dataclass
+class _Decision:
+    row: Mapping[Any, Any]
+    outcome: str  # "send", "skipped", "cancelled", "deferred", "failed"
+    reason: str | None = None
+    message: Outgoing | None = None
+    retry_at: datetime | None = None
+    consent: list[ConsentEvent] = field(default_factory=list)
+
+
+class Dispatcher:
+    """Sends what is due. One instance per worker process; safe to run in many processes."""
+
+    def __init__(
+        self, app: Interlude, worker_id: str | None = None, rng: random.Random | None = None
+    ) -> None:
+        self.app = app
+        self.worker_id = worker_id or uuid.uuid4().hex[:12]
+        self.rng = rng or random.Random()
+        self.postgres = app.engine.dialect.name == "postgresql"
+
+    # --- claim -------------------------------------------------------------------------------
+
+    def claim(self, limit: int, now: datetime | None = None) -> list[Mapping[Any, Any]]:
+        """Atomically take up to `limit` due messages, most urgent category first."""
+        now = now or self.app.clock()
+        token = uuid.uuid4().hex
+        claimed: list[Mapping[Any, Any]] = []
+        with self.app.engine.begin() as conn:
+            for priority in PRIORITIES:
+                remaining = limit - len(claimed)
+                if remaining <= 0:
+                    break
+                pick = (
+                    select(outbox.c.id)
+                    .where(
+                        outbox.c.status == delivery.PENDING,
+                        outbox.c.priority == priority,
+                        outbox.c.next_attempt_at <= now,
+                    )
+                    .order_by(outbox.c.next_attempt_at)
+                    .limit(remaining)
+                )
+                if self.postgres:
+                    pick = pick.with_for_update(skip_locked=True)
+                ids = [r[0] for r in conn.execute(pick)]
+                if not ids:
+                    continue
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(ids), outbox.c.status == delivery.PENDING)
+                    .values(status=delivery.SENDING, claim_token=token, claimed_at=now, updated_at=now)
+                )
+            rows = conn.execute(select(outbox).where(outbox.c.claim_token == token)).mappings().all()
+            claimed = list(rows)
+        return claimed
+
+    # --- decide ------------------------------------------------------------------------------
+
+    def _load(self, conn: Connection, rows: list[Mapping[Any, Any]]) -> tuple[dict, dict, dict]:
+        patient_ids = {r["patient_id"] for r in rows}
+        session_ids = {r["session_id"] for r in rows if r["session_id"] is not None}
+        pats = {
+            p["id"]: p
+            for p in conn.execute(select(patients).where(patients.c.id.in_(patient_ids))).mappings()
+        }
+        sess = (
+            {
+                s["id"]: s
+                for s in conn.execute(select(sessions).where(sessions.c.id.in_(session_ids))).mappings()
+            }
+            if session_ids
+            else {}
+        )
+        consent: dict[int, list[ConsentEvent]] = {pid: [] for pid in patient_ids}
+        for e in conn.execute(
+            select(consent_events).where(consent_events.c.patient_id.in_(patient_ids))
+        ).mappings():
+            consent[e["patient_id"]].append(ConsentEvent(e["id"], e["channel"], e["purpose"], e["action"]))
+        return pats, sess, consent
+
+    def _decide(
+        self,
+        row: Mapping[Any, Any],
+        patient: Mapping[Any, Any],
+        session: Mapping[Any, Any] | None,
+        consent: Iterable[ConsentEvent],
+        now: datetime,
+    ) -> _Decision:
+        if session is not None:
+            status = session["status"]
+            if status == "cancelled":
+                return _Decision(row, "cancelled", "session-cancelled")
+            if status == "no_show":
+                return _Decision(row, "cancelled", "session-no-show")
+            if status == "completed" and row["category"] == "prep":
+                return _Decision(row, "cancelled", "session-completed")
+            if row["category"] == "prep" and session["start_at"] <= now:
+                return _Decision(row, "skipped", "session-started")
+        if row["send_by"] is not None and now >= row["send_by"]:
+            return _Decision(row, "skipped", "past-deadline")
+        placement = self._placement(row, patient, now)
+        if placement is not None:
+            return placement
+        if not allows(consent, row["channel"], purpose_of(row["category"])):
+            return _Decision(row, "skipped", "opted-out")
+        address = patient["phone"] if row["channel"] == "sms" else patient["email"]
+        if not address or row["channel"] not in patient["channels"]:
+            return _Decision(row, "skipped", f"no-{row['channel']}-contact")
+        try:
+            message = self._render(row, patient, session, address)
+        except TemplateError as exc:
+            log.error(
+                "template failed",
+                extra={"outbox_id": row["id"], "template": row["template"], "error": str(exc)},
+            )
+            return _Decision(row, "failed", "template-error")
+        return _Decision(row, "send", message=message)
+
+    def _placement(
+        self, row: Mapping[Any, Any], patient: Mapping[Any, Any], now: datetime
+    ) -> _Decision | None:
+        """Quiet hours are checked again at send time: a backlog is never sent at night."""
+        policy = self._step_policy(row)
+        tz = ZoneInfo(patient["timezone"])
+        spot = place(
+            now,
+            now=now,
+            send_by=row["send_by"],
+            policy=policy,
+            window=self.app.window,
+            tz=tz,
+            may_override=row["category"] == "prep",
+        )
+        if spot.at is None:
+            return _Decision(row, "skipped", spot.reason)
+        if spot.at > now + timedelta(seconds=1):
+            return _Decision(row, "deferred", spot.reason, retry_at=spot.at)
+        return None
+
+    def _step_policy(self, row: Mapping[Any, Any]) -> str:
+        schedule = self.app.schedules.get(row["schedule"])
+        if schedule is not None:
+            for step in schedule.steps:
+                if step.id == row["step_id"]:
+                    return step.quiet_hours
+        return "defer"
+
+    def _render(
+        self,
+        row: Mapping[Any, Any],
+        patient: Mapping[Any, Any],
+        session: Mapping[Any, Any] | None,
+        address: str,
+    ) -> Outgoing:
+        cfg = self.app.config
+        context = message_context(cfg.clinic, self.app.clinic_tz, patient, session, patient["language"])
+        rendered = self.app.templates.render(
+            row["template"],
+            row["channel"],
+            patient["language"],
+            context,
+            detailed=bool(patient["detailed_messages"]),
+        )
+        return Outgoing(
+            attempt_id=0,
+            channel=row["channel"],
+            to=address,
+            body=rendered.body,
+            subject=rendered.subject,
+            html=rendered.html,
+        )
+
+    # --- record ------------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        conn: Connection,
+        row: Mapping[Any, Any],
+        status: str,
+        reason: str | None,
+        now: datetime,
+        **extra: Any,
+    ) -> None:
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row["id"], outbox.c.status == delivery.SENDING)
+            .values(status=status, reason=reason, updated_at=now, claim_token=None, **extra)
+        )
+
+    def _gate(self, conn: Connection, d: _Decision, seen_consent: int, now: datetime) -> _Decision | None:
+        """The last look before one send: a cancel or an opt-out that landed since the batch
+        was loaded stops this message. Returns the decision that replaces the send, or None."""
+        row = d.row
+        if row["session_id"] is not None:
+            status = conn.execute(
+                select(sessions.c.status).where(sessions.c.id == row["session_id"])
+            ).scalar_one()
+            if status == "cancelled":
+                return _Decision(row, "cancelled", "session-cancelled")
+            if status == "no_show":
+                return _Decision(row, "cancelled", "session-no-show")
+        newer = [
+            ConsentEvent(e["id"], e["channel"], e["purpose"], e["action"])
+            for e in conn.execute(
+                select(consent_events).where(
+                    consent_events.c.patient_id == row["patient_id"], consent_events.c.id > seen_consent
+                )
+            ).mappings()
+        ]
+        if newer and not allows(d.consent + newer, row["channel"], purpose_of(row["category"])):
+            return _Decision(row, "skipped", "opted-out")
+        return None
+
+    def _open_attempt(self, conn: Connection, d: _Decision, now: datetime) -> None:
+        """Write the attempt row before the send, so a crash mid-send is never a silent resend."""
+        transport = self.app.transports[d.row["channel"]]
+        attempt_id = conn.execute(
+            insert(delivery_attempts)
+            .values(
+                outbox_id=d.row["id"],
+                number=d.row["attempts"] + 1,
+                channel=d.row["channel"],
+                transport=transport.name,
+                status="sending",
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(delivery_attempts.c.id)
+        ).scalar_one()
+        assert d.message is not None
+        d.message = replace(d.message, attempt_id=attempt_id)
+
+    def _close(self, conn: Connection, d: _Decision, now: datetime, stats: DispatchStats) -> None:
+        if d.outcome == "deferred":
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id == d.row["id"], outbox.c.status == delivery.SENDING)
+                .values(
+                    status=delivery.PENDING,
+                    next_attempt_at=d.retry_at,
+                    reason=d.reason,
+                    claim_token=None,
+                    updated_at=now,
+                )
+            )
+        else:
+            status = {"skipped": delivery.SKIPPED, "cancelled": delivery.CANCELLED, "failed": delivery.FAILED}
+            self._finish(conn, d.row, status[d.outcome], d.reason, now)
+        stats.count(d.outcome, d.reason)
+
+    def process(self, rows: list[Mapping[Any, Any]], now: datetime | None = None) -> DispatchStats:
+        """Re-check, render and send claimed rows; every row ends in a recorded state."""
+        now = now or self.app.clock()
+        stats = DispatchStats(claimed=len(rows))
+        if not rows:
+            return stats
+        with self.app.engine.begin() as conn:
+            pats, sess, consent = self._load(conn, rows)
+            seen_consent = max((e.id for events in consent.values() for e in events), default=0)
+            decisions = []
+            for r in rows:
+                d = self._decide(
+                    r, pats[r["patient_id"]], sess.get(r["session_id"]), consent[r["patient_id"]], now
+                )
+                d.consent = consent[r["patient_id"]]
+                decisions.append(d)
+            for d in decisions:
+                if d.outcome != "send":
+                    self._close(conn, d, now, stats)
+        results = []
+        for d in (d for d in decisions if d.outcome == "send"):
+            with self.app.engine.begin() as conn:
+                stop = self._gate(conn, d, seen_consent, now)
+                if stop is not None:
+                    self._close(conn, stop, now, stats)
+                    continue
+                self._open_attempt(conn, d, now)
+            results.append((d, self._send(d)))
+        with self.app.engine.begin() as conn:
+            for d, result in results:
+                self._record(conn, d, result, now, stats)
+        return stats
+
+    def _send(self, d: _Decision) -> SendResult | TransportError:
+        assert d.message is not None
+        try:
+            return self.app.transports[d.row["channel"]].send(d.message)
+        except TransportError as exc:
+            return exc
+        except Exception as exc:  # a transport bug must not lose the row: treat as ambiguous
+            log.exception("transport raised", extra={"outbox_id": d.row["id"]})
+            return TransportError(f"{type(exc).__name__}", kind="ambiguous", code="transport-crash")
+
+    def _record(
+        self,
+        conn: Connection,
+        d: _Decision,
+        result: SendResult | TransportError,
+        now: datetime,
+        stats: DispatchStats,
+    ) -> None:
+        assert d.message is not None
+        attempt = delivery_attempts.c.id == d.message.attempt_id
+        attempts = d.row["attempts"] + 1
+        if isinstance(result, SendResult):
+            conn.execute(
+                update(delivery_attempts)
+                .where(attempt)
+                .values(status=result.status, provider_id=result.provider_id, updated_at=now)
+            )
+            self._finish(conn, d.row, delivery.SENT, None, now, attempts=attempts, sent_at=now)
+            stats.count("sent")
+            log.info(
+                "sent",
+                extra={
+                    "outbox_id": d.row["id"],
+                    "attempt_id": d.message.attempt_id,
+                    "channel": d.row["channel"],
+                },
+            )
+            return
+        conn.execute(
+            update(delivery_attempts)
+            .where(attempt)
+            .values(
+                status="ambiguous" if result.kind == "ambiguous" else "error",
+                error_code=result.code,
+                error_class=result.kind,
+                updated_at=now,
+            )
+        )
+        reason = f"{result.kind}:{result.code}" if result.code else result.kind
+        if result.kind == "retryable" and attempts < self.app.config.worker.max_attempts:
+            w = self.app.config.worker
+            delay = delivery.backoff_seconds(attempts, w.retry_base_seconds, w.retry_max_seconds, self.rng)
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id == d.row["id"], outbox.c.status == delivery.SENDING)
+                .values(
+                    status=delivery.PENDING,
+                    attempts=attempts,
+                    reason=reason,
+                    claim_token=None,
+                    next_attempt_at=now + timedelta(seconds=delay),
+                    updated_at=now,
+                )
+            )
+            stats.count("retrying", reason)
+        elif result.kind == "ambiguous":
+            self._finish(conn, d.row, delivery.UNKNOWN, reason, now, attempts=attempts)
+            stats.count("unknown", reason)
+        else:
+            final = reason if result.kind == "permanent" else f"gave-up:{reason}"
+            self._finish(conn, d.row, delivery.FAILED, final, now, attempts=attempts)
+            stats.count("failed", final)
+        log.warning("send failed", extra={"outbox_id": d.row["id"], "kind": result.kind, "code": result.code})
+
+    # --- loop and recovery -------------------------------------------------------------------
+
+    def run_once(self, max_batches: int = 50) -> DispatchStats:
+        """Claim and process batches until nothing is due (or `max_batches` were done)."""
+        total = DispatchStats()
+        for _ in range(max_batches):
+            rows = self.claim(self.app.config.worker.batch_size)
+            if not rows:
+                break
+            total.add(self.process(rows))
+        return total
+
+    def recover_stale(self, now: datetime | None = None) -> int:
+        """Put back claims abandoned by a dead worker, without ever sending a message twice.
+
+        A claim with no open attempt was never sent: back to pending. An open attempt is asked
+        of its transport: not sent -> pending again; sent -> recorded as sent; cannot tell ->
+        "unknown", shown to staff rather than resent.
+        """
+        now = now or self.app.clock()
+        cutoff = now - timedelta(seconds=self.app.config.worker.stale_claim_seconds)
+        recovered = 0
+        with self.app.engine.begin() as conn:
+            stale = (
+                conn.execute(
+                    select(outbox).where(outbox.c.status == delivery.SENDING, outbox.c.claimed_at < cutoff)
+                )
+                .mappings()
+                .all()
+            )
+            for row in stale:
+                recovered += self._recover(conn, row, now)
+        return recovered
+
+    def _recover(self, conn: Connection, row: Mapping[Any, Any], now: datetime) -> int:
+        open_attempt = (
+            conn.execute(
+                select(delivery_attempts).where(
+                    and_(delivery_attempts.c.outbox_id == row["id"], delivery_attempts.c.status == "sending")
+                )
+            )
+            .mappings()
+            .first()
+        )
+        back = {"status": delivery.PENDING, "claim_token": None, "next_attempt_at": now, "updated_at": now}
+        if open_attempt is None:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row["id"], outbox.c.status == delivery.SENDING)
+                .values(**back)
+            )
+            return 1
+        sent = self.app.transports[row["channel"]].was_sent(open_attempt["id"])
+        state = {True: "sent", False: "error", None: "ambiguous"}[sent]
+        conn.execute(
+            update(delivery_attempts)
+            .where(delivery_attempts.c.id == open_attempt["id"])
+            .values(status=state, error_class="worker-died" if sent is not True else None, updated_at=now)
+        )
+        if sent is True:
+            values = {
+                "status": delivery.SENT,
+                "sent_at": now,
+                "attempts": row["attempts"] + 1,
+                "claim_token": None,
+                "updated_at": now,
+            }
+        elif sent is False:
+            values = {**back, "attempts": row["attempts"] + 1, "reason": "recovered-unsent"}
+        else:
+            values = {
+                "status": delivery.UNKNOWN,
+                "reason": "worker-died-during-send",
+                "attempts": row["attempts"] + 1,
+                "claim_token": None,
+                "updated_at": now,
+            }
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row["id"], outbox.c.status == delivery.SENDING)
+            .values(**values)
+        )
+        return 1

@@ -1,0 +1,155 @@
+"""Enrol and update patients."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..bootstrap import Interlude
+from ..db.tables import clinics, patients
+from . import audit
+from . import validation as v
+from .errors import Conflict, InvalidInput, NotFound
+from .planning import plan_for_enrolment
+
+_FIELDS = {
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "timezone",
+    "language",
+    "channels",
+    "indications",
+    "detailed_messages",
+    "external_ref",
+    "schedule",
+}
+
+
+def _read(app: Interlude, data: Any, *, partial: bool) -> dict[str, Any]:
+    f = v.Fields(data)
+    f.refuse_unknown(_FIELDS)
+    req = not partial
+    out = {
+        "first_name": f.get("first_name", v.text(100), required=req),
+        "last_name": f.get("last_name", v.text(100), required=req),
+        "phone": f.get("phone", v.phone),
+        "email": f.get("email", v.email),
+        "timezone": f.get("timezone", v.timezone, default=None if partial else app.config.clinic.timezone),
+        "language": f.get(
+            "language", v.language, default=None if partial else app.config.messages.default_language
+        ),
+        "channels": f.get("channels", v.choices(v.CHANNELS, allow_empty=False)),
+        "indications": f.get("indications", v.choices(v.INDICATIONS), default=None if partial else []),
+        "detailed_messages": f.get("detailed_messages", v.boolean, default=None if partial else False),
+        "external_ref": f.get("external_ref", v.text(100)),
+        "schedule": f.get("schedule", v.text(64), default=None if partial else app.config.schedules.default),
+    }
+    if out["schedule"] is not None and out["schedule"] not in app.schedules:
+        f.errors["schedule"] = f"unknown schedule (known: {', '.join(sorted(app.schedules))})"
+    f.done()
+    if partial:
+        return {k: val for k, val in out.items() if k in data}
+    return out
+
+
+def _check_contacts(record: Mapping[Any, Any]) -> None:
+    errors = {}
+    channels = record.get("channels") or []
+    if "sms" in channels and not record.get("phone"):
+        errors["phone"] = "required to receive SMS"
+    if "email" in channels and not record.get("email"):
+        errors["email"] = "required to receive email"
+    if not record.get("phone") and not record.get("email"):
+        errors["phone"] = "a phone number or an email address is required"
+    if errors:
+        raise InvalidInput(errors)
+
+
+def default_clinic_id(conn: Connection) -> int:
+    row = conn.execute(select(clinics.c.id).order_by(clinics.c.id).limit(1)).first()
+    if row is None:
+        raise Conflict("no clinic configured: run `interlude init`")
+    return int(row[0])
+
+
+def get_patient(conn: Connection, patient_id: int) -> Mapping[Any, Any]:
+    row = conn.execute(select(patients).where(patients.c.id == patient_id)).mappings().first()
+    if row is None:
+        raise NotFound("patient", patient_id)
+    return row
+
+
+def create_patient(app: Interlude, data: Any, actor: str) -> dict[str, Any]:
+    """Enrol a patient and plan their enrolment messages. Raises InvalidInput or Conflict."""
+    record = _read(app, data, partial=False)
+    if record["channels"] is None:
+        record["channels"] = [c for c in v.CHANNELS if record["phone" if c == "sms" else "email"]]
+    _check_contacts(record)
+    now = app.clock()
+    with app.engine.begin() as conn:
+        record.update(clinic_id=default_clinic_id(conn), enrolled_at=now, created_at=now, updated_at=now)
+        try:
+            patient_id = conn.execute(insert(patients).values(**record).returning(patients.c.id)).scalar_one()
+        except IntegrityError as exc:
+            raise InvalidInput({"external_ref": "already used by another patient"}) from exc
+        patient = get_patient(conn, patient_id)
+        outcome = plan_for_enrolment(conn, app.schedule(patient["schedule"]), patient, app.window, now)
+        audit.record(
+            conn,
+            at=now,
+            actor=actor,
+            action="patient.enrolled",
+            entity="patient",
+            entity_id=patient_id,
+            details={"planned": outcome.as_dict()},
+        )
+        return public_patient(patient)
+
+
+def update_patient(app: Interlude, patient_id: int, data: Any, actor: str) -> dict[str, Any]:
+    """Change a patient's details; pending messages re-check everything at send time."""
+    changes = _read(app, data, partial=True)
+    now = app.clock()
+    with app.engine.begin() as conn:
+        current = dict(get_patient(conn, patient_id))
+        merged = {**current, **changes}
+        _check_contacts(merged)
+        try:
+            conn.execute(
+                update(patients).where(patients.c.id == patient_id).values(**changes, updated_at=now)
+            )
+        except IntegrityError as exc:
+            raise InvalidInput({"external_ref": "already used by another patient"}) from exc
+        audit.record(
+            conn,
+            at=now,
+            actor=actor,
+            action="patient.updated",
+            entity="patient",
+            entity_id=patient_id,
+            details={"fields": sorted(changes)},
+        )
+        return public_patient(get_patient(conn, patient_id))
+
+
+def public_patient(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "external_ref": row["external_ref"],
+        "first_name": row["first_name"],
+        "last_name": row["last_name"],
+        "phone": row["phone"],
+        "email": row["email"],
+        "timezone": row["timezone"],
+        "language": row["language"],
+        "channels": row["channels"],
+        "indications": row["indications"],
+        "detailed_messages": row["detailed_messages"],
+        "schedule": row["schedule"],
+        "enrolled_at": row["enrolled_at"].isoformat(),
+    }

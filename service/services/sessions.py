@@ -1,0 +1,260 @@
+"""Book, reschedule, cancel, complete and mark no-show; the planned messages follow at once.
+
+Each change and its re-planning happen in one transaction, with an audit event, so that no
+stale reminder or duplicate can be left behind by a half-applied change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from ..bootstrap import Interlude
+from ..db.tables import outbox, sessions
+from ..domain import delivery
+from . import audit
+from . import validation as v
+from .errors import Conflict, InvalidInput, NotFound
+from .patients import get_patient
+from .planning import PlanOutcome, plan_for_session
+
+BOOKED, CANCELLED, COMPLETED, NO_SHOW = "booked", "cancelled", "completed", "no_show"
+
+
+def get_session(conn: Connection, session_id: int, *, lock: bool = False) -> Mapping[Any, Any]:
+    query = select(sessions).where(sessions.c.id == session_id)
+    if lock:
+        query = query.with_for_update()  # PostgreSQL: one change at a time per session
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        raise NotFound("session", session_id)
+    return row
+
+
+def _reason(data: Any) -> str | None:
+    if not isinstance(data, dict) or data.get("reason") is None:
+        return None
+    reason = data["reason"]
+    if not isinstance(reason, str) or len(reason) > 500:
+        raise InvalidInput({"reason": "expected text of at most 500 characters"})
+    return reason.strip() or None
+
+
+def _start(value: Any, tz: ZoneInfo, now: datetime) -> datetime:
+    start = v.local_or_aware_time(value, tz)
+    if start <= now:
+        raise ValueError("must be in the future")
+    if start - now > v.MAX_AHEAD:
+        raise ValueError("more than two years ahead")
+    return start
+
+
+def book_session(app: Interlude, data: Any, actor: str) -> dict[str, Any]:
+    """Book a session and plan its messages. Raises InvalidInput, NotFound."""
+    f = v.Fields(data)
+    f.refuse_unknown(
+        {"patient_id", "start", "modality", "duration_minutes", "number", "schedule", "external_ref"}
+    )
+    patient_id = f.get("patient_id", v.positive_int(2**62), required=True)
+    modality = f.get("modality", v.one_of(v.MODALITIES), required=True)
+    duration = f.get("duration_minutes", v.positive_int(24 * 60))
+    number = f.get("number", v.positive_int(1000))
+    schedule = f.get("schedule", v.text(64))
+    external_ref = f.get("external_ref", v.text(100))
+    f.done()
+    now = app.clock()
+    with app.engine.begin() as conn:
+        patient = get_patient(conn, patient_id)
+        tz = ZoneInfo(patient["timezone"])
+        start = f.get("start", lambda value: _start(value, tz, now), required=True)
+        schedule = schedule or patient["schedule"]
+        if schedule not in app.schedules:
+            f.errors["schedule"] = f"unknown schedule (known: {', '.join(sorted(app.schedules))})"
+        f.done()
+        if number is None:
+            number = _next_number(conn, patient_id)
+        row = {
+            "patient_id": patient_id,
+            "start_at": start,
+            "duration_minutes": duration or v.DEFAULT_DURATION[modality],
+            "modality": modality,
+            "number": number,
+            "status": BOOKED,
+            "schedule": schedule,
+            "occurrence": 0,
+            "external_ref": external_ref,
+            "booked_at": now,
+            "rescheduled_at": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        session_id = conn.execute(insert(sessions).values(**row).returning(sessions.c.id)).scalar_one()
+        session = get_session(conn, session_id)
+        outcome = plan_for_session(conn, app.schedule(schedule), session, patient, app.window, now)
+        audit.record(
+            conn,
+            at=now,
+            actor=actor,
+            action="session.booked",
+            entity="session",
+            entity_id=session_id,
+            details={"planned": outcome.as_dict()},
+        )
+        return public_session(session, outcome)
+
+
+def _next_number(conn: Connection, patient_id: int) -> int:
+    count = conn.execute(
+        select(func.count())
+        .select_from(sessions)
+        .where(sessions.c.patient_id == patient_id, sessions.c.status.in_([BOOKED, COMPLETED]))
+    ).scalar_one()
+    return int(count) + 1
+
+
+def reschedule_session(app: Interlude, session_id: int, data: Any, actor: str) -> dict[str, Any]:
+    """Move a booked session; every pending message moves with it, atomically."""
+    f = v.Fields(data)
+    f.refuse_unknown({"start", "reason", "duration_minutes"})
+    reason = _reason(data)
+    duration = f.get("duration_minutes", v.positive_int(24 * 60))
+    now = app.clock()
+    with app.engine.begin() as conn:
+        session = get_session(conn, session_id, lock=True)
+        patient = get_patient(conn, session["patient_id"])
+        start = f.get("start", lambda value: _start(value, ZoneInfo(patient["timezone"]), now), required=True)
+        f.done()
+        if session["status"] != BOOKED:
+            raise Conflict(
+                f"session {session_id} is {session['status']}; only a booked session can be rescheduled"
+            )
+        old_start = session["start_at"]
+        if start == old_start and duration in (None, session["duration_minutes"]):
+            return public_session(session, PlanOutcome())
+        conn.execute(
+            update(sessions)
+            .where(sessions.c.id == session_id)
+            .values(
+                start_at=start,
+                duration_minutes=duration or session["duration_minutes"],
+                occurrence=session["occurrence"] + 1,
+                rescheduled_at=now,
+                updated_at=now,
+            )
+        )
+        session = get_session(conn, session_id)
+        outcome = plan_for_session(
+            conn,
+            app.schedule(session["schedule"]),
+            session,
+            patient,
+            app.window,
+            now,
+            anchors=("start", "end", "reschedule"),
+        )
+        audit.record(
+            conn,
+            at=now,
+            actor=actor,
+            action="session.rescheduled",
+            entity="session",
+            entity_id=session_id,
+            reason=reason,
+            details={"from": old_start.isoformat(), "to": start.isoformat(), "planned": outcome.as_dict()},
+        )
+        return public_session(session, outcome)
+
+
+def _cancel_pending(
+    conn: Connection, session_id: int, reason: str, now: datetime, categories: tuple[str, ...] | None = None
+) -> int:
+    query = update(outbox).where(outbox.c.session_id == session_id, outbox.c.status == delivery.PENDING)
+    if categories is not None:
+        query = query.where(outbox.c.category.in_(categories))
+    return conn.execute(query.values(status=delivery.CANCELLED, reason=reason, updated_at=now)).rowcount
+
+
+def _change_status(
+    app: Interlude,
+    session_id: int,
+    data: Any,
+    actor: str,
+    *,
+    to: str,
+    cancel: tuple[str, ...] | None,
+    message_reason: str,
+) -> dict[str, Any]:
+    f = v.Fields(data if data is not None else {})
+    f.refuse_unknown({"reason"})
+    f.done()
+    reason = _reason(data)
+    now = app.clock()
+    with app.engine.begin() as conn:
+        session = get_session(conn, session_id, lock=True)
+        if session["status"] == to:
+            return public_session(session, PlanOutcome())  # repeating a request changes nothing
+        if session["status"] != BOOKED:
+            raise Conflict(f"session {session_id} is {session['status']}; it cannot become {to}")
+        if to in (COMPLETED, NO_SHOW) and session["start_at"] > now:
+            raise Conflict(f"session {session_id} has not started yet")
+        conn.execute(
+            update(sessions)
+            .where(sessions.c.id == session_id)
+            .values(status=to, status_reason=reason, updated_at=now)
+        )
+        cancelled = _cancel_pending(conn, session_id, message_reason, now, cancel)
+        audit.record(
+            conn,
+            at=now,
+            actor=actor,
+            action=f"session.{to}",
+            entity="session",
+            entity_id=session_id,
+            reason=reason,
+            details={"messages_cancelled": cancelled},
+        )
+        outcome = PlanOutcome(cancelled=cancelled)
+        return public_session(get_session(conn, session_id), outcome)
+
+
+def cancel_session(app: Interlude, session_id: int, data: Any, actor: str) -> dict[str, Any]:
+    """Cancel a booked session and every message still pending for it, with a reason."""
+    return _change_status(
+        app, session_id, data, actor, to=CANCELLED, cancel=None, message_reason="session-cancelled"
+    )
+
+
+def complete_session(app: Interlude, session_id: int, data: Any, actor: str) -> dict[str, Any]:
+    """Mark a session done: preparation still pending is dropped, check-ins and education go on."""
+    return _change_status(
+        app, session_id, data, actor, to=COMPLETED, cancel=("prep",), message_reason="session-completed"
+    )
+
+
+def no_show_session(app: Interlude, session_id: int, data: Any, actor: str) -> dict[str, Any]:
+    """Mark a no-show: nothing about this session is sent any more; staff follow up by phone."""
+    return _change_status(
+        app, session_id, data, actor, to=NO_SHOW, cancel=None, message_reason="session-no-show"
+    )
+
+
+def public_session(row: Mapping[Any, Any], outcome: PlanOutcome | None = None) -> dict[str, Any]:
+    out = {
+        "id": row["id"],
+        "patient_id": row["patient_id"],
+        "start": row["start_at"].isoformat(),
+        "end": (row["start_at"] + timedelta(minutes=row["duration_minutes"])).isoformat(),
+        "duration_minutes": row["duration_minutes"],
+        "modality": row["modality"],
+        "number": row["number"],
+        "status": row["status"],
+        "schedule": row["schedule"],
+        "external_ref": row["external_ref"],
+    }
+    if outcome is not None:
+        out["messages"] = outcome.as_dict()
+    return out

@@ -1,0 +1,1 @@
+"""Transports send one message over one channel; policy lives in the services."""

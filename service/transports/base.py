@@ -1,0 +1,54 @@
+"""The one-method transport interface, its result and its error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One rendered message, addressed, ready to leave. `attempt_id` names our delivery attempt."""
+
+    attempt_id: int
+    channel: str
+    to: str
+    body: str
+    subject: str | None = None
+    html: str | None = None
+    sender: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_id: str | None
+    status: str  # the delivery-attempt state the provider reported: "sent", "queued", "accepted"
+
+
+class TransportError(Exception):
+    """A send that did not go through.
+
+    kind: "permanent" (never retry: invalid or unsubscribed address), "retryable" (nothing was
+    sent: refused connection, 429, 5xx) or "ambiguous" (the request left and no answer came: the
+    message may have been sent, so it is never resent blindly).
+    """
+
+    def __init__(self, message: str, *, kind: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if kind not in ("permanent", "retryable", "ambiguous"):
+            raise ValueError(f"unknown transport error kind {kind!r}")
+        self.kind = kind
+        self.code = code
+
+
+class Transport(Protocol):
+    name: str
+
+    def send(self, message: Outgoing) -> SendResult:
+        """Send one message; raises TransportError when it did not (or may not have) gone out."""
+        ...
+
+    def was_sent(self, attempt_id: int) -> bool | None:
+        """Whether attempt `attempt_id` left: True, False, or None when the transport cannot tell."""
+        ...
