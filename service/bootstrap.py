@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from .config import Config
-from .db.engine import make_engine
+from .db.engine import make_engine, reader
 from .domain.quiet_hours import Window
 from .domain.schedule import Schedule
 from .schedules import load_schedules
@@ -40,6 +40,11 @@ class Interlude:
     transports: Mapping[str, Transport]
     clock: Clock = system_clock
     extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def reader(self) -> Engine:
+        """The engine for read-only work (see db.engine.reader)."""
+        return reader(self.engine)
 
     @property
     def window(self) -> Window:

@@ -77,8 +77,8 @@ def _default_fasting() -> dict[str, FastingConfig]:
 @dataclass(frozen=True)
 class ClinicConfig:
     name: str = "Interlude Demo Clinic"
-    phone: str = "+15555550100"
-    after_hours_phone: str = "+15555550199"
+    phone: str = "+12025550100"
+    after_hours_phone: str = "+12025550199"
     email: str = "care@clinic.example"
     address: str = "100 Main St, Springfield"
     timezone: str = "America/New_York"

@@ -5,7 +5,7 @@ Pure: everything it needs, including `now`, is passed in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -136,22 +136,27 @@ def _messages_for(step: Step, patient: PatientFacts, result: tuple) -> list[Plan
     return out
 
 
-def _collapse_late_prep(planned: list[PlannedMessage]) -> list[PlannedMessage]:
-    """Of several preparation steps that a late booking would all send now, keep the last one.
+# A late preparation message is dropped when a later preparation step goes out this soon anyway.
+SUPERSEDE_HORIZON = timedelta(hours=2)
+
+
+def _collapse_late_prep(planned: list[PlannedMessage], now: datetime) -> list[PlannedMessage]:
+    """Of several preparation steps that a late booking would send at once, keep the last one.
 
     A session booked three hours ahead needs one message with what still applies (the
-    morning-of reminder carries the fasting times), not a burst of every reminder at once.
+    morning-of reminder carries the fasting times), not a burst of every reminder at once: a
+    late step is superseded by any later preparation step that goes out within two hours.
     """
-    late = [p for p in planned if p.reason == "late-booking-sent-now" and p.step.category == "prep"]
-    if len({p.step.id for p in late}) < 2:
+    prep = [p for p in planned if p.step.category == "prep" and p.status == "pending"]
+    late = [p for p in prep if p.reason == "late-booking-sent-now"]
+    soon = [p for p in prep if p.due_at <= now + SUPERSEDE_HORIZON]
+    if not late or len({p.step.id for p in soon}) < 2:
         return planned
-    keep = max(late, key=lambda p: p.original_due or p.due_at).step.id
+    keep = max(soon, key=lambda p: p.original_due or p.due_at).step.id
     out = []
     for p in planned:
         if p in late and p.step.id != keep:
-            p = PlannedMessage(
-                p.step, p.channel, p.due_at, p.send_by, "skipped", "superseded", p.original_due
-            )
+            p = replace(p, status="skipped", reason="superseded")
         out.append(p)
     return out
 
@@ -177,7 +182,7 @@ def plan_session(
         if not step.conditions.holds(session.modality, session.number, patient.indications):
             continue
         planned.extend(_messages_for(step, patient, _plan_step(step, session, patient, window, now)))
-    return _collapse_late_prep(planned)
+    return _collapse_late_prep(planned, now)
 
 
 def plan_enrolment(

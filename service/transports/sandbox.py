@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ..db.engine import reader
 from ..db.tables import sandbox_messages
 from .base import Outgoing, SendResult
 
@@ -39,7 +40,7 @@ class SandboxTransport:
         return SendResult(provider_id=f"sandbox-{message.attempt_id}", status="delivered")
 
     def was_sent(self, attempt_id: int) -> bool | None:
-        with self.engine.connect() as conn:
+        with reader(self.engine).connect() as conn:
             found = conn.execute(
                 select(sandbox_messages.c.id).where(sandbox_messages.c.attempt_id == attempt_id)
             ).first()

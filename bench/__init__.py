@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): figures printed beside their peers, never asserted by tests."""

@@ -1,0 +1,71 @@
+"""The demo clinic loaded by `make run`: one patient with a session a few minutes ahead.
+
+The demo patient lives in a time zone where it is daytime now, so that their messages are not
+held back by quiet hours and can be watched in the sandbox straight away.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from .bootstrap import Interlude
+from .db.tables import patients
+from .services.patients import create_patient
+from .services.sessions import book_session
+
+DEMO_REF = "demo-patient-1"
+ZONES = (
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "Pacific/Honolulu",
+    "Pacific/Auckland",
+    "Australia/Sydney",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/London",
+    "Atlantic/Azores",
+    "America/Sao_Paulo",
+)
+
+
+def daytime_zone(now: datetime) -> str:
+    """A zone where the local time is between 09:00 and 17:59 now (10-18 h spread covers the day)."""
+    for zone in ZONES:
+        if 9 <= now.astimezone(ZoneInfo(zone)).hour < 18:
+            return zone
+    return ZONES[0]  # pragma: no cover - the zones above cover every hour of the day
+
+
+def seed(app: Interlude, minutes_ahead: int = 5) -> dict[str, Any]:
+    """Create the demo patient and book a session `minutes_ahead` from now (idempotent)."""
+    now = app.clock()
+    with app.reader.connect() as conn:
+        existing = conn.execute(select(patients.c.id).where(patients.c.external_ref == DEMO_REF)).first()
+    if existing is not None:
+        return {"patient_id": existing[0], "created": False}
+    patient = create_patient(
+        app,
+        {
+            "first_name": "Alex",
+            "last_name": "Demo",
+            "phone": "+12025550123",
+            "email": "alex.demo@example.org",
+            "timezone": daytime_zone(now),
+            "language": "en",
+            "indications": ["depression"],
+            "external_ref": DEMO_REF,
+        },
+        actor="demo",
+    )
+    start = (now + timedelta(minutes=minutes_ahead)).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    session = book_session(
+        app, {"patient_id": patient["id"], "start": start.isoformat(), "modality": "iv"}, actor="demo"
+    )
+    return {"patient_id": patient["id"], "session_id": session["id"], "created": True}

@@ -1,0 +1,65 @@
+"""The worker: APScheduler as a heartbeat driving the dispatcher (the database holds the plan).
+
+A few interval jobs with an in-memory job store, never one job per message: the outbox is the
+source of truth, and any number of workers may run against one PostgreSQL (design decision 1).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from .bootstrap import Interlude
+from .services.dispatch import Dispatcher
+
+log = logging.getLogger("interlude.worker")
+RECOVER_SECONDS = 60
+
+
+def _guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
+    """A job that logs its failure and lives on: one bad tick must not stop the worker."""
+
+    def run() -> None:
+        try:
+            result = job()
+        except Exception:
+            log.exception("job failed", extra={"job": name})
+            return
+        if getattr(result, "claimed", 0):
+            log.info("dispatched", extra={"job": name, **_stats(result)})
+
+    return run
+
+
+def _stats(result: Any) -> dict[str, int]:
+    fields = ("claimed", "sent", "skipped", "cancelled", "deferred", "retrying", "failed", "unknown")
+    return {f: getattr(result, f) for f in fields}
+
+
+def build_scheduler(app: Interlude, *, blocking: bool) -> BaseScheduler:
+    """A scheduler with the dispatch and recovery jobs; not started."""
+    scheduler: BaseScheduler = (
+        BlockingScheduler(timezone="UTC") if blocking else BackgroundScheduler(timezone="UTC")
+    )
+    dispatcher = Dispatcher(app)
+    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    scheduler.add_job(
+        _guarded("dispatch", dispatcher.run_once),
+        "interval",
+        seconds=app.config.worker.tick_seconds,
+        id="dispatch",
+        **common,
+    )
+    scheduler.add_job(
+        _guarded("recover", dispatcher.recover_stale),
+        "interval",
+        seconds=RECOVER_SECONDS,
+        id="recover",
+        **common,
+    )
+    return scheduler

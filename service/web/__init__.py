@@ -1,0 +1,69 @@
+"""The Flask app: JSON API, health check, (later) webhooks and staff pages.
+
+`create_app()` never starts the scheduler: under gunicorn every worker process would start its
+own and send every message several times. The worker runs apart (`interlude worker`), or in
+the same process only through `interlude serve`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..bootstrap import Interlude, build
+from ..config import Config, load_config
+from ..services.errors import Conflict, InvalidInput, NotFound
+
+log = logging.getLogger("interlude.web")
+
+
+def create_app(config: Config | None = None, *, services: Interlude | None = None) -> Flask:
+    """Build the web app. With no argument it loads the config like the CLI does."""
+    if services is None:
+        services = build(config or load_config())
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["interlude"] = services
+    from . import api, health
+
+    health.init_app(app)
+    api.init_app(app)
+    _errors(app)
+    return app
+
+
+def services_of(app: Flask) -> Interlude:
+    services: Interlude = app.extensions["interlude"]
+    return services
+
+
+def _errors(app: Flask) -> None:
+    @app.errorhandler(InvalidInput)
+    def invalid(exc: InvalidInput) -> Any:
+        return jsonify(error="invalid-input", fields=exc.errors), 400
+
+    @app.errorhandler(NotFound)
+    def not_found(exc: NotFound) -> Any:
+        return jsonify(error="not-found", message=str(exc)), 404
+
+    @app.errorhandler(Conflict)
+    def conflict(exc: Conflict) -> Any:
+        return jsonify(error="conflict", message=str(exc)), 409
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            code = exc.code or 500
+            return jsonify(
+                error=(exc.name or "error").lower().replace(" ", "-"), message=exc.description
+            ), code
+        return exc
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Any:
+        log.exception("unhandled error", extra={"path": request.path})
+        return jsonify(error="internal", message="unexpected error; it has been logged"), 500

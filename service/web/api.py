@@ -1,0 +1,110 @@
+"""JSON API under /api/v1, behind `Authorization: Bearer <INTERLUDE_API_TOKEN>`."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Blueprint, Flask, abort, jsonify, request
+
+from ..services import queries, sessions
+from ..services.errors import InvalidInput
+from ..services.patients import create_patient, update_patient
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+ACTOR = "api"
+
+
+def _services() -> Any:
+    from flask import current_app
+
+    return current_app.extensions["interlude"]
+
+
+@bp.before_request
+def authenticate() -> Any:
+    expected = _services().config.secrets.api_token
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not expected:
+        return jsonify(error="unauthorized", message="API disabled: set INTERLUDE_API_TOKEN"), 401
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        return jsonify(error="unauthorized", message="missing or invalid bearer token"), 401
+    return None
+
+
+def _json() -> Any:
+    data = request.get_json(silent=True)
+    if data is None:
+        if request.get_data():
+            raise InvalidInput({"body": "not valid JSON"})
+        return {}
+    return data
+
+
+def _id(value: str) -> int:
+    if not value.isdigit() or len(value) > 18:
+        abort(404)
+    return int(value)
+
+
+@bp.post("/patients")
+def post_patient() -> Any:
+    return jsonify(create_patient(_services(), _json(), ACTOR)), 201
+
+
+@bp.get("/patients/<pid>")
+def get_patient(pid: str) -> Any:
+    return jsonify(queries.patient(_services(), _id(pid)))
+
+
+@bp.patch("/patients/<pid>")
+def patch_patient(pid: str) -> Any:
+    return jsonify(update_patient(_services(), _id(pid), _json(), ACTOR))
+
+
+@bp.post("/sessions")
+def post_session() -> Any:
+    return jsonify(sessions.book_session(_services(), _json(), ACTOR)), 201
+
+
+@bp.get("/sessions/<sid>")
+def get_session(sid: str) -> Any:
+    return jsonify(queries.session(_services(), _id(sid)))
+
+
+@bp.patch("/sessions/<sid>")
+def patch_session(sid: str) -> Any:
+    return jsonify(sessions.reschedule_session(_services(), _id(sid), _json(), ACTOR))
+
+
+@bp.post("/sessions/<sid>/cancel")
+def cancel(sid: str) -> Any:
+    return jsonify(sessions.cancel_session(_services(), _id(sid), _json(), ACTOR))
+
+
+@bp.post("/sessions/<sid>/complete")
+def complete(sid: str) -> Any:
+    return jsonify(sessions.complete_session(_services(), _id(sid), _json(), ACTOR))
+
+
+@bp.post("/sessions/<sid>/no-show")
+def no_show(sid: str) -> Any:
+    return jsonify(sessions.no_show_session(_services(), _id(sid), _json(), ACTOR))
+
+
+@bp.get("/sessions/<sid>/messages")
+def session_messages(sid: str) -> Any:
+    return jsonify(queries.session_messages(_services(), _id(sid)))
+
+
+@bp.get("/sandbox/messages")
+def sandbox_messages() -> Any:
+    limit = request.args.get("limit", "50")
+    if not limit.isdigit() or not 0 < int(limit) <= 500:
+        raise InvalidInput({"limit": "expected a whole number from 1 to 500"})
+    return jsonify(queries.sandbox_messages(_services(), int(limit)))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

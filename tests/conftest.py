@@ -1,0 +1,160 @@
+"""Shared fixtures. Tests build their own config in code and never read the developer's.
+
+Database-backed tests run on SQLite and on PostgreSQL (127.0.0.1:5432, database `test`, each
+test in a schema of its own). Without PostgreSQL those runs are skipped and say so, unless
+INTERLUDE_REQUIRE_PEERS=1 (set by .ci/run), which turns a missing peer into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from service.bootstrap import Interlude, build
+from service.config import Config, parse_config
+from service.db.engine import make_engine
+from service.db.migrate import upgrade
+from service.services.clinic import ensure_clinic
+
+ROOT = Path(__file__).resolve().parents[1]
+POSTGRES_URL = os.environ.get("INTERLUDE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_PEERS = os.environ.get("INTERLUDE_REQUIRE_PEERS") == "1"
+API_TOKEN = "test-token-" + "x" * 20
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.now += delta
+        return self.now
+
+    def set(self, when: datetime) -> datetime:
+        self.now = when
+        return when
+
+
+def make_config(db_url: str, *, messages: Path | None = None, schedules: Path | None = None, extra: str = "") -> Config:
+    """A config built in code: the repository's schedules and messages unless told otherwise."""
+    text_ = f"""
+[database]
+url = "{db_url}"
+[schedules]
+dir = "{(schedules or ROOT / 'schedules').as_posix()}"
+[messages]
+dir = "{(messages or ROOT / 'messages').as_posix()}"
+{extra}
+"""
+    return parse_config(text_, "test-config", {"INTERLUDE_API_TOKEN": API_TOKEN})
+
+
+_pg_state: dict[str, Any] = {}
+
+
+def postgres_available() -> bool:
+    if "ok" not in _pg_state:
+        try:
+            engine = create_engine(POSTGRES_URL)
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            engine.dispose()
+            _pg_state["ok"] = True
+        except Exception as exc:  # any failure to connect means: no peer here
+            _pg_state["ok"] = False
+            _pg_state["why"] = f"{type(exc).__name__}"
+    return bool(_pg_state["ok"])
+
+
+def need_postgres() -> None:
+    if postgres_available():
+        return
+    message = f"PostgreSQL not reachable at {POSTGRES_URL} ({_pg_state.get('why')})"
+    if REQUIRE_PEERS:
+        pytest.fail(message + "; INTERLUDE_REQUIRE_PEERS=1 requires it")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    need_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'interlude.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'interlude.db'}"
+
+
+# Tuesday 10:00 in New York: inside the default send window.
+T0 = datetime(2027, 3, 2, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+def make_services(url: str, clock: FakeClock, **kwargs: Any) -> Interlude:
+    config = kwargs.pop("config", None) or make_config(url)
+    engine = make_engine(url)
+    upgrade(engine)
+    services = build(config, clock=clock, engine=engine, **kwargs)
+    ensure_clinic(services)
+    return services
+
+
+@pytest.fixture
+def services(db_url: str, clock: FakeClock) -> Iterator[Interlude]:
+    s = make_services(db_url, clock)
+    yield s
+    s.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_services(sqlite_url: str, clock: FakeClock) -> Iterator[Interlude]:
+    s = make_services(sqlite_url, clock)
+    yield s
+    s.engine.dispose()
+
+
+def patient_data(**overrides: Any) -> dict[str, Any]:
+    data = {
+        "first_name": "Maria",
+        "last_name": "Lopez",
+        "phone": "+1 (202) 555-0143",
+        "email": "maria@example.org",
+        "timezone": "America/New_York",
+        "language": "en",
+        "indications": ["depression"],
+    }
+    data.update(overrides)
+    return data
