@@ -59,6 +59,12 @@ def main() -> None:
     cli.main(prog_name="interlude")
 
 
+def init_app(app: Flask) -> None:
+    """Register every command on `app.cli` too, so `app.test_cli_runner()` can drive them."""
+    for name, command in cli.commands.items():
+        app.cli.add_command(command, name)
+
+
 def _app() -> Interlude:
     services: Interlude = current_app.extensions["interlude"]
     return services

@@ -36,7 +36,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    url: str = "sqlite:///instance/interlude.db"
+    # Kept out of repr: a PostgreSQL URL (often from INTERLUDE_DATABASE_URL) may carry a password.
+    url: str = field(default="sqlite:///instance/interlude.db", repr=False)
     pool_size: int = 5
 
 

@@ -44,6 +44,8 @@ _STEP_KEYS = {
 }
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# A `[[step]]` header as TOML allows it: spaces inside the brackets, a comment after.
+_STEP_HEADER = re.compile(r"^\s*\[\[\s*step\s*\]\]\s*(#.*)?$")
 
 
 class ScheduleError(ValueError):
@@ -62,8 +64,13 @@ class _Ctx:
         return ScheduleError(f"{where}:{step} {key}: {problem}")
 
 
+def _leaf(key: str) -> str:
+    """The key inside its table: "expects.kind" -> "kind" (messages name the dotted key)."""
+    return key.rpartition(".")[2]
+
+
 def _str(ctx: _Ctx, data: dict, key: str, choices: tuple[str, ...] | None = None) -> str:
-    value = data.get(key)
+    value = data.get(_leaf(key))
     if not isinstance(value, str) or not value:
         raise ctx.fail(key, f"expected a non-empty string, got {value!r}")
     if choices and value not in choices:
@@ -72,7 +79,7 @@ def _str(ctx: _Ctx, data: dict, key: str, choices: tuple[str, ...] | None = None
 
 
 def _strings(ctx: _Ctx, data: dict, key: str, choices: tuple[str, ...]) -> tuple[str, ...]:
-    value = data.get(key, [])
+    value = data.get(_leaf(key), [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ctx.fail(key, f"expected a list of strings, got {value!r}")
     for v in value:
@@ -94,7 +101,7 @@ def _offset(ctx: _Ctx, data: dict, key: str) -> Any:
 
 
 def _duration(ctx: _Ctx, data: dict, key: str) -> Any:
-    value = data.get(key)
+    value = data.get(_leaf(key))
     if not isinstance(value, str):
         raise ctx.fail(key, f"expected a duration such as '4h', got {value!r}")
     try:
@@ -123,14 +130,14 @@ def _conditions(ctx: _Ctx, data: Any, anchor: str) -> Conditions:
     from_session = data.get("from_session")
     if from_session is not None and (not isinstance(from_session, int) or from_session < 1):
         raise ctx.fail("conditions.from_session", f"expected a session number, got {from_session!r}")
-    modalities = _strings(ctx, data, "modalities", MODALITIES)
+    modalities = _strings(ctx, data, "conditions.modalities", MODALITIES)
     if anchor == "enrolment" and (sessions or modalities or from_session):
         raise ctx.fail("conditions", "enrolment steps cannot depend on a session")
     return Conditions(
         modalities=modalities,
         sessions=tuple(sessions),
         from_session=from_session,
-        indications=_strings(ctx, data, "indications", INDICATIONS),
+        indications=_strings(ctx, data, "conditions.indications", INDICATIONS),
     )
 
 
@@ -148,8 +155,8 @@ def _option(ctx: _Ctx, data: Any, index: int) -> ReplyOption:
     if not isinstance(concerning, bool):
         raise ctx.fail(f"{key}.concerning", "expected true or false")
     return ReplyOption(
-        code=_str(ctx, data, "code"),
-        label=_str(ctx, data, "label"),
+        code=_str(ctx, data, f"{key}.code"),
+        label=_str(ctx, data, f"{key}.label"),
         words=tuple(w.lower() for w in words),
         concerning=concerning,
     )
@@ -162,7 +169,7 @@ def _expects(ctx: _Ctx, data: Any) -> ReplyExpectation:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ctx.fail(f"expects.{unknown[0]}", f"unknown key (known: {', '.join(sorted(known))})")
-    kind = _str(ctx, data, "kind", REPLY_KINDS)
+    kind = _str(ctx, data, "expects.kind", REPLY_KINDS)
     options = tuple(_option(ctx, o, i) for i, o in enumerate(data.get("options", [])))
     scale = data.get("scale")
     if scale is not None and (
@@ -179,8 +186,8 @@ def _expects(ctx: _Ctx, data: Any) -> ReplyExpectation:
     threshold = data.get("concerning_at_or_below")
     if threshold is not None and (scale is None or not isinstance(threshold, int)):
         raise ctx.fail("expects.concerning_at_or_below", "needs a scale and an integer")
-    reminder = _duration(ctx, data, "reminder_after") if "reminder_after" in data else None
-    window = _duration(ctx, data, "window")
+    reminder = _duration(ctx, data, "expects.reminder_after") if "reminder_after" in data else None
+    window = _duration(ctx, data, "expects.window")
     if reminder is not None and reminder >= window:
         raise ctx.fail("expects.reminder_after", "must be shorter than expects.window")
     return ReplyExpectation(
@@ -249,7 +256,7 @@ def _step(ctx: _Ctx, data: Any) -> Step:
 
 
 def _step_lines(text: str) -> list[int]:
-    return [i for i, line in enumerate(text.splitlines(), 1) if line.strip() == "[[step]]"]
+    return [i for i, line in enumerate(text.splitlines(), 1) if _STEP_HEADER.match(line)]
 
 
 def parse_schedule(text: str, file: str, name: str) -> Schedule:

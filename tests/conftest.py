@@ -24,7 +24,9 @@ from service.db.migrate import upgrade
 from service.services.clinic import ensure_clinic
 
 ROOT = Path(__file__).resolve().parents[1]
-POSTGRES_URL = os.environ.get("INTERLUDE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "INTERLUDE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REQUIRE_PEERS = os.environ.get("INTERLUDE_REQUIRE_PEERS") == "1"
 API_TOKEN = "test-token-" + "x" * 20
 
@@ -47,15 +49,17 @@ class FakeClock:
         return when
 
 
-def make_config(db_url: str, *, messages: Path | None = None, schedules: Path | None = None, extra: str = "") -> Config:
+def make_config(
+    db_url: str, *, messages: Path | None = None, schedules: Path | None = None, extra: str = ""
+) -> Config:
     """A config built in code: the repository's schedules and messages unless told otherwise."""
     text_ = f"""
 [database]
 url = "{db_url}"
 [schedules]
-dir = "{(schedules or ROOT / 'schedules').as_posix()}"
+dir = "{(schedules or ROOT / "schedules").as_posix()}"
 [messages]
-dir = "{(messages or ROOT / 'messages').as_posix()}"
+dir = "{(messages or ROOT / "messages").as_posix()}"
 {extra}
 """
     return parse_config(text_, "test-config", {"INTERLUDE_API_TOKEN": API_TOKEN})

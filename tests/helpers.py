@@ -21,7 +21,9 @@ def enrol(app: Interlude, **overrides: Any) -> dict[str, Any]:
 
 
 def book(app: Interlude, patient_id: int, start: str, modality: str = "iv", **extra: Any) -> dict[str, Any]:
-    return sessions.book_session(app, {"patient_id": patient_id, "start": start, "modality": modality, **extra}, "test")
+    return sessions.book_session(
+        app, {"patient_id": patient_id, "start": start, "modality": modality, **extra}, "test"
+    )
 
 
 def rows(app: Interlude, **where: Any) -> list[Mapping[str, Any]]:
@@ -44,12 +46,19 @@ def sandbox(app: Interlude) -> list[Mapping[str, Any]]:
         return list(conn.execute(select(sandbox_messages).order_by(sandbox_messages.c.id)).mappings())
 
 
-def opt_out(app: Interlude, patient_id: int, channel: str = "sms", purpose: str = "all", at: datetime | None = None) -> None:
+def opt_out(
+    app: Interlude, patient_id: int, channel: str = "sms", purpose: str = "all", at: datetime | None = None
+) -> None:
     with app.engine.begin() as conn:
         conn.execute(
             insert(consent_events).values(
-                patient_id=patient_id, channel=channel, purpose=purpose, action="opt_out", source="keyword",
-                raw_text="STOP", created_at=at or app.clock(),
+                patient_id=patient_id,
+                channel=channel,
+                purpose=purpose,
+                action="opt_out",
+                source="keyword",
+                raw_text="STOP",
+                created_at=at or app.clock(),
             )
         )
 

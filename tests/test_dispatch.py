@@ -82,9 +82,9 @@ def test_a_cancel_after_the_claim_stops_the_send(services):
     stats = d.process(claimed)
     assert stats.sent == 0 and stats.cancelled == 2
     assert sandbox(services) == []
-    assert {r["reason"] for r in rows(services, session_id=s["id"]) if r["step_id"] == "booking_confirmation"} == {
-        "session-cancelled"
-    }
+    assert {
+        r["reason"] for r in rows(services, session_id=s["id"]) if r["step_id"] == "booking_confirmation"
+    } == {"session-cancelled"}
 
 
 def test_a_cancel_during_the_batch_stops_the_rest_of_it(sqlite_url, clock):
@@ -120,8 +120,10 @@ def test_a_backlog_is_not_sent_in_the_night(services, clock):
         conn.execute(update(outbox).where(outbox.c.step_id == "prep_ahead").values(next_attempt_at=clock.now))
     stats = Dispatcher(services).run_once()
     assert stats.sent == 0 and stats.deferred >= 1
-    ahead = [r for r in rows(services, step_id="prep_ahead") if r["channel"] == "sms"][0]
-    assert ahead["status"] == "pending" and ahead["next_attempt_at"].isoformat() == "2027-03-06T13:00:00+00:00"
+    ahead = next(r for r in rows(services, step_id="prep_ahead") if r["channel"] == "sms")
+    assert (
+        ahead["status"] == "pending" and ahead["next_attempt_at"].isoformat() == "2027-03-06T13:00:00+00:00"
+    )
     assert len(sessions_rows) == len(rows(services, session_id=s["id"]))
 
 
@@ -193,8 +195,15 @@ def test_a_worker_that_died_after_sending_does_not_cause_a_resend(services, cloc
     with services.engine.begin() as conn:  # what process() does before the send ...
         attempt_id = conn.execute(
             insert(delivery_attempts)
-            .values(outbox_id=row["id"], number=1, channel="sms", transport="sandbox-sms", status="sending",
-                    created_at=clock.now, updated_at=clock.now)
+            .values(
+                outbox_id=row["id"],
+                number=1,
+                channel="sms",
+                transport="sandbox-sms",
+                status="sending",
+                created_at=clock.now,
+                updated_at=clock.now,
+            )
             .returning(delivery_attempts.c.id)
         ).scalar_one()
     from service.transports.base import Outgoing
@@ -215,9 +224,17 @@ def test_when_the_transport_cannot_tell_the_message_is_shown_not_resent(sqlite_u
     book(app, p["id"], "2027-03-12T09:00")
     [row] = Dispatcher(app).claim(10)
     with app.engine.begin() as conn:
-        conn.execute(insert(delivery_attempts).values(outbox_id=row["id"], number=1, channel="sms",
-                                                      transport="fake-sms", status="sending",
-                                                      created_at=clock.now, updated_at=clock.now))
+        conn.execute(
+            insert(delivery_attempts).values(
+                outbox_id=row["id"],
+                number=1,
+                channel="sms",
+                transport="fake-sms",
+                status="sending",
+                created_at=clock.now,
+                updated_at=clock.now,
+            )
+        )
     clock.advance(timedelta(minutes=10))
     Dispatcher(app).recover_stale()
     Dispatcher(app).run_once()

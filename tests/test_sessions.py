@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from service.db.tables import audit_events, outbox, sessions as sessions_table
+from service.db.tables import audit_events, outbox
+from service.db.tables import sessions as sessions_table
 from service.services import sessions
 from service.services.dispatch import Dispatcher
 from service.services.errors import Conflict, InvalidInput, NotFound
@@ -31,13 +32,19 @@ def test_planning_twice_is_idempotent(services):
     p = enrol(services)
     s = book(services, p["id"], "2027-03-12T09:00")
     before = rows(services, session_id=s["id"])
-    from service.services.planning import plan_for_session
     from service.services.patients import get_patient
+    from service.services.planning import plan_for_session
 
     with services.engine.begin() as conn:
         session = sessions.get_session(conn, s["id"])
-        outcome = plan_for_session(conn, services.schedule("default"), session, get_patient(conn, p["id"]),
-                                   services.window, services.clock())
+        outcome = plan_for_session(
+            conn,
+            services.schedule("default"),
+            session,
+            get_patient(conn, p["id"]),
+            services.window,
+            services.clock(),
+        )
     assert outcome.created == 0 and outcome.moved == 0
     assert len(rows(services, session_id=s["id"])) == len(before)
 
@@ -45,19 +52,27 @@ def test_planning_twice_is_idempotent(services):
 def test_reschedule_moves_every_pending_message_and_keeps_one_row_each(services, clock):
     p = enrol(services)
     s = book(services, p["id"], "2027-03-12T09:00")
-    pending_before = {k: v[0]["due_at"] for k, v in by_step(services, s["id"]).items() if v[0]["status"] == "pending"}
-    sessions.reschedule_session(services, s["id"], {"start": "2027-03-19T14:00", "reason": "patient asked"}, "test")
+    pending_before = {
+        k: v[0]["due_at"] for k, v in by_step(services, s["id"]).items() if v[0]["status"] == "pending"
+    }
+    sessions.reschedule_session(
+        services, s["id"], {"start": "2027-03-19T14:00", "reason": "patient asked"}, "test"
+    )
     plan = by_step(services, s["id"])
     evening = [r for r in plan[("prep_evening_before", "sms")] if r["status"] == "pending"]
     assert len(evening) == 1
     assert evening[0]["due_at"].isoformat() == "2027-03-18T22:00:00+00:00"  # 18:00 EDT (after the DST change)
-    for key, due in pending_before.items():
+    for key, _due in pending_before.items():
         live = [r for r in plan[key] if r["status"] == "pending"]
         assert len(live) <= 1, key
     notice = plan[("session_rescheduled", "sms")]
     assert len(notice) == 1 and notice[0]["status"] == "pending"
     with services.engine.connect() as conn:
-        trail = conn.execute(select(audit_events).where(audit_events.c.action == "session.rescheduled")).mappings().one()
+        trail = (
+            conn.execute(select(audit_events).where(audit_events.c.action == "session.rescheduled"))
+            .mappings()
+            .one()
+        )
     assert trail["reason"] == "patient asked" and trail["actor"] == "test"
 
 
@@ -96,7 +111,9 @@ def test_cancel_cancels_pending_messages_with_a_reason_and_keeps_sent_ones(servi
     Dispatcher(services).run_once()
     result = sessions.cancel_session(services, s["id"], {"reason": "feeling unwell"}, "test")
     assert result["status"] == "cancelled" and result["messages"]["cancelled"] > 0
-    statuses = {(r["step_id"], r["channel"]): (r["status"], r["reason"]) for r in rows(services, session_id=s["id"])}
+    statuses = {
+        (r["step_id"], r["channel"]): (r["status"], r["reason"]) for r in rows(services, session_id=s["id"])
+    }
     assert statuses[("booking_confirmation", "sms")] == ("sent", None)
     assert statuses[("prep_evening_before", "sms")] == ("cancelled", "session-cancelled")
     assert not [r for r in rows(services, session_id=s["id"]) if r["status"] == "pending"]

@@ -148,9 +148,14 @@ def _collapse_late_prep(planned: list[PlannedMessage], now: datetime) -> list[Pl
     late step is superseded by any later preparation step that goes out within two hours.
     """
     prep = [p for p in planned if p.step.category == "prep" and p.status == "pending"]
-    late = [p for p in prep if p.reason == "late-booking-sent-now"]
-    soon = [p for p in prep if p.due_at <= now + SUPERSEDE_HORIZON]
-    if not late or len({p.step.id for p in soon}) < 2:
+    # Overdue at planning time; the reason may since have become a quiet-hours one (deferred
+    # to the opening, where the next preparation step is often waiting too).
+    late = [p for p in prep if p.original_due is not None and p.original_due < now]
+    if not late:
+        return planned
+    horizon = min(p.due_at for p in late) + SUPERSEDE_HORIZON
+    soon = [p for p in prep if p.due_at <= horizon]
+    if len({p.step.id for p in soon}) < 2:
         return planned
     keep = max(soon, key=lambda p: p.original_due or p.due_at).step.id
     out = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ _FORMATS = {
 _DAY_BEFORE = {"en": "the night before", "es": "de la noche anterior"}
 
 
+@lru_cache(maxsize=1024)
 def display_phone(e164: str) -> str:
     """A phone number as patients dial it in its own country: (555) 555-0100."""
     try:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
 from ..bootstrap import Interlude
 from ..db.tables import consent_events, delivery_attempts, outbox, patients, sessions
@@ -77,6 +77,51 @@ class Dispatcher:
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
         self.rng = rng or random.Random()
         self.postgres = app.engine.dialect.name == "postgresql"
+        self._build_statements()
+
+    def _build_statements(self) -> None:
+        """Statements built once per dispatcher: building them per message was the hot path."""
+        sending = and_(outbox.c.id == bindparam("oid"), outbox.c.status == delivery.SENDING)
+        ids: Any = bindparam("ids", expanding=True)
+        self._q_session_status = select(sessions.c.id, sessions.c.status).where(sessions.c.id.in_(ids))
+        self._q_new_consent = select(consent_events).where(
+            consent_events.c.patient_id.in_(ids), consent_events.c.id > bindparam("seen")
+        )
+        now: Any = bindparam("now")
+        why: Any = bindparam("why")
+        self._q_close = (
+            update(outbox)
+            .where(sending)
+            .values(status=bindparam("st"), reason=why, claim_token=None, updated_at=now)
+        )
+        self._q_defer = (
+            update(outbox)
+            .where(sending)
+            .values(
+                status=delivery.PENDING,
+                next_attempt_at=bindparam("at"),
+                reason=why,
+                claim_token=None,
+                updated_at=now,
+            )
+        )
+        self._q_sent = (
+            update(outbox)
+            .where(sending)
+            .values(
+                status=delivery.SENT,
+                attempts=bindparam("n"),
+                sent_at=now,
+                reason=None,
+                claim_token=None,
+                updated_at=now,
+            )
+        )
+        self._q_attempt_done = (
+            update(delivery_attempts)
+            .where(delivery_attempts.c.id == bindparam("aid"))
+            .values(status=bindparam("st"), provider_id=bindparam("pid"), updated_at=now)
+        )
 
     # --- claim -------------------------------------------------------------------------------
 
@@ -247,66 +292,70 @@ class Dispatcher:
             .values(status=status, reason=reason, updated_at=now, claim_token=None, **extra)
         )
 
-    def _gate(self, conn: Connection, d: _Decision, seen_consent: int, now: datetime) -> _Decision | None:
-        """The last look before one send: a cancel or an opt-out that landed since the batch
-        was loaded stops this message. Returns the decision that replaces the send, or None."""
-        row = d.row
-        if row["session_id"] is not None:
-            status = conn.execute(
-                select(sessions.c.status).where(sessions.c.id == row["session_id"])
-            ).scalar_one()
-            if status == "cancelled":
-                return _Decision(row, "cancelled", "session-cancelled")
-            if status == "no_show":
-                return _Decision(row, "cancelled", "session-no-show")
-        newer = [
-            ConsentEvent(e["id"], e["channel"], e["purpose"], e["action"])
-            for e in conn.execute(
-                select(consent_events).where(
-                    consent_events.c.patient_id == row["patient_id"], consent_events.c.id > seen_consent
-                )
-            ).mappings()
+    def _gate(self, conn: Connection, chunk: list[_Decision], seen_consent: int) -> dict[int, _Decision]:
+        """The last look before a chunk of sends: a cancel or an opt-out that landed since the
+        batch was loaded stops the message. Returns replacement decisions by outbox id."""
+        session_ids = [d.row["session_id"] for d in chunk if d.row["session_id"] is not None]
+        patient_ids = list({d.row["patient_id"] for d in chunk})
+        status = dict(conn.execute(self._q_session_status, {"ids": session_ids}).all()) if session_ids else {}
+        newer: dict[int, list[ConsentEvent]] = {}
+        for e in conn.execute(self._q_new_consent, {"ids": patient_ids, "seen": seen_consent}).mappings():
+            event = ConsentEvent(e["id"], e["channel"], e["purpose"], e["action"])
+            newer.setdefault(e["patient_id"], []).append(event)
+        stops: dict[int, _Decision] = {}
+        for d in chunk:
+            row = d.row
+            state = status.get(row["session_id"])
+            if state in ("cancelled", "no_show"):
+                reason = "session-cancelled" if state == "cancelled" else "session-no-show"
+                stops[row["id"]] = _Decision(row, "cancelled", reason)
+            elif row["patient_id"] in newer and not allows(
+                d.consent + newer[row["patient_id"]], row["channel"], purpose_of(row["category"])
+            ):
+                stops[row["id"]] = _Decision(row, "skipped", "opted-out")
+        return stops
+
+    def _open_attempts(self, conn: Connection, chunk: list[_Decision], now: datetime) -> None:
+        """Write the attempt rows before the sends, so a crash mid-send is never a silent resend."""
+        params = [
+            {
+                "outbox_id": d.row["id"],
+                "number": d.row["attempts"] + 1,
+                "channel": d.row["channel"],
+                "transport": self.app.transports[d.row["channel"]].name,
+                "status": "sending",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for d in chunk
         ]
-        if newer and not allows(d.consent + newer, row["channel"], purpose_of(row["category"])):
-            return _Decision(row, "skipped", "opted-out")
-        return None
+        query = insert(delivery_attempts).returning(delivery_attempts.c.id, sort_by_parameter_order=True)
+        ids = conn.execute(query, params).scalars().all()
+        for d, attempt_id in zip(chunk, ids, strict=True):
+            assert d.message is not None
+            d.message = replace(d.message, attempt_id=attempt_id)
 
-    def _open_attempt(self, conn: Connection, d: _Decision, now: datetime) -> None:
-        """Write the attempt row before the send, so a crash mid-send is never a silent resend."""
-        transport = self.app.transports[d.row["channel"]]
-        attempt_id = conn.execute(
-            insert(delivery_attempts)
-            .values(
-                outbox_id=d.row["id"],
-                number=d.row["attempts"] + 1,
-                channel=d.row["channel"],
-                transport=transport.name,
-                status="sending",
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(delivery_attempts.c.id)
-        ).scalar_one()
-        assert d.message is not None
-        d.message = replace(d.message, attempt_id=attempt_id)
-
-    def _close(self, conn: Connection, d: _Decision, now: datetime, stats: DispatchStats) -> None:
-        if d.outcome == "deferred":
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id == d.row["id"], outbox.c.status == delivery.SENDING)
-                .values(
-                    status=delivery.PENDING,
-                    next_attempt_at=d.retry_at,
-                    reason=d.reason,
-                    claim_token=None,
-                    updated_at=now,
-                )
-            )
-        else:
-            status = {"skipped": delivery.SKIPPED, "cancelled": delivery.CANCELLED, "failed": delivery.FAILED}
-            self._finish(conn, d.row, status[d.outcome], d.reason, now)
-        stats.count(d.outcome, d.reason)
+    def _close_many(
+        self, conn: Connection, decisions: list[_Decision], now: datetime, stats: DispatchStats
+    ) -> None:
+        """Record every outcome that is not a send, one statement per kind."""
+        finals = {"skipped": delivery.SKIPPED, "cancelled": delivery.CANCELLED, "failed": delivery.FAILED}
+        closing = [
+            {"oid": d.row["id"], "st": finals[d.outcome], "why": d.reason, "now": now}
+            for d in decisions
+            if d.outcome in finals
+        ]
+        deferring = [
+            {"oid": d.row["id"], "at": d.retry_at, "why": d.reason, "now": now}
+            for d in decisions
+            if d.outcome == "deferred"
+        ]
+        if closing:
+            conn.execute(self._q_close, closing)
+        if deferring:
+            conn.execute(self._q_defer, deferring)
+        for d in decisions:
+            stats.count(d.outcome, d.reason)
 
     def process(self, rows: list[Mapping[Any, Any]], now: datetime | None = None) -> DispatchStats:
         """Re-check, render and send claimed rows; every row ends in a recorded state."""
@@ -319,27 +368,34 @@ class Dispatcher:
             seen_consent = max((e.id for events in consent.values() for e in events), default=0)
             decisions = []
             for r in rows:
-                d = self._decide(
-                    r, pats[r["patient_id"]], sess.get(r["session_id"]), consent[r["patient_id"]], now
-                )
-                d.consent = consent[r["patient_id"]]
+                events = consent[r["patient_id"]]
+                d = self._decide(r, pats[r["patient_id"]], sess.get(r["session_id"]), events, now)
+                d.consent = events
                 decisions.append(d)
-            for d in decisions:
-                if d.outcome != "send":
-                    self._close(conn, d, now, stats)
-        results = []
-        for d in (d for d in decisions if d.outcome == "send"):
+            self._close_many(conn, [d for d in decisions if d.outcome != "send"], now, stats)
+        results: list[tuple[_Decision, SendResult | TransportError]] = []
+        for chunk in self._chunks([d for d in decisions if d.outcome == "send"]):
             with self.app.engine.begin() as conn:
-                stop = self._gate(conn, d, seen_consent, now)
-                if stop is not None:
-                    self._close(conn, stop, now, stats)
-                    continue
-                self._open_attempt(conn, d, now)
-            results.append((d, self._send(d)))
+                stops = self._gate(conn, chunk, seen_consent)
+                self._close_many(conn, list(stops.values()), now, stats)
+                chunk = [d for d in chunk if d.row["id"] not in stops]
+                if chunk:
+                    self._open_attempts(conn, chunk, now)
+            results.extend((d, self._send(d)) for d in chunk)
         with self.app.engine.begin() as conn:
-            for d, result in results:
-                self._record(conn, d, result, now, stats)
+            self._record_many(conn, results, now, stats)
         return stats
+
+    def _chunks(self, sends: list[_Decision]) -> Iterable[list[_Decision]]:
+        """Sends grouped so that the gate runs right before them: a transport that sends slowly
+        (a rate-limited provider) declares chunk_size 1, so each message is gated on its own."""
+        by_channel: dict[str, list[_Decision]] = {}
+        for d in sends:
+            by_channel.setdefault(d.row["channel"], []).append(d)
+        for channel, items in by_channel.items():
+            size = max(1, int(getattr(self.app.transports[channel], "chunk_size", 1)))
+            for i in range(0, len(items), size):
+                yield items[i : i + size]
 
     def _send(self, d: _Decision) -> SendResult | TransportError:
         assert d.message is not None
@@ -351,37 +407,38 @@ class Dispatcher:
             log.exception("transport raised", extra={"outbox_id": d.row["id"]})
             return TransportError(f"{type(exc).__name__}", kind="ambiguous", code="transport-crash")
 
-    def _record(
+    def _record_many(
         self,
         conn: Connection,
-        d: _Decision,
-        result: SendResult | TransportError,
+        results: list[tuple[_Decision, SendResult | TransportError]],
         now: datetime,
         stats: DispatchStats,
     ) -> None:
-        assert d.message is not None
-        attempt = delivery_attempts.c.id == d.message.attempt_id
-        attempts = d.row["attempts"] + 1
-        if isinstance(result, SendResult):
+        sent = [(d.row, d.message, r) for d, r in results if isinstance(r, SendResult) and d.message]
+        if sent:
             conn.execute(
-                update(delivery_attempts)
-                .where(attempt)
-                .values(status=result.status, provider_id=result.provider_id, updated_at=now)
+                self._q_attempt_done,
+                [{"aid": m.attempt_id, "st": r.status, "pid": r.provider_id, "now": now} for _, m, r in sent],
             )
-            self._finish(conn, d.row, delivery.SENT, None, now, attempts=attempts, sent_at=now)
-            stats.count("sent")
-            log.info(
-                "sent",
-                extra={
-                    "outbox_id": d.row["id"],
-                    "attempt_id": d.message.attempt_id,
-                    "channel": d.row["channel"],
-                },
+            conn.execute(
+                self._q_sent, [{"oid": row["id"], "n": row["attempts"] + 1, "now": now} for row, _, _ in sent]
             )
-            return
+            for row, message, _ in sent:
+                stats.count("sent")
+                ids = {"outbox_id": row["id"], "attempt_id": message.attempt_id, "channel": row["channel"]}
+                log.info("sent", extra=ids)
+        for d, result in results:
+            if isinstance(result, TransportError):
+                self._record_error(conn, d, result, now, stats)
+
+    def _record_error(
+        self, conn: Connection, d: _Decision, result: TransportError, now: datetime, stats: DispatchStats
+    ) -> None:
+        assert d.message is not None
+        attempts = d.row["attempts"] + 1
         conn.execute(
             update(delivery_attempts)
-            .where(attempt)
+            .where(delivery_attempts.c.id == d.message.attempt_id)
             .values(
                 status="ambiguous" if result.kind == "ambiguous" else "error",
                 error_code=result.code,

@@ -19,6 +19,8 @@ class SandboxTransport:
         self.engine = engine
         self.channel = channel
         self.name = f"sandbox-{channel}"
+        # Recording is instant, so the dispatcher may gate a whole chunk of sends at once.
+        self.chunk_size = 100
 
     def send(self, message: Outgoing) -> SendResult:
         row = {

@@ -28,8 +28,10 @@ def create_app(config: Config | None = None, *, services: Interlude | None = Non
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["interlude"] = services
+    from .. import cli
     from . import api, health
 
+    cli.init_app(app)
     health.init_app(app)
     api.init_app(app)
     _errors(app)
