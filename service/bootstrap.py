@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from .config import Config
 from .db.engine import make_engine, reader
@@ -19,10 +20,24 @@ from .domain.quiet_hours import Window
 from .domain.schedule import Schedule
 from .schedules import load_schedules
 from .templates import MessageTemplates
-from .transports.base import Transport
+from .transports.base import Transport, TransportError
 from .transports.sandbox import SandboxTransport
 
 Clock = Callable[[], datetime]
+SentHook = Callable[[Connection, Mapping[Any, Any], datetime], None]
+FailedHook = Callable[[Connection, Mapping[Any, Any], TransportError, datetime], None]
+
+
+@dataclass
+class Hooks:
+    """Policies the dispatcher runs inside its recording transaction, wired here once.
+
+    on_sent(conn, outbox_row, now): after a message left (e.g. open the check-in it asks).
+    on_failed(conn, outbox_row, error, now): after a final failure (e.g. fall back to email).
+    """
+
+    on_sent: list[SentHook] = field(default_factory=list)
+    on_failed: list[FailedHook] = field(default_factory=list)
 
 
 def system_clock() -> datetime:
@@ -39,7 +54,7 @@ class Interlude:
     templates: MessageTemplates
     transports: Mapping[str, Transport]
     clock: Clock = system_clock
-    extras: dict[str, object] = field(default_factory=dict)
+    hooks: Hooks = field(default_factory=Hooks)
 
     @property
     def reader(self) -> Engine:

@@ -26,8 +26,11 @@ ENV_API_TOKEN = "INTERLUDE_API_TOKEN"
 ENV_SECRET_KEY = "INTERLUDE_SECRET_KEY"
 DEFAULT_INSTANCE_CONFIG = Path("instance/config.toml")
 MODALITIES = ("iv", "im", "intranasal", "oral", "kat")
-SMS_TRANSPORTS = ("sandbox",)
-EMAIL_TRANSPORTS = ("sandbox",)
+ENV_TWILIO_AUTH_TOKEN = "INTERLUDE_TWILIO_AUTH_TOKEN"
+ENV_SMTP_PASSWORD = "INTERLUDE_SMTP_PASSWORD"
+SMS_TRANSPORTS = ("sandbox", "twilio")
+EMAIL_TRANSPORTS = ("sandbox", "smtp")
+SMTP_SECURITY = ("starttls", "ssl", "none")
 
 
 class ConfigError(ValueError):
@@ -128,11 +131,62 @@ class EmailConfig:
 
 
 @dataclass(frozen=True)
+class TwilioConfig:
+    account_sid: str = ""
+    messaging_service_sid: str = ""
+    from_number: str = ""
+    # Empty: Twilio's own https://api.twilio.com. Set it for a Twilio-compatible provider or a test peer.
+    api_base_url: str = ""
+    # The sender's throughput in messages per second (1 for a long code, 3 toll-free, more for short codes).
+    max_per_second: float = 1.0
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    care_from: str = "Interlude Demo Clinic <care@clinic.example>"
+    education_from: str = "Interlude Demo Clinic <learn@clinic.example>"
+    reply_to: str = ""
+    timeout_seconds: float = 15.0
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    # A preparation message with no confirmed delivery this long before its session becomes a staff task.
+    prep_unconfirmed_before: timedelta = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class ContactConfig:
+    name: str
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class EscalationConfig:
+    # Who is paged first, and who next when nobody acknowledges within ack_minutes.
+    on_call: tuple[ContactConfig, ...] = ()
+    backup: tuple[ContactConfig, ...] = ()
+    ack_minutes: int = 15
+    # A patient whose preparation is not cleared this long before the session becomes a staff task.
+    clearance_due_before: timedelta = timedelta(hours=12)
+    # At most one automatic "we read messages during office hours" reply per patient per this long.
+    inbox_ack_every: timedelta = timedelta(hours=4)
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Values that only ever come from the environment."""
 
     api_token: str | None = None
     secret_key: str | None = None
+    twilio_auth_token: str | None = None
+    smtp_password: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +199,10 @@ class Config:
     messages: MessagesConfig = field(default_factory=MessagesConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
+    twilio: TwilioConfig = field(default_factory=TwilioConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
     secrets: Secrets = field(default_factory=Secrets, repr=False)
     source: str = "built-in defaults"
 
@@ -215,6 +273,11 @@ def _convert(hint: Any, raw: Any, key: str) -> Any:
     if hint is timedelta:
         return _check_duration(raw, key)
     origin = typing.get_origin(hint)
+    if origin is tuple and dataclasses.is_dataclass(typing.get_args(hint)[0]):
+        if not isinstance(raw, list):
+            raise ConfigError(f"{key}: expected a list of tables ([[{key}]]), got {raw!r}")
+        item = typing.get_args(hint)[0]
+        return tuple(_build(item, v, f"{key}[{i}]") for i, v in enumerate(raw))
     if origin is tuple:
         if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
             raise ConfigError(f"{key}: expected a list of strings, got {raw!r}")
@@ -255,6 +318,16 @@ def _validate(config: Config) -> None:
     for key, value in positives.items():
         if value <= 0:
             raise ConfigError(f"{key}: must be positive, got {value!r}")
+    if config.smtp.security not in SMTP_SECURITY:
+        raise ConfigError(f"smtp.security: expected one of {SMTP_SECURITY}, got {config.smtp.security!r}")
+    if config.twilio.max_per_second <= 0:
+        raise ConfigError("twilio.max_per_second: must be positive")
+    if config.escalation.ack_minutes <= 0:
+        raise ConfigError("escalation.ack_minutes: must be positive")
+    for group in ("on_call", "backup"):
+        for i, contact in enumerate(getattr(config.escalation, group)):
+            if not contact.phone and not contact.email:
+                raise ConfigError(f"escalation.{group}[{i}]: needs a phone or an email")
     if config.messages.default_language not in config.messages.languages:
         raise ConfigError("messages.default_language: must be one of messages.languages")
     if not config.web.public_base_url.startswith(("http://", "https://")):

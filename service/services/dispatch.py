@@ -31,6 +31,8 @@ from .context import message_context
 
 log = logging.getLogger("interlude.dispatch")
 PRIORITIES = sorted(set(CATEGORY_PRIORITY.values()))
+# Quiet-hours policy of the messages the system plans itself (not from a schedule step).
+SYSTEM_POLICIES = {"_checkin_reminder": "defer", "_reply": "ignore"}
 
 
 @dataclass
@@ -191,6 +193,8 @@ class Dispatcher:
         consent: Iterable[ConsentEvent],
         now: datetime,
     ) -> _Decision:
+        if row["audience"] == "staff":
+            return self._decide_staff(row, patient, session)
         if session is not None:
             status = session["status"]
             if status == "cancelled":
@@ -211,8 +215,30 @@ class Dispatcher:
         address = patient["phone"] if row["channel"] == "sms" else patient["email"]
         if not address or row["channel"] not in patient["channels"]:
             return _Decision(row, "skipped", f"no-{row['channel']}-contact")
+        if row["channel"] == "sms" and patient["sms_status"] != "ok":
+            return _Decision(row, "skipped", "sms-unusable")
+        return self._rendered(row, patient, session, address, patient["language"])
+
+    def _decide_staff(
+        self, row: Mapping[Any, Any], patient: Mapping[Any, Any], session: Mapping[Any, Any] | None
+    ) -> _Decision:
+        """A message to a clinician: no quiet hours, no patient consent, its own address."""
+        if not row["recipient"]:
+            return _Decision(row, "failed", "no-recipient")
+        return self._rendered(
+            row, patient, session, row["recipient"], self.app.config.messages.default_language
+        )
+
+    def _rendered(
+        self,
+        row: Mapping[Any, Any],
+        patient: Mapping[Any, Any],
+        session: Mapping[Any, Any] | None,
+        address: str,
+        language: str,
+    ) -> _Decision:
         try:
-            message = self._render(row, patient, session, address)
+            message = self._render(row, patient, session, address, language)
         except TemplateError as exc:
             log.error(
                 "template failed",
@@ -243,6 +269,8 @@ class Dispatcher:
         return None
 
     def _step_policy(self, row: Mapping[Any, Any]) -> str:
+        if row["step_id"] in SYSTEM_POLICIES:
+            return SYSTEM_POLICIES[row["step_id"]]
         schedule = self.app.schedules.get(row["schedule"])
         if schedule is not None:
             for step in schedule.steps:
@@ -256,15 +284,17 @@ class Dispatcher:
         patient: Mapping[Any, Any],
         session: Mapping[Any, Any] | None,
         address: str,
+        language: str,
     ) -> Outgoing:
         cfg = self.app.config
-        context = message_context(cfg.clinic, self.app.clinic_tz, patient, session, patient["language"])
+        context = message_context(cfg.clinic, self.app.clinic_tz, patient, session, language)
+        context.update(row["context"] or {})
         rendered = self.app.templates.render(
             row["template"],
             row["channel"],
-            patient["language"],
+            language,
             context,
-            detailed=bool(patient["detailed_messages"]),
+            detailed=bool(patient["detailed_messages"]) and row["audience"] == "patient",
         )
         return Outgoing(
             attempt_id=0,
@@ -273,6 +303,9 @@ class Dispatcher:
             body=rendered.body,
             subject=rendered.subject,
             html=rendered.html,
+            category=row["category"],
+            patient_id=row["patient_id"],
+            outbox_id=row["id"],
         )
 
     # --- record ------------------------------------------------------------------------------
@@ -424,6 +457,8 @@ class Dispatcher:
                 self._q_sent, [{"oid": row["id"], "n": row["attempts"] + 1, "now": now} for row, _, _ in sent]
             )
             for row, message, _ in sent:
+                for hook in self.app.hooks.on_sent:
+                    hook(conn, row, now)
                 stats.count("sent")
                 ids = {"outbox_id": row["id"], "attempt_id": message.attempt_id, "channel": row["channel"]}
                 log.info("sent", extra=ids)
@@ -469,6 +504,8 @@ class Dispatcher:
         else:
             final = reason if result.kind == "permanent" else f"gave-up:{reason}"
             self._finish(conn, d.row, delivery.FAILED, final, now, attempts=attempts)
+            for hook in self.app.hooks.on_failed:
+                hook(conn, d.row, result, now)
             stats.count("failed", final)
         log.warning("send failed", extra={"outbox_id": d.row["id"], "kind": result.kind, "code": result.code})
 

@@ -18,6 +18,9 @@ class Outgoing:
     html: str | None = None
     sender: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    category: str = "admin"  # prep | safety | education | admin: education email is a subscription
+    patient_id: int | None = None
+    outbox_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from flask import Blueprint, Flask, abort, jsonify, request
@@ -10,6 +9,7 @@ from flask import Blueprint, Flask, abort, jsonify, request
 from ..services import queries, sessions
 from ..services.errors import InvalidInput
 from ..services.patients import create_patient, update_patient
+from .auth import require_api_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 ACTOR = "api"
@@ -21,16 +21,7 @@ def _services() -> Any:
     return current_app.extensions["interlude"]
 
 
-@bp.before_request
-def authenticate() -> Any:
-    expected = _services().config.secrets.api_token
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if not expected:
-        return jsonify(error="unauthorized", message="API disabled: set INTERLUDE_API_TOKEN"), 401
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        return jsonify(error="unauthorized", message="missing or invalid bearer token"), 401
-    return None
+bp.before_request(require_api_token)
 
 
 def _json() -> Any:
