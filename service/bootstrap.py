@@ -91,7 +91,7 @@ def build(
     engine = engine or make_engine(config.database.url, config.database.pool_size)
     schedules = load_schedules(config.schedules.dir)
     templates = MessageTemplates(config.messages.dir, config.messages.default_language)
-    return Interlude(
+    app = Interlude(
         config=config,
         engine=engine,
         schedules=schedules,
@@ -99,3 +99,12 @@ def build(
         transports=dict(transports) if transports is not None else build_transports(config, engine),
         clock=clock or system_clock,
     )
+    _wire_hooks(app)
+    return app
+
+
+def _wire_hooks(app: Interlude) -> None:
+    """The policies that follow a send, attached once here (services import this module)."""
+    from .services.checkins import open_when_sent
+
+    app.hooks.on_sent.append(open_when_sent(app))

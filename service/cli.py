@@ -55,12 +55,20 @@ def cli(config: str | None) -> None:
     """Interlude: between-session messages for ketamine treatment clinics."""
 
 
+def _register_more() -> None:
+    from . import cli_replies
+
+    cli_replies.register(cli)
+
+
 def main() -> None:
+    _register_more()
     cli.main(prog_name="interlude")
 
 
 def init_app(app: Flask) -> None:
     """Register every command on `app.cli` too, so `app.test_cli_runner()` can drive them."""
+    _register_more()
     for name, command in cli.commands.items():
         app.cli.add_command(command, name)
 

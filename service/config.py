@@ -370,7 +370,12 @@ def parse_config(text: str, source: str, env: Mapping[str, str] | None = None) -
     db_url = env.get(ENV_DATABASE_URL)
     if db_url:
         config = config.replace(database=dataclasses.replace(config.database, url=db_url))
-    secrets = Secrets(api_token=_env_secret(env, ENV_API_TOKEN), secret_key=_env_secret(env, ENV_SECRET_KEY))
+    secrets = Secrets(
+        api_token=_env_secret(env, ENV_API_TOKEN),
+        secret_key=_env_secret(env, ENV_SECRET_KEY),
+        twilio_auth_token=_env_secret(env, ENV_TWILIO_AUTH_TOKEN),
+        smtp_password=_env_secret(env, ENV_SMTP_PASSWORD),
+    )
     return config.replace(secrets=secrets, source=source)
 
 

@@ -15,10 +15,12 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .bootstrap import Interlude
+from .services import checkins, escalations
 from .services.dispatch import Dispatcher
 
 log = logging.getLogger("interlude.worker")
 RECOVER_SECONDS = 60
+SWEEP_SECONDS = 30
 
 
 def _guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
@@ -63,3 +65,12 @@ def build_scheduler(app: Interlude, *, blocking: bool) -> BaseScheduler:
         **common,
     )
     return scheduler
+
+
+def sweep(app: Interlude) -> dict[str, int]:
+    """Check-in reminders and escalations for silence, then pages for unacknowledged escalations."""
+    counts = checkins.sweep(app)
+    counts["repaged"] = escalations.sweep(app)
+    if any(counts.values()):
+        log.info("swept", extra={"job": "sweep"})
+    return counts

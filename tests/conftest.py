@@ -49,8 +49,16 @@ class FakeClock:
         return when
 
 
+TWILIO_TOKEN = "twilio-test-auth-token-0123456789ab"
+
+
 def make_config(
-    db_url: str, *, messages: Path | None = None, schedules: Path | None = None, extra: str = ""
+    db_url: str,
+    *,
+    messages: Path | None = None,
+    schedules: Path | None = None,
+    extra: str = "",
+    env: dict[str, str] | None = None,
 ) -> Config:
     """A config built in code: the repository's schedules and messages unless told otherwise."""
     text_ = f"""
@@ -62,7 +70,9 @@ dir = "{(schedules or ROOT / "schedules").as_posix()}"
 dir = "{(messages or ROOT / "messages").as_posix()}"
 {extra}
 """
-    return parse_config(text_, "test-config", {"INTERLUDE_API_TOKEN": API_TOKEN})
+    environment = {"INTERLUDE_API_TOKEN": API_TOKEN, "INTERLUDE_TWILIO_AUTH_TOKEN": TWILIO_TOKEN}
+    environment.update(env or {})
+    return parse_config(text_, "test-config", environment)
 
 
 _pg_state: dict[str, Any] = {}

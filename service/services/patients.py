@@ -9,7 +9,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..bootstrap import Interlude
-from ..db.tables import clinics, patients
+from ..db.tables import clinics, consent_events, patients
 from . import audit
 from . import validation as v
 from .errors import Conflict, InvalidInput, NotFound
@@ -97,6 +97,20 @@ def create_patient(app: Interlude, data: Any, actor: str) -> dict[str, Any]:
             patient_id = conn.execute(insert(patients).values(**record).returning(patients.c.id)).scalar_one()
         except IntegrityError as exc:
             raise InvalidInput({"external_ref": "already used by another patient"}) from exc
+        for channel in record["channels"]:
+            # The clinic enrols a patient who gave this number or address for their care.
+            conn.execute(
+                insert(consent_events).values(
+                    patient_id=patient_id,
+                    channel=channel,
+                    purpose="all",
+                    action="opt_in",
+                    source=actor.split(":", 1)[0],
+                    raw_text=None,
+                    wording_version="enrolment",
+                    created_at=now,
+                )
+            )
         patient = get_patient(conn, patient_id)
         outcome = plan_for_enrolment(conn, app.schedule(patient["schedule"]), patient, app.window, now)
         audit.record(

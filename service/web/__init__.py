@@ -29,10 +29,12 @@ def create_app(config: Config | None = None, *, services: Interlude | None = Non
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["interlude"] = services
     from .. import cli
-    from . import api, health
+    from . import api, health, replies_api, twilio_inbound
 
     cli.init_app(app)
     health.init_app(app)
+    twilio_inbound.init_app(app)
+    replies_api.init_app(app)
     api.init_app(app)
     _errors(app)
     return app

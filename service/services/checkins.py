@@ -1,0 +1,234 @@
+"""Check-ins and clearance: open when the question is sent, answered, reminded, escalated, closed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from ..bootstrap import Interlude, SentHook
+from ..db.tables import checkins, outbox, patients, sessions
+from ..db.upsert import insert_if_absent
+from ..domain import delivery
+from ..domain.schedule import Step
+from .escalations import raise_escalation
+from .tasks import open_task
+
+
+def step_of(app: Interlude, schedule: str, step_id: str) -> Step | None:
+    sched = app.schedules.get(schedule)
+    if sched is None:
+        return None
+    try:
+        return sched.step(step_id)
+    except KeyError:
+        return None
+
+
+def open_when_sent(app: Interlude) -> SentHook:
+    """The dispatcher hook: a sent message whose step expects a reply opens its question."""
+
+    def hook(conn: Connection, row: Mapping[Any, Any], now: datetime) -> None:
+        if row["audience"] != "patient":
+            return
+        step = step_of(app, row["schedule"], row["step_id"])
+        if step is None or step.expects is None:
+            return
+        already = conn.execute(
+            select(checkins.c.id).where(
+                checkins.c.patient_id == row["patient_id"],
+                checkins.c.session_id == row["session_id"],
+                checkins.c.step_id == row["step_id"],
+                checkins.c.state == "open",
+            )
+        ).first()
+        if already is not None:
+            return  # the same question by SMS and by email is one question
+        expects = step.expects
+        insert_if_absent(
+            conn,
+            checkins,
+            {
+                "outbox_id": row["id"],
+                "patient_id": row["patient_id"],
+                "session_id": row["session_id"],
+                "schedule": row["schedule"],
+                "step_id": row["step_id"],
+                "kind": expects.kind,
+                "state": "open",
+                "opened_at": now,
+                "remind_at": now + expects.reminder_after if expects.reminder_after else None,
+                "closes_at": now + expects.window,
+            },
+            "outbox_id",
+        )
+
+    return hook
+
+
+def open_question(conn: Connection, patient_id: int, now: datetime) -> Mapping[Any, Any] | None:
+    """The patient's most recent question still open for an answer."""
+    return (
+        conn.execute(
+            select(checkins)
+            .where(
+                checkins.c.patient_id == patient_id, checkins.c.state == "open", checkins.c.closes_at > now
+            )
+            .order_by(checkins.c.opened_at.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+
+
+def recently_closed(conn: Connection, patient_id: int) -> Mapping[Any, Any] | None:
+    return (
+        conn.execute(
+            select(checkins)
+            .where(checkins.c.patient_id == patient_id, checkins.c.state != "open")
+            .order_by(checkins.c.opened_at.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+
+
+def record_answer(
+    conn: Connection, checkin: Mapping[Any, Any], code: str, concerning: bool, now: datetime
+) -> None:
+    conn.execute(
+        update(checkins)
+        .where(checkins.c.id == checkin["id"])
+        .values(
+            state="escalated" if concerning and checkin["kind"] == "checkin" else "answered",
+            answer=code,
+            answered_at=now,
+            concerning=concerning,
+        )
+    )
+    if checkin["kind"] == "clearance" and checkin["session_id"] is not None:
+        conn.execute(
+            update(sessions)
+            .where(sessions.c.id == checkin["session_id"])
+            .values(clearance="not_cleared" if concerning else "cleared", updated_at=now)
+        )
+
+
+def sweep(app: Interlude, now: datetime | None = None) -> dict[str, int]:
+    """Remind once, then escalate (check-ins) or mark unreachable (clearance); flag sessions
+    still not cleared `clearance_due_before` their start. Returns counts."""
+    now = now or app.clock()
+    counts = {"reminded": 0, "escalated": 0, "unreachable": 0, "clearance_tasks": 0}
+    with app.engine.begin() as conn:
+        for c in (
+            conn.execute(
+                select(checkins).where(
+                    checkins.c.state == "open",
+                    checkins.c.kind == "checkin",
+                    checkins.c.reminded_at.is_(None),
+                    checkins.c.remind_at <= now,
+                    checkins.c.closes_at > now,
+                )
+            )
+            .mappings()
+            .all()
+        ):
+            _remind(conn, c, now)
+            counts["reminded"] += 1
+        for c in (
+            conn.execute(select(checkins).where(checkins.c.state == "open", checkins.c.closes_at <= now))
+            .mappings()
+            .all()
+        ):
+            counts["escalated" if c["kind"] == "checkin" else "unreachable"] += _close(app, conn, c, now)
+        counts["clearance_tasks"] = _clearance_due(app, conn, now)
+    return counts
+
+
+def _remind(conn: Connection, c: Mapping[Any, Any], now: datetime) -> None:
+    conn.execute(update(checkins).where(checkins.c.id == c["id"]).values(reminded_at=now))
+    original = conn.execute(select(outbox).where(outbox.c.id == c["outbox_id"])).mappings().one()
+    conn.execute(
+        insert(outbox).values(
+            dedupe_key=f"c{c['id']}:reminder:{original['channel']}",
+            patient_id=c["patient_id"],
+            session_id=c["session_id"],
+            schedule=c["schedule"],
+            step_id="_checkin_reminder",
+            template="checkin_reminder",
+            channel=original["channel"],
+            category="safety",
+            priority=0,
+            occurrence=0,
+            due_at=now,
+            next_attempt_at=now,
+            send_by=c["closes_at"],
+            status=delivery.PENDING,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def _close(app: Interlude, conn: Connection, c: Mapping[Any, Any], now: datetime) -> int:
+    patient = conn.execute(select(patients).where(patients.c.id == c["patient_id"])).mappings().one()
+    if c["kind"] == "checkin":
+        conn.execute(update(checkins).where(checkins.c.id == c["id"]).values(state="escalated"))
+        raise_escalation(
+            app,
+            conn,
+            patient=patient,
+            kind="no-answer",
+            now=now,
+            session_id=c["session_id"],
+            checkin_id=c["id"],
+        )
+        return 1
+    conn.execute(update(checkins).where(checkins.c.id == c["id"]).values(state="closed"))
+    if c["kind"] == "clearance" and c["session_id"] is not None:
+        changed = conn.execute(
+            update(sessions)
+            .where(sessions.c.id == c["session_id"], sessions.c.clearance == "pending")
+            .values(clearance="unreachable", updated_at=now)
+        ).rowcount
+        return int(changed)
+    return 0
+
+
+def _clearance_due(app: Interlude, conn: Connection, now: datetime) -> int:
+    horizon = now + app.config.escalation.clearance_due_before
+    due = (
+        conn.execute(
+            select(sessions).where(
+                sessions.c.status == "booked",
+                sessions.c.clearance != "cleared",
+                sessions.c.start_at > now,
+                sessions.c.start_at <= horizon,
+            )
+        )
+        .mappings()
+        .all()
+    )
+    opened = 0
+    for s in due:
+        detail = f"preparation {s['clearance'].replace('_', ' ')}: call to confirm the ride home and fasting"
+        if (
+            open_task(
+                conn,
+                key=f"clearance:{s['id']}:{s['start_at'].isoformat()}",
+                kind="clearance-missing",
+                now=now,
+                patient_id=s["patient_id"],
+                session_id=s["id"],
+                detail=detail,
+                due_at=s["start_at"],
+            )
+            is not None
+        ):
+            opened += 1
+    return opened

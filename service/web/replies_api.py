@@ -1,0 +1,80 @@
+"""API for replies: inbox, escalations (and acknowledging them), staff tasks, consent ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, abort, current_app, jsonify, request
+
+from ..services import escalations, replies, tasks
+from ..services.consent import ledger
+from ..services.errors import InvalidInput
+from .auth import require_api_token
+
+bp = Blueprint("replies_api", __name__, url_prefix="/api/v1")
+bp.before_request(require_api_token)
+
+
+def _app() -> Any:
+    return current_app.extensions["interlude"]
+
+
+def _id(value: str) -> int:
+    if not value.isdigit() or len(value) > 18:
+        abort(404)
+    return int(value)
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if data is None and request.get_data():
+        raise InvalidInput({"body": "not valid JSON"})
+    if data is not None and not isinstance(data, dict):
+        raise InvalidInput({"body": "expected a JSON object"})
+    return data or {}
+
+
+@bp.get("/inbox")
+def inbox() -> Any:
+    return jsonify(replies.inbox(_app()))
+
+
+@bp.post("/inbox/<mid>/handled")
+def handled(mid: str) -> Any:
+    body = _body()
+    replies.mark_handled(_app(), _id(mid), str(body.get("by") or "api"))
+    return jsonify(status="handled")
+
+
+@bp.get("/escalations")
+def list_escalations() -> Any:
+    state = request.args.get("state", "open")
+    if state not in ("open", "acknowledged", "all"):
+        raise InvalidInput({"state": "expected open, acknowledged or all"})
+    return jsonify(escalations.list_escalations(_app(), None if state == "all" else state))
+
+
+@bp.post("/escalations/<eid>/ack")
+def ack(eid: str) -> Any:
+    body = _body()
+    unknown = sorted(set(body) - {"by", "outcome"})
+    if unknown:
+        raise InvalidInput({k: "unknown field" for k in unknown})
+    return jsonify(escalations.acknowledge(_app(), _id(eid), body.get("by") or "", body.get("outcome")))
+
+
+@bp.get("/tasks")
+def list_tasks() -> Any:
+    state = request.args.get("state", "open")
+    if state not in ("open", "done"):
+        raise InvalidInput({"state": "expected open or done"})
+    return jsonify(tasks.list_tasks(_app(), state))
+
+
+@bp.get("/patients/<pid>/consent")
+def consent(pid: str) -> Any:
+    return jsonify(ledger(_app(), _id(pid)))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
