@@ -171,9 +171,10 @@ def _route(
     if msg.opt_out_type:
         return _provider_keyword(app, conn, msg, patient, now)
     if patient is None:
-        return _Route(
-            "unknown-sender", "reply_help" if keyword == "help" else None, attention=keyword != "opt-out"
-        )
+        # Not enrolled: nothing is ever sent to this number, but STOP and HELP are still answered
+        # (CTIA: regardless of subscription) and anything else reaches a person.
+        templates = {"opt-out": "reply_opt_out", "help": "reply_help"}
+        return _Route("unknown-sender", templates.get(keyword or ""), attention=keyword not in templates)
     opted_out = not allows(consent.events(conn, patient["id"]), "sms", "care")
     if keyword == "opt-out":
         return _opt_out(
