@@ -26,6 +26,14 @@ SMS_BUDGET = {"en": 2}
 SMS_BUDGET_OTHER = 3
 GSM7_LANGUAGES = ("en",)
 SAMPLE_NUMBERS = (1, 6)
+SAMPLE_ESCALATION = {
+    "code": "482913",
+    "initials": "A.B.",
+    "reason": "concerning answer to a safety check-in",
+    "session_date": "Mar 13",
+    "link": "https://clinic.example/staff/escalations/1234",
+    "level": 0,
+}
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,26 @@ def _check_sms(config: Config, path: Path, lang: str, text: str, discreet: bool)
     return problems
 
 
+def _check_email(config: Config, folder: Path, rendered: Any, detailed: bool) -> list[Problem]:
+    """A discreet patient's email names no diagnosis or drug either (compliance.md section 6)."""
+    if detailed or folder.parent.name.startswith("escalation"):
+        return []
+    problems = []
+    for part, text in (
+        ("subject.txt", rendered.subject or ""),
+        ("body.txt", rendered.body),
+        ("body.html", rendered.html or ""),
+    ):
+        lowered = text.lower()
+        for word in config.messages.sensitive_words:
+            if word.lower() in lowered:
+                path = folder / part
+                problems.append(
+                    Problem(f"{path}:{_line_of(path, word)}", f"discreet email contains {word!r}")
+                )
+    return problems
+
+
 def _render_all(config: Config, templates: MessageTemplates, name: str, now: datetime) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -111,6 +139,7 @@ def _render_all(config: Config, templates: MessageTemplates, name: str, now: dat
         for patient in _sample_patients(config, lang):
             for session in _sample_sessions(now):
                 context = message_context(config.clinic, clinic_tz, patient, session, lang)
+                context["escalation"] = SAMPLE_ESCALATION
                 detailed = bool(patient["detailed_messages"])
                 for channel in ("sms", "email"):
                     if (
@@ -127,10 +156,13 @@ def _render_all(config: Config, templates: MessageTemplates, name: str, now: dat
                         continue
                     if channel == "sms":
                         path = templates.folder / rendered.source
-                        for p in _check_sms(config, path, lang, rendered.body, discreet=not detailed):
-                            if str(p) not in seen:
-                                seen.add(str(p))
-                                problems.append(p)
+                        found = _check_sms(config, path, lang, rendered.body, discreet=not detailed)
+                    else:
+                        found = _check_email(config, templates.folder / rendered.source, rendered, detailed)
+                    for p in found:
+                        if str(p) not in seen:
+                            seen.add(str(p))
+                            problems.append(p)
         for f in folder.iterdir() if folder.is_dir() else ():
             if f.name not in (*SMS_FILES, *EMAIL_FILES, "sms.detailed.txt"):
                 problems.append(

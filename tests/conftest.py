@@ -7,7 +7,10 @@ INTERLUDE_REQUIRE_PEERS=1 (set by .ci/run), which turns a missing peer into a fa
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -50,6 +53,24 @@ class FakeClock:
 
 
 TWILIO_TOKEN = "twilio-test-auth-token-0123456789ab"
+_schedules_dir: list[Path] = []
+
+
+def schedules_for_tests() -> Path:
+    """The shipped schedules without the one-time enrolment opt-in text.
+
+    Most tests count the messages of a session; the welcome text would be one more in each.
+    It has tests of its own (test_enrolment.py) on the shipped schedule.
+    """
+    if not _schedules_dir:
+        folder = Path(tempfile.mkdtemp(prefix="interlude-schedules-"))
+        atexit.register(shutil.rmtree, folder, True)
+        for file in (ROOT / "schedules").glob("*.toml"):
+            head, *steps = file.read_text().split("[[step]]")
+            kept = [s for s in steps if 'id = "enrolment_opt_in"' not in s]
+            (folder / file.name).write_text("[[step]]".join([head, *kept]))
+        _schedules_dir.append(folder)
+    return _schedules_dir[0]
 
 
 def make_config(
@@ -65,7 +86,7 @@ def make_config(
 [database]
 url = "{db_url}"
 [schedules]
-dir = "{(schedules or ROOT / "schedules").as_posix()}"
+dir = "{(schedules or schedules_for_tests()).as_posix()}"
 [messages]
 dir = "{(messages or ROOT / "messages").as_posix()}"
 {extra}

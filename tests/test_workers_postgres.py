@@ -89,7 +89,13 @@ def test_four_workers_send_5000_messages_exactly_once(pg_url, tmp_path):
         errors = [log.read_text() for log in logs]
     assert all(p.returncode is not None for p in procs)
     with engine.connect() as conn:
-        statuses = dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())
+        statuses = dict(
+            conn.execute(
+                select(outbox.c.status, func.count())
+                .where(outbox.c.step_id == "load_test")
+                .group_by(outbox.c.status)
+            ).all()
+        )
         recorded = conn.execute(select(func.count()).select_from(sandbox_messages)).scalar_one()
         distinct_attempts = conn.execute(
             select(func.count(func.distinct(sandbox_messages.c.attempt_id)))

@@ -7,7 +7,7 @@ import unicodedata
 
 _NON_WORD = re.compile(r"[^\w']+")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
-_REPEATS = re.compile(r"(\w)\1{2,}")
+_REPEATS = re.compile(r"([^\W\d_])\1{2,}")  # letters only: "soooo", never a code like 791666
 
 
 def fold(text: str) -> str:

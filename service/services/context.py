@@ -21,7 +21,7 @@ _FORMATS = {
     "en": {"date": "EEEE, MMMM d", "short": "EEE, MMM d", "time": "h:mm a", "at": "{d} at {t}"},
     "es": {"date": "EEEE d 'de' MMMM", "short": "EEE d 'de' MMM", "time": "H:mm", "at": "{d} a las {t}"},
 }
-_DAY_BEFORE = {"en": "the night before", "es": "de la noche anterior"}
+_DAY_BEFORE = {"en": "the day before", "es": "del día anterior"}
 
 
 @lru_cache(maxsize=1024)
@@ -61,7 +61,10 @@ class Formatter:
         return format_date(self.local(instant).date(), pattern, locale=self.locale)
 
     def when(self, instant: datetime) -> str:
-        return self.formats["at"].format(d=self.date(instant), t=self.time(instant))
+        template = self.formats["at"]
+        if self.language == "es" and self.local(instant).hour in (1, 13):
+            template = "{d} a la {t}"  # "a la 1:00", not "a las 1:00"
+        return template.format(d=self.date(instant), t=self.time(instant))
 
     def cutoff(self, instant: datetime, session_start: datetime) -> str:
         """A fasting cut-off time; says so when it falls the day before the session."""

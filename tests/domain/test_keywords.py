@@ -92,3 +92,11 @@ def test_not_keywords(text):
 )
 def test_unclear_requests_go_to_a_person(text):
     assert classify_keyword(text) == "unclear-revocation"
+
+
+def test_folding_keeps_digits_whole_and_shortens_drawn_out_letters():
+    from service.domain.text import fold
+
+    assert fold("ACK 791666") == "ack 791666"
+    assert fold("Stoooop!!") == "stoop"
+    assert fold("No MÁS mensajes…") == "no mas mensajes"
