@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
-from .config import Config
+from .config import Config, ConfigError
 from .db.engine import make_engine, reader
 from .domain.quiet_hours import Window
 from .domain.schedule import Schedule
@@ -76,8 +76,40 @@ class Interlude:
 
 
 def build_transports(config: Config, engine: Engine) -> dict[str, Transport]:
-    """One transport per channel, as the config chooses."""
-    return {"sms": SandboxTransport(engine, "sms"), "email": SandboxTransport(engine, "email")}
+    """One transport per channel, as the config chooses. Raises ConfigError naming the setting
+    or secret a real channel lacks."""
+    sms: Transport = SandboxTransport(engine, "sms")
+    email: Transport = SandboxTransport(engine, "email")
+    if config.sms.transport == "twilio":
+        from .transports.twilio_sms import TwilioSmsTransport
+
+        t, token = config.twilio, config.secrets.twilio_auth_token
+        needed = {
+            "twilio.account_sid": t.account_sid,
+            "twilio.messaging_service_sid or twilio.from_number": t.messaging_service_sid or t.from_number,
+            "INTERLUDE_TWILIO_AUTH_TOKEN": token,
+        }
+        _require(config, needed, '[sms] transport = "twilio"')
+        sms = TwilioSmsTransport(t, token or "", config.web.public_base_url, engine)
+    if config.email.transport == "smtp":
+        from .services.unsubscribe import UnsubscribeLinks
+        from .transports.smtp_email import SmtpEmailTransport
+
+        # The secret key signs unsubscribe links, which must keep working across restarts: a
+        # per-process random key would break the link in every email already sent.
+        needed = {"smtp.host": config.smtp.host, "INTERLUDE_SECRET_KEY": config.secrets.secret_key}
+        _require(config, needed, '[email] transport = "smtp"')
+        links = UnsubscribeLinks(config, engine)
+        email = SmtpEmailTransport(
+            config.smtp, config.clinic, config.secrets.smtp_password, unsubscribe=links
+        )
+    return {"sms": sms, "email": email}
+
+
+def _require(config: Config, needed: Mapping[str, str | None], by: str) -> None:
+    for name, value in needed.items():
+        if not value:
+            raise ConfigError(f"{config.source}: {name}: missing (needed by {by})")
 
 
 def build(
@@ -105,6 +137,8 @@ def build(
 
 def _wire_hooks(app: Interlude) -> None:
     """The policies that follow a send, attached once here (services import this module)."""
+    from .services import delivery_policy
     from .services.checkins import open_when_sent
 
     app.hooks.on_sent.append(open_when_sent(app))
+    delivery_policy.register(app)

@@ -56,9 +56,10 @@ def cli(config: str | None) -> None:
 
 
 def _register_more() -> None:
-    from . import cli_replies
+    from . import cli_deliveries, cli_replies
 
     cli_replies.register(cli)
+    cli_deliveries.register(cli)
 
 
 def main() -> None:

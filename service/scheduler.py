@@ -15,7 +15,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .bootstrap import Interlude
-from .services import checkins, escalations
+from .services import checkins, delivery_policy, escalations
 from .services.dispatch import Dispatcher
 
 log = logging.getLogger("interlude.worker")
@@ -62,6 +62,16 @@ def build_scheduler(app: Interlude, *, blocking: bool) -> BaseScheduler:
         "interval",
         seconds=RECOVER_SECONDS,
         id="recover",
+        **common,
+    )
+    scheduler.add_job(
+        _guarded("sweep", lambda: sweep(app)), "interval", seconds=SWEEP_SECONDS, id="sweep", **common
+    )
+    scheduler.add_job(
+        _guarded("prep-unconfirmed", lambda: delivery_policy.sweep_unconfirmed_prep(app)),
+        "interval",
+        seconds=RECOVER_SECONDS,
+        id="prep-unconfirmed",
         **common,
     )
     return scheduler

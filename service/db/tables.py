@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -290,4 +291,14 @@ staff_tasks = Table(
     Column("done_at", UTC),
     Column("done_by", String(120)),
     Index("ix_tasks_state", "state", "created_at"),
+)
+
+# One row per sender (e.g. a Twilio number or Messaging Service): the earliest time, in epoch
+# seconds, at which its next message may leave. Every worker process reserves its send slot here
+# with one atomic UPDATE, so the sender's throughput holds however many workers run.
+send_slots = Table(
+    "send_slots",
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("next_at", Float, nullable=False),
 )

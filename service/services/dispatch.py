@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, insert, select, update
 
 from ..bootstrap import Interlude
 from ..db.tables import consent_events, delivery_attempts, outbox, patients, sessions
@@ -119,10 +119,17 @@ class Dispatcher:
                 updated_at=now,
             )
         )
+        # A status callback may have moved the attempt on before the send was recorded (Twilio
+        # reports "delivered" within seconds): the send's own answer never moves it back.
+        still_sending = delivery_attempts.c.status == "sending"
         self._q_attempt_done = (
             update(delivery_attempts)
             .where(delivery_attempts.c.id == bindparam("aid"))
-            .values(status=bindparam("st"), provider_id=bindparam("pid"), updated_at=now)
+            .values(
+                status=case((still_sending, bindparam("st")), else_=delivery_attempts.c.status),
+                provider_id=bindparam("pid"),
+                updated_at=now,
+            )
         )
 
     # --- claim -------------------------------------------------------------------------------
@@ -132,9 +139,10 @@ class Dispatcher:
         now = now or self.app.clock()
         token = uuid.uuid4().hex
         claimed: list[Mapping[Any, Any]] = []
+        taken = 0  # across priorities: the claim never exceeds `limit`
         with self.app.engine.begin() as conn:
             for priority in PRIORITIES:
-                remaining = limit - len(claimed)
+                remaining = limit - taken
                 if remaining <= 0:
                     break
                 pick = (
@@ -152,6 +160,7 @@ class Dispatcher:
                 ids = [r[0] for r in conn.execute(pick)]
                 if not ids:
                     continue
+                taken += len(ids)
                 conn.execute(
                     update(outbox)
                     .where(outbox.c.id.in_(ids), outbox.c.status == delivery.PENDING)
@@ -473,7 +482,7 @@ class Dispatcher:
         attempts = d.row["attempts"] + 1
         conn.execute(
             update(delivery_attempts)
-            .where(delivery_attempts.c.id == d.message.attempt_id)
+            .where(delivery_attempts.c.id == d.message.attempt_id, delivery_attempts.c.status == "sending")
             .values(
                 status="ambiguous" if result.kind == "ambiguous" else "error",
                 error_code=result.code,
@@ -515,11 +524,18 @@ class Dispatcher:
         """Claim and process batches until nothing is due (or `max_batches` were done)."""
         total = DispatchStats()
         for _ in range(max_batches):
-            rows = self.claim(self.app.config.worker.batch_size)
+            rows = self.claim(self._claim_limit())
             if not rows:
                 break
             total.add(self.process(rows))
         return total
+
+    def _claim_limit(self) -> int:
+        """The batch size, or less when a transport paces its sends (it declares `claim_limit`):
+        a claim must leave within seconds, so that a safety message claimed next is not held
+        behind a long paced batch, and no claim ages into stale-claim recovery mid-batch."""
+        limits = [getattr(t, "claim_limit", None) for t in self.app.transports.values()]
+        return min([self.app.config.worker.batch_size, *(int(n) for n in limits if n)])
 
     def recover_stale(self, now: datetime | None = None) -> int:
         """Put back claims abandoned by a dead worker (see services.recovery)."""

@@ -133,6 +133,9 @@ def update_patient(app: Interlude, patient_id: int, data: Any, actor: str) -> di
         current = dict(get_patient(conn, patient_id))
         merged = {**current, **changes}
         _check_contacts(merged)
+        if "phone" in changes and changes["phone"] != current["phone"]:
+            # A corrected number gets a fresh start: the provider judged the old one, not this one.
+            changes.update(sms_status="ok", sms_status_reason=None)
         try:
             conn.execute(
                 update(patients).where(patients.c.id == patient_id).values(**changes, updated_at=now)

@@ -29,11 +29,13 @@ def create_app(config: Config | None = None, *, services: Interlude | None = Non
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["interlude"] = services
     from .. import cli
-    from . import api, health, replies_api, twilio_inbound
+    from . import api, email_unsubscribe, health, replies_api, twilio_inbound, twilio_status
 
     cli.init_app(app)
     health.init_app(app)
     twilio_inbound.init_app(app)
+    twilio_status.init_app(app)
+    email_unsubscribe.init_app(app)
     replies_api.init_app(app)
     api.init_app(app)
     _errors(app)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, jsonify, request
 
 from ..services import queries, sessions
+from ..services.deliveries import list_deliveries
 from ..services.errors import InvalidInput
 from ..services.patients import create_patient, update_patient
 from .auth import require_api_token
@@ -95,6 +96,17 @@ def sandbox_messages() -> Any:
     if not limit.isdigit() or not 0 < int(limit) <= 500:
         raise InvalidInput({"limit": "expected a whole number from 1 to 500"})
     return jsonify(queries.sandbox_messages(_services(), int(limit)))
+
+
+@bp.get("/deliveries")
+def deliveries() -> Any:
+    status = request.args.get("status")
+    limit = request.args.get("limit", "100")
+    if status not in (None, "failed"):
+        raise InvalidInput({"status": "expected 'failed' (or no status for every delivery)"})
+    if not limit.isdigit() or not 0 < int(limit) <= 500:
+        raise InvalidInput({"limit": "expected a whole number from 1 to 500"})
+    return jsonify(list_deliveries(_services(), failed=status == "failed", limit=int(limit)))
 
 
 def init_app(app: Flask) -> None:
