@@ -129,6 +129,8 @@ def test_10_a_short_notice_booking_still_gets_its_reminder(services, clock):
     Dispatcher(services).run_once()
     bodies = [m["body"] for m in sandbox(services) if m["channel"] == "sms"]
     assert any("No food after" in b for b in bodies)
+    subjects = [m["subject"] for m in sandbox(services) if m["channel"] == "email"]
+    assert subjects and not any("Tomorrow" in s for s in subjects)  # the session is today
 
 
 def test_15_a_session_booked_again_after_a_cancel_gets_its_messages(services, clock):
@@ -139,3 +141,13 @@ def test_15_a_session_booked_again_after_a_cancel_gets_its_messages(services, cl
     again = book(services, p["id"], "2027-03-05T09:00")
     live = [r for r in rows(services, session_id=again["id"]) if r["status"] == "pending"]
     assert {r["step_id"] for r in live} >= {"prep_evening_before", "prep_morning_of", "checkin_same_day"}
+
+
+def test_10_a_session_minutes_away_gets_the_fasting_times_dated_today(services):
+    """Too late for the morning-of text (30 min deadline): the evening-before one goes, dated."""
+    p = enrol(services)
+    book(services, p["id"], "2027-03-02T10:20")  # 20 minutes from now
+    Dispatcher(services).run_once()
+    emails = [m for m in sandbox(services) if m["channel"] == "email" and "eating" in (m["subject"] or "")]
+    assert len(emails) == 1
+    assert "Tomorrow" not in emails[0]["subject"] and "Mar 2" in emails[0]["subject"]
