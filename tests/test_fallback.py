@@ -88,7 +88,8 @@ def test_a_prep_sms_that_fails_for_good_goes_by_email_recorded_as_such(app_with)
     )
     assert [m.to for m in t["email"].received] == ["maria@example.org"]
     sent = t["email"].received[0]
-    assert sent.subject == "Tomorrow: when to stop eating and drinking" and "Friday, March 12" in sent.body
+    assert sent.subject == "Before your appointment on Fri, Mar 12: when to stop eating and drinking"
+    assert "Friday, March 12" in sent.body
     with app.engine.connect() as conn:
         audit = (
             conn.execute(select(audit_events).where(audit_events.c.action == "delivery-fallback"))
@@ -157,7 +158,7 @@ def test_a_step_already_going_by_both_channels_needs_no_fallback(app_with):
     ("template", "patient", "why"),
     [
         ("prep_evening_before", {"email": None, "channels": ["sms"]}, "no-email-contact"),
-        ("prep_morning_of", {}, "no-email-template"),
+        ("checkin_reminder", {}, "no-email-template"),
     ],
 )
 def test_when_no_other_channel_can_carry_it_staff_get_a_task(app_with, template, patient, why):
@@ -341,3 +342,16 @@ def test_a_corrected_phone_number_can_receive_sms_again(sqlite_services):
     with sqlite_services.engine.connect() as conn:
         row = conn.execute(patients_table.select()).mappings().one()
     assert (row["sms_status"], row["sms_status_reason"]) == ("ok", None)
+
+
+def test_the_morning_of_fasting_reminder_falls_back_to_email(app_with):
+    app, _ = app_with(sms=[CARRIER], category="prep", channels=["sms"], template="prep_morning_of")
+    p = enrol(app)
+    book(app, p["id"], "2027-03-12T09:00")
+    Dispatcher(app).run_once()
+    Dispatcher(app).run_once()
+    assert sorted((r["channel"], r["status"]) for r in rows(app, step_id="the_step")) == [
+        ("email", "sent"),
+        ("sms", "failed"),
+    ]
+    assert tasks(app) == []
