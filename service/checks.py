@@ -181,7 +181,7 @@ def _check_steps(config: Config, templates: MessageTemplates, schedules: dict) -
             where = f"{schedule.source}:{step.line or 1}"
             for channel in step.channels:
                 for lang in config.messages.languages:
-                    if not _has_exact(templates, step.template, channel, lang):
+                    if not templates.has(step.template, channel, lang, exact=True):
                         files = "sms.txt" if channel == "sms" else "subject.txt, body.txt and body.html"
                         problems.append(
                             Problem(
@@ -193,11 +193,6 @@ def _check_steps(config: Config, templates: MessageTemplates, schedules: dict) -
             if step.category == "safety":
                 problems.extend(_crisis_numbers(templates, step.template, where, step.id))
     return problems
-
-
-def _has_exact(templates: MessageTemplates, name: str, channel: str, lang: str) -> bool:
-    files = SMS_FILES if channel == "sms" else EMAIL_FILES
-    return all((templates.folder / name / lang / f).is_file() for f in files)
 
 
 _NUMBERS = re.compile(r"988|911")

@@ -74,9 +74,12 @@ class MessageTemplates:
         base = self.folder / template
         return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
 
-    def has(self, template: str, channel: str, language: str | None = None) -> bool:
-        """True when the template can be rendered for this channel (in this language or fallback)."""
-        lang = self.resolve_language(template, language or self.default_language)
+    def has(self, template: str, channel: str, language: str | None = None, *, exact: bool = False) -> bool:
+        """True when the template can be rendered for this channel in this language (or, unless
+        `exact`, in the fallback language)."""
+        lang = language or self.default_language
+        if not exact:
+            lang = self.resolve_language(template, lang)
         files = SMS_FILES if channel == "sms" else EMAIL_FILES
         return all((self.folder / template / lang / f).is_file() for f in files)
 

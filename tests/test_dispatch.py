@@ -290,3 +290,32 @@ def test_a_broken_template_fails_that_message_only_and_logs_no_phi(sqlite_url, c
     assert "outbox_id=" in text
     for secret in ("+12025550143", "maria@example.org", "Maria", "Lopez", "appointment"):
         assert secret not in text
+
+
+def test_a_failed_statement_never_carries_patient_data_into_errors(services):
+    """Exceptions reach the logs; the engine keeps bound values (phones, bodies) out of them."""
+    import pytest as _pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from service.db.tables import patients
+
+    p = enrol(services, external_ref="dup")
+    with _pytest.raises(IntegrityError) as err, services.engine.begin() as conn:
+        conn.execute(
+            insert(patients).values(
+                id=p["id"],
+                clinic_id=1,
+                first_name="Maria",
+                last_name="Lopez",
+                phone="+12025550143",
+                timezone="UTC",
+                language="en",
+                channels=[],
+                indications=[],
+                schedule="default",
+                enrolled_at=services.clock(),
+                created_at=services.clock(),
+                updated_at=services.clock(),
+            )
+        )
+    assert "+12025550143" not in str(err.value) and "Lopez" not in str(err.value)

@@ -57,7 +57,11 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
+        # hide_parameters: a failed statement must not carry phone numbers or message bodies into
+        # the exception text, which the logs print.
+        engine = create_engine(
+            url, connect_args={"timeout": 10, "check_same_thread": False}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling is turned off so that BEGIN IMMEDIATE is ours.
         event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
@@ -66,7 +70,9 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        return create_engine(
+            parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+        )
     raise DatabaseError(f"database.url: unsupported database {parsed.get_backend_name()!r}")
 
 

@@ -32,7 +32,7 @@ from .context import message_context
 log = logging.getLogger("interlude.dispatch")
 PRIORITIES = sorted(set(CATEGORY_PRIORITY.values()))
 # Quiet-hours policy of the messages the system plans itself (not from a schedule step).
-SYSTEM_POLICIES = {"_checkin_reminder": "defer", "_reply": "ignore"}
+SYSTEM_POLICIES = {"_checkin_reminder": "defer"}
 
 
 @dataclass
