@@ -3,22 +3,27 @@
 Every template is rendered for sample patients (every language, modality, session number, a
 discreet and a detailed patient, a patient in another time zone) so that a broken copy fails
 here, in CI, and never in front of a patient.
+
+`run_checks` checks what ships; `check_content`, `check_template` and `check_step` check given
+objects (with edits from the database as overlays), reading template text through
+`MessageTemplates.source`, so a staff edit is checked exactly as a file is.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .config import MODALITIES, Config
+from .domain.schedule import Schedule, Step
 from .domain.segments import AVOIDABLE, avoidable_characters, segment_info
 from .schedules import ScheduleError, load_schedules
 from .services.context import message_context
-from .templates import EMAIL_FILES, SMS_FILES, MessageTemplates, TemplateError
+from .templates import ALL_FILES, SMS_FILES, MessageTemplates, TemplateError
 
 # English SMS must stay GSM-7 and within 2 segments; other languages (accents force UCS-2 in
 # Spanish: á í ó ú are not in GSM-7) within 3. Source: compliance.md section 4.
@@ -38,21 +43,32 @@ SAMPLE_ESCALATION = {
 
 @dataclass(frozen=True)
 class Problem:
+    """One problem; `file` ("prep_ahead/en/sms.txt") and `line` say where in a template, and `key`
+    which part of a step ("template", "channels"), when the problem is about one."""
+
     where: str
     message: str
+    file: str | None = None
+    line: int | None = None
+    key: str | None = None
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
 
 
-def _line_of(path: Path, needle: str) -> int:
+def _line_of(templates: MessageTemplates, path: str, needle: str) -> int:
     try:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if needle.lower() in line.lower():
-                return number
-    except OSError:
-        pass
+        text = templates.source(path)
+    except TemplateError:
+        return 1
+    for number, line in enumerate(text.splitlines(), 1):
+        if needle.lower() in line.lower():
+            return number
     return 1
+
+
+def _at(templates: MessageTemplates, path: str, line: int, message: str) -> Problem:
+    return Problem(templates.where(path, line), message, file=path, line=line)
 
 
 def _sample_patients(config: Config, language: str) -> list[dict[str, Any]]:
@@ -72,47 +88,56 @@ def _sample_sessions(now: datetime) -> list[dict[str, Any]]:
     ]
 
 
-def _check_sources(templates: MessageTemplates) -> list[Problem]:
+def _check_sources(templates: MessageTemplates, names: Iterable[str]) -> list[Problem]:
     """Characters that force UCS-2 for nothing (curly quotes, no-break spaces, emoji)."""
     problems = []
-    for path in sorted(templates.folder.rglob("*.txt")):
-        if path.name not in SMS_FILES and path.name != "sms.detailed.txt":
+    for path in sorted(p for name in names for p in templates.files(name)):
+        if path.rpartition("/")[2] not in (*SMS_FILES, "sms.detailed.txt"):
             continue
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in enumerate(templates.source(path).splitlines(), 1):
             for _, char in avoidable_characters(line):
                 plain = AVOIDABLE.get(char)
                 hint = f"; use {plain!r}" if plain else ""
-                problems.append(Problem(f"{path}:{number}", f"U+{ord(char):04X} forces UCS-2 encoding{hint}"))
+                problems.append(
+                    _at(templates, path, number, f"U+{ord(char):04X} forces UCS-2 encoding{hint}")
+                )
     return problems
 
 
-def _check_sms(config: Config, path: Path, lang: str, text: str, discreet: bool) -> list[Problem]:
+def _check_sms(
+    config: Config, templates: MessageTemplates, path: str, lang: str, text: str, discreet: bool
+) -> list[Problem]:
     problems = []
     info = segment_info(text)
     budget = SMS_BUDGET.get(lang, SMS_BUDGET_OTHER)
     if lang in GSM7_LANGUAGES and info.encoding != "GSM-7":
         bad = next((c for c in text if segment_info(c).encoding != "GSM-7"), "?")
-        problems.append(Problem(f"{path}:{_line_of(path, bad)}", f"not GSM-7 (U+{ord(bad):04X})"))
+        problems.append(_at(templates, path, _line_of(templates, path, bad), f"not GSM-7 (U+{ord(bad):04X})"))
     if info.segments > budget:
         problems.append(
-            Problem(
-                f"{path}:1",
+            _at(
+                templates,
+                path,
+                1,
                 f"{info.segments} SMS segments ({info.encoding}, {info.units} units); budget {budget}",
             )
         )
-    if config.clinic.name not in text and not path.parent.parent.name.startswith("reply_"):
-        problems.append(Problem(f"{path}:1", "patient-facing SMS does not name the clinic"))
+    if config.clinic.name not in text and not path.startswith("reply_"):
+        problems.append(_at(templates, path, 1, "patient-facing SMS does not name the clinic"))
     if discreet:
         lowered = text.lower()
         for word in config.messages.sensitive_words:
             if word.lower() in lowered:
-                problems.append(Problem(f"{path}:{_line_of(path, word)}", f"discreet SMS contains {word!r}"))
+                line = _line_of(templates, path, word)
+                problems.append(_at(templates, path, line, f"discreet SMS contains {word!r}"))
     return problems
 
 
-def _check_email(config: Config, folder: Path, rendered: Any, detailed: bool) -> list[Problem]:
+def _check_email(
+    templates: MessageTemplates, config: Config, base: str, rendered: Any, detailed: bool
+) -> list[Problem]:
     """A discreet patient's email names no diagnosis or drug either (compliance.md section 6)."""
-    if detailed or folder.parent.name.startswith("escalation"):
+    if detailed or base.startswith("escalation"):
         return []
     problems = []
     for part, text in (
@@ -123,116 +148,205 @@ def _check_email(config: Config, folder: Path, rendered: Any, detailed: bool) ->
         lowered = text.lower()
         for word in config.messages.sensitive_words:
             if word.lower() in lowered:
-                path = folder / part
-                problems.append(
-                    Problem(f"{path}:{_line_of(path, word)}", f"discreet email contains {word!r}")
-                )
+                path = f"{base}/{part}"
+                line = _line_of(templates, path, word)
+                problems.append(_at(templates, path, line, f"discreet email contains {word!r}"))
+    return problems
+
+
+def _from_error(exc: TemplateError) -> Problem:
+    where, _, message = str(exc).partition(": ")
+    return Problem(where, message, file=exc.name, line=exc.line)
+
+
+class _Found:
+    """Problems in the order found, each once."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self._seen: set[str] = set()
+
+    def add(self, found: Iterable[Problem]) -> None:
+        for p in found:
+            if str(p) not in self._seen:
+                self._seen.add(str(p))
+                self.problems.append(p)
+
+
+def _render_one(
+    config: Config, templates: MessageTemplates, name: str, lang: str, context: dict[str, Any], detailed: bool
+) -> list[Problem]:
+    problems: list[Problem] = []
+    for channel in ("sms", "email"):
+        if not templates.has(name, channel, lang) or templates.resolve_language(name, lang) != lang:
+            continue
+        try:
+            rendered = templates.render(name, channel, lang, context, detailed=detailed)
+        except TemplateError as exc:
+            problems.append(_from_error(exc))
+            continue
+        if channel == "sms":
+            problems += _check_sms(config, templates, rendered.source, lang, rendered.body, not detailed)
+        else:
+            problems += _check_email(templates, config, rendered.source, rendered, detailed)
     return problems
 
 
 def _render_all(config: Config, templates: MessageTemplates, name: str, now: datetime) -> list[Problem]:
-    problems: list[Problem] = []
-    seen: set[str] = set()
+    found = _Found()
     clinic_tz = ZoneInfo(config.clinic.timezone)
     for lang in templates.languages(name):
-        folder = templates.folder / name / lang
         for patient in _sample_patients(config, lang):
             for session in _sample_sessions(now):
                 context = message_context(config.clinic, clinic_tz, patient, session, lang)
                 context["escalation"] = SAMPLE_ESCALATION
                 detailed = bool(patient["detailed_messages"])
-                for channel in ("sms", "email"):
-                    if (
-                        not templates.has(name, channel, lang)
-                        or templates.resolve_language(name, lang) != lang
-                    ):
-                        continue
-                    try:
-                        rendered = templates.render(name, channel, lang, context, detailed=detailed)
-                    except TemplateError as exc:
-                        if str(exc) not in seen:
-                            seen.add(str(exc))
-                            problems.append(Problem(str(exc).split(": ", 1)[0], str(exc).split(": ", 1)[1]))
-                        continue
-                    if channel == "sms":
-                        path = templates.folder / rendered.source
-                        found = _check_sms(config, path, lang, rendered.body, discreet=not detailed)
-                    else:
-                        found = _check_email(config, templates.folder / rendered.source, rendered, detailed)
-                    for p in found:
-                        if str(p) not in seen:
-                            seen.add(str(p))
-                            problems.append(p)
+                found.add(_render_one(config, templates, name, lang, context, detailed))
+        folder = templates.folder / name / lang
         for f in folder.iterdir() if folder.is_dir() else ():
-            if f.name not in (*SMS_FILES, *EMAIL_FILES, "sms.detailed.txt"):
-                problems.append(
-                    Problem(
-                        str(f),
-                        "unexpected file (expected sms.txt, sms.detailed.txt, subject.txt, body.txt, body.html)",
-                    )
-                )
-    return problems
-
-
-def _check_steps(config: Config, templates: MessageTemplates, schedules: dict) -> list[Problem]:
-    problems = []
-    for schedule in schedules.values():
-        for step in schedule.steps:
-            where = f"{schedule.source}:{step.line or 1}"
-            for channel in step.channels:
-                for lang in config.messages.languages:
-                    if not templates.has(step.template, channel, lang, exact=True):
-                        files = "sms.txt" if channel == "sms" else "subject.txt, body.txt and body.html"
-                        problems.append(
-                            Problem(
-                                where,
-                                f"step '{step.id}': template '{step.template}' has no {channel} "
-                                f"in '{lang}' ({templates.folder / step.template / lang}: {files})",
-                            )
+            if f.name not in ALL_FILES:
+                found.add(
+                    [
+                        Problem(
+                            str(f),
+                            "unexpected file (expected sms.txt, sms.detailed.txt, subject.txt, body.txt, body.html)",
                         )
-            if step.category == "safety":
-                problems.extend(_crisis_numbers(templates, step.template, where, step.id))
+                    ]
+                )
+    return found.problems
+
+
+def _compile_all(templates: MessageTemplates, name: str) -> list[Problem]:
+    """Syntax errors, also in files no sample renders (an email part added alone, say)."""
+    problems = []
+    for path in templates.files(name):
+        try:
+            templates.compile(path)
+        except TemplateError as exc:
+            problems.append(_from_error(exc))
     return problems
+
+
+def check_step(config: Config, templates: MessageTemplates, schedule: Schedule, step: Step) -> list[Problem]:
+    """Problems of one step: a template for each channel and configured language, and for a
+    safety step the way to 911 and 988 in every language and channel."""
+    problems = []
+    where = f"{schedule.source}:{step.line or 1}"
+    for channel in step.channels:
+        for lang in config.messages.languages:
+            if not templates.has(step.template, channel, lang, exact=True):
+                files = "sms.txt" if channel == "sms" else "subject.txt, body.txt and body.html"
+                message = (
+                    f"step '{step.id}': template '{step.template}' has no {channel} "
+                    f"in '{lang}' ({templates.folder / step.template / lang}: {files})"
+                )
+                problems.append(Problem(where, message, key="template"))
+    if step.category == "safety":
+        problems.extend(_crisis_numbers(templates, step.template, step.id))
+    return problems
+
+
+def _check_steps(
+    config: Config, templates: MessageTemplates, schedules: Mapping[str, Schedule]
+) -> list[Problem]:
+    return [p for s in schedules.values() for step in s.steps for p in check_step(config, templates, s, step)]
 
 
 _NUMBERS = re.compile(r"988|911")
 
 
-def _crisis_numbers(templates: MessageTemplates, name: str, where: str, step_id: str) -> list[Problem]:
+def _crisis_numbers(templates: MessageTemplates, name: str, step_id: str) -> list[Problem]:
     """A safety check-in always gives the way to 911 and 988, in every language and channel."""
     problems = []
     for lang in templates.languages(name):
         for file in ("sms.txt", "body.txt", "body.html"):
-            path = templates.folder / name / lang / file
-            if not path.is_file():
+            path = f"{name}/{lang}/{file}"
+            if not templates.exists(path):
                 continue
-            text = path.read_text(encoding="utf-8")
+            text = templates.source(path)
             if file != "sms.txt":
-                text += "".join(
-                    p.read_text(encoding="utf-8")
-                    for p in (templates.folder / "_partials" / lang).glob("footer.*")
-                )
+                footers = (f"_partials/{lang}/footer.txt", f"_partials/{lang}/footer.html")
+                text += "".join(templates.source(f) for f in footers if templates.exists(f))
             found = set(_NUMBERS.findall(text))
             if found != {"988", "911"}:
                 missing = " and ".join(sorted({"988", "911"} - found))
-                problems.append(
-                    Problem(f"{path}:1", f"safety message (step '{step_id}') does not name {missing}")
-                )
+                message = f"safety message (step '{step_id}') does not name {missing}"
+                problems.append(Problem(templates.where(path, 1), message, file=path, line=1, key="template"))
+    return problems
+
+
+def check_template(
+    config: Config,
+    templates: MessageTemplates,
+    name: str,
+    now: datetime,
+    schedules: Mapping[str, Schedule] | None = None,
+) -> list[Problem]:
+    """Every problem of one template (all its languages and files, rendered for the sample
+    patients), and of the steps of `schedules` that send it."""
+    found = _Found()
+    found.add(_compile_all(templates, name))
+    for schedule in (schedules or {}).values():
+        for step in schedule.steps:
+            if step.template == name:
+                found.add(check_step(config, templates, schedule, step))
+    found.add(_check_sources(templates, [name]))
+    found.add(_render_all(config, templates, name, now))
+    return found.problems
+
+
+def check_content(
+    config: Config, schedules: Mapping[str, Schedule], templates: MessageTemplates, now: datetime
+) -> list[Problem]:
+    """Every problem found in these schedules and templates (empty when all is well)."""
+    problems = _check_steps(config, templates, schedules)
+    names = templates.names()
+    problems.extend(_check_sources(templates, names))
+    for name in names:
+        problems.extend(_render_all(config, templates, name, now))
     return problems
 
 
 def run_checks(config: Config, now: datetime | None = None) -> list[Problem]:
-    """Every problem found in the schedules and templates of `config` (empty when all is well)."""
+    """Every problem found in the shipped schedules and templates of `config` (empty when all is well)."""
     now = now or datetime.now(UTC)
     try:
         schedules = load_schedules(config.schedules.dir)
     except ScheduleError as exc:
-        return [Problem(*str(exc).split(": ", 1))]
+        where, _, message = str(exc).partition(": ")
+        return [Problem(where, message)]
     templates = MessageTemplates(config.messages.dir, config.messages.default_language)
     if not templates.folder.is_dir():
         return [Problem(str(templates.folder), "messages folder not found")]
-    problems = _check_steps(config, templates, schedules)
-    problems.extend(_check_sources(templates))
-    for name in templates.names():
-        problems.extend(_render_all(config, templates, name, now))
-    return problems
+    return check_content(config, schedules, templates, now)
+
+
+def _same(p: Problem) -> tuple[str, str]:
+    """A problem without its line: the same problem after lines moved is not a new one."""
+    return (p.file or p.where, p.message)
+
+
+def step_edit_problems(
+    config: Config, templates: MessageTemplates, before: Schedule | None, after: Schedule, step_id: str
+) -> list[Problem]:
+    """The problems an edit of step `step_id` brings (`before`: the schedule as it was, or None):
+    one the step already had is not the edit's doing."""
+    old = {_same(p) for p in check_step(config, templates, before, before.step(step_id))} if before else set()
+    return [p for p in check_step(config, templates, after, after.step(step_id)) if _same(p) not in old]
+
+
+def template_edit_problems(
+    config: Config,
+    before: MessageTemplates,
+    after: MessageTemplates,
+    path: str,
+    now: datetime,
+    schedules: Mapping[str, Schedule],
+) -> list[Problem]:
+    """The problems of the template of `path` ("<template>/<lang>/<file>") once edited as in
+    `after`: every problem of the edited file, and the new ones elsewhere (its other files and
+    languages, the steps that send it)."""
+    template = path.split("/", 1)[0]
+    old = {_same(p) for p in check_template(config, before, template, now, schedules)}
+    found = check_template(config, after, template, now, schedules)
+    return [p for p in found if p.file == path or _same(p) not in old]

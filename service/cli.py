@@ -56,10 +56,12 @@ def cli(config: str | None) -> None:
 
 
 def _register_more() -> None:
-    from . import cli_deliveries, cli_replies
+    from . import cli_deliveries, cli_housekeeping, cli_replies, cli_staff
 
     cli_replies.register(cli)
     cli_deliveries.register(cli)
+    cli_staff.register(cli)
+    cli_housekeeping.register(cli)
 
 
 def main() -> None:
@@ -121,6 +123,11 @@ def init(demo: bool) -> None:
 
         result = seed(app)
         click.echo("demo loaded" if result["created"] else "demo already loaded")
+        from .demo import seed_admin
+
+        email, password = seed_admin(app)
+        base = app.config.web.public_base_url.rstrip("/")
+        click.echo(f"demo admin: sign in at {base}/ as {email} with password {password}")
 
 
 @cli.command()

@@ -6,6 +6,7 @@ held back by quiet hours and can be watched in the sandbox straight away.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from .services.patients import create_patient
 from .services.sessions import book_session
 
 DEMO_REF = "demo-patient-1"
+DEMO_ADMIN = "admin@clinic.example"
 ZONES = (
     "America/New_York",
     "America/Chicago",
@@ -69,3 +71,12 @@ def seed(app: Interlude, minutes_ahead: int = 5) -> dict[str, Any]:
         app, {"patient_id": patient["id"], "start": start.isoformat(), "modality": "iv"}, actor="demo"
     )
     return {"patient_id": patient["id"], "session_id": session["id"], "created": True}
+
+
+def seed_admin(app: Interlude) -> tuple[str, str]:
+    """The demo admin account, with a new random password each time (printed by `make run`)."""
+    from .services.staff import ensure_demo_admin
+
+    password = secrets.token_urlsafe(9)
+    ensure_demo_admin(app, DEMO_ADMIN, password)
+    return DEMO_ADMIN, password

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
@@ -49,7 +50,19 @@ _STEP_HEADER = re.compile(r"^\s*\[\[\s*step\s*\]\]\s*(#.*)?$")
 
 
 class ScheduleError(ValueError):
-    """A schedule file that cannot be used; the message starts with "file:line:"."""
+    """A schedule file that cannot be used; the message starts with "file:line:".
+
+    `step`, `key` (e.g. "at", "conditions.sessions") and `problem` say the same in parts, so a
+    form can show the problem next to its field; they are None when the message has no such part.
+    """
+
+    def __init__(
+        self, message: str, *, step: str | None = None, key: str | None = None, problem: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.step = step
+        self.key = key
+        self.problem = problem
 
 
 @dataclass
@@ -57,11 +70,13 @@ class _Ctx:
     file: str
     line: int | None
     step: str | None
+    edited: str = ""  # " (edited version N)" for a step that an overlay replaced
 
     def fail(self, key: str, problem: str) -> ScheduleError:
         where = f"{self.file}:{self.line}" if self.line else self.file
         step = f" step '{self.step}':" if self.step else ""
-        return ScheduleError(f"{where}:{step} {key}: {problem}")
+        message = f"{where}{self.edited}:{step} {key}: {problem}"
+        return ScheduleError(message, step=self.step, key=key, problem=problem)
 
 
 def _leaf(key: str) -> str:
@@ -259,12 +274,43 @@ def _step_lines(text: str) -> list[int]:
     return [i for i, line in enumerate(text.splitlines(), 1) if _STEP_HEADER.match(line)]
 
 
-def parse_schedule(text: str, file: str, name: str) -> Schedule:
-    """Parse one schedule file's text. Raises ScheduleError naming file, line, step and key."""
+def _read_toml(text: str, file: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScheduleError(f"{file}: invalid TOML: {exc}") from exc
+        raise ScheduleError(f"{file}: invalid TOML: {exc}", problem=f"invalid TOML: {exc}") from exc
+
+
+def _edited(file: str, overrides: Mapping[str, dict], raw_steps: list[Any]) -> dict[str, dict]:
+    """The overrides by step id, refusing one whose step is not in the file (or names another id)."""
+    ids = {raw.get("id") for raw in raw_steps if isinstance(raw, dict)}
+    for step_id, raw in overrides.items():
+        if step_id not in ids:
+            problem = "edited step not found in the file"
+            raise ScheduleError(
+                f"{file}: step '{step_id}': id: {problem}", step=step_id, key="id", problem=problem
+            )
+        if not isinstance(raw, dict) or raw.get("id") != step_id:
+            problem = f"the edited step must keep its id {step_id!r}"
+            raise ScheduleError(
+                f"{file}: step '{step_id}': id: {problem}", step=step_id, key="id", problem=problem
+            )
+    return dict(overrides)
+
+
+def parse_schedule(
+    text: str,
+    file: str,
+    name: str,
+    overrides: Mapping[str, dict] | None = None,
+    *,
+    versions: Mapping[str, int] | None = None,
+) -> Schedule:
+    """Parse one schedule file's text, with `overrides` (step id -> raw step table, as tomllib
+    gives it) in place of the file's own tables. Raises ScheduleError naming file, line, step and
+    key; an overridden step's errors say "(edited version N)" after its line (N from `versions`).
+    """
+    data = _read_toml(text, file)
     top = _Ctx(file, None, None)
     unknown = sorted(set(data) - {"description", "step"})
     if unknown:
@@ -272,10 +318,16 @@ def parse_schedule(text: str, file: str, name: str) -> Schedule:
     raw_steps = data.get("step", [])
     if not isinstance(raw_steps, list) or not raw_steps:
         raise top.fail("step", "a schedule needs at least one [[step]]")
+    edited = _edited(file, overrides or {}, raw_steps)
     lines = _step_lines(text)
     steps: list[Step] = []
     for index, raw in enumerate(raw_steps):
         ctx = _Ctx(file, lines[index] if index < len(lines) else None, None)
+        step_id = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(step_id, str) and step_id in edited:
+            raw = edited[step_id]
+            version = (versions or {}).get(step_id)
+            ctx.edited = f" (edited version {version})" if version else " (edited)"
         step = _step(ctx, raw)
         if any(s.id == step.id for s in steps):
             raise ctx.fail("id", f"step id {step.id!r} is used twice")
@@ -286,18 +338,52 @@ def parse_schedule(text: str, file: str, name: str) -> Schedule:
     return Schedule(name=name, description=description, steps=tuple(steps), source=file)
 
 
-def load_schedules(folder: str | Path) -> dict[str, Schedule]:
-    """Every `*.toml` in `folder`, by file stem. Raises ScheduleError on the first bad file."""
+def _read(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScheduleError(f"{file}: cannot read: {exc}", problem=f"cannot read: {exc}") from exc
+
+
+def load_schedules(
+    folder: str | Path,
+    overrides: Mapping[str, Mapping[str, dict]] | None = None,
+    *,
+    versions: Mapping[str, Mapping[str, int]] | None = None,
+) -> dict[str, Schedule]:
+    """Every `*.toml` in `folder`, by file stem, with `overrides` (schedule -> step id -> raw
+    step) applied. Raises ScheduleError on the first bad file, or for edits of a schedule that
+    has no file."""
     path = Path(folder)
     if not path.is_dir():
         raise ScheduleError(f"{path}: schedules folder not found")
+    overrides = overrides or {}
     schedules = {}
     for file in sorted(path.glob("*.toml")):
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ScheduleError(f"{file}: cannot read: {exc}") from exc
-        schedules[file.stem] = parse_schedule(text, str(file), file.stem)
+        schedules[file.stem] = parse_schedule(
+            _read(file),
+            str(file),
+            file.stem,
+            overrides.get(file.stem),
+            versions=(versions or {}).get(file.stem),
+        )
     if not schedules:
         raise ScheduleError(f"{path}: no *.toml schedules found")
+    for name in sorted(set(overrides) - set(schedules)):
+        problem = f"edits saved for schedule {name!r}, which has no file"
+        raise ScheduleError(f"{path}: {problem}", key="schedule", problem=problem)
     return schedules
+
+
+def raw_steps(folder: str | Path, name: str) -> dict[str, dict[str, Any]]:
+    """The shipped step tables of schedule `name` by step id, as tomllib gives them (fresh
+    copies: the caller may change them). Raises KeyError when there is no such schedule file,
+    ScheduleError when it cannot be read."""
+    file = Path(folder) / f"{name}.toml"
+    if not file.is_file():
+        raise KeyError(name)
+    data = _read_toml(_read(file), str(file))
+    steps = data.get("step", [])
+    if not isinstance(steps, list):
+        return {}
+    return {raw["id"]: raw for raw in steps if isinstance(raw, dict) and isinstance(raw.get("id"), str)}

@@ -3,12 +3,17 @@
 Layout: `messages/<template>/<lang>/sms.txt` (discreet SMS), optional `sms.detailed.txt` (for
 patients who agreed to detailed messages), `subject.txt`, `body.txt` and `body.html` (email).
 Shared pieces live in `messages/_partials/`. A missing language falls back to the default one.
+
+Edits saved in the staff pages are overlays: "<template>/<lang>/<file>" -> text, used in place
+of (or in addition to) the shipped file, which is never written. Errors in an edited file say
+"file:line (edited)".
 """
 
 from __future__ import annotations
 
 import re
 import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,11 +22,21 @@ import jinja2
 
 SMS_FILES = ("sms.txt",)
 EMAIL_FILES = ("subject.txt", "body.txt", "body.html")
+ALL_FILES = ("sms.txt", "sms.detailed.txt", "subject.txt", "body.txt", "body.html")
 _BLANK_RUNS = re.compile(r"\n{3,}")
+EDITED = " (edited)"
 
 
 class TemplateError(ValueError):
-    """A template that cannot be used; the message starts with "file:line:"."""
+    """A template that cannot be used; the message starts with "file:line:".
+
+    `name` is the template file it is about ("prep_ahead/en/sms.txt") and `line` its line, when known.
+    """
+
+    def __init__(self, message: str, *, name: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -44,19 +59,57 @@ def _error_line(exc: BaseException, file: str) -> int | None:
     return line
 
 
+def _where(display: str, line: int | str | None) -> str:
+    """ "file:line", or "file:line (edited)" for an overlay's display name."""
+    suffix = ""
+    if display.endswith(EDITED):
+        display, suffix = display[: -len(EDITED)], EDITED
+    return f"{display}:{line}{suffix}" if line else f"{display}{suffix}"
+
+
+class _OverlayLoader(jinja2.BaseLoader):
+    """Edited texts by template name; each is compiled under its display name so that tracebacks
+    (and so error lines) point at it."""
+
+    def __init__(self, texts: Mapping[str, str], display: Callable[[str], str]) -> None:
+        self.texts = dict(texts)
+        self.display = display
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        if template not in self.texts:
+            raise jinja2.TemplateNotFound(template)
+        return self.texts[template], self.display(template), lambda: True
+
+    def list_templates(self) -> list[str]:
+        return sorted(self.texts)
+
+
 def _clean_text(text: str) -> str:
     lines = [line.rstrip() for line in text.strip().splitlines()]
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines))
 
 
 class MessageTemplates:
-    """Finds and renders the templates of one `messages/` folder."""
+    """Finds and renders the templates of one `messages/` folder, with optional edited overlays.
 
-    def __init__(self, folder: str | Path, default_language: str = "en") -> None:
+    An instance never changes: new edits make a new instance (see bootstrap.Interlude.refresh_content).
+    """
+
+    def __init__(
+        self, folder: str | Path, default_language: str = "en", overlays: Mapping[str, str] | None = None
+    ) -> None:
         self.folder = Path(folder)
         self.default_language = default_language
+        self.overlays: dict[str, str] = dict(overlays or {})
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(self.folder)),
+            loader=jinja2.ChoiceLoader(
+                [
+                    _OverlayLoader(self.overlays, self.display),
+                    jinja2.FileSystemLoader(str(self.folder)),
+                ]
+            ),
             undefined=jinja2.StrictUndefined,
             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
             trim_blocks=True,
@@ -64,15 +117,56 @@ class MessageTemplates:
             keep_trailing_newline=False,
         )
 
+    def display(self, path: str) -> str:
+        """The file's path as errors name it; an edited file's ends in " (edited)"."""
+        return str(self.folder / path) + (EDITED if path in self.overlays else "")
+
+    def where(self, path: str, line: int | str | None) -> str:
+        """ "file:line" for a problem in `path` ("prep_ahead/en/sms.txt")."""
+        return _where(self.display(path), line)
+
+    def exists(self, path: str) -> bool:
+        return path in self.overlays or (self.folder / path).is_file()
+
+    def is_edited(self, path: str) -> bool:
+        """True when an edit saved in the database replaces (or adds) this file."""
+        return path in self.overlays
+
+    def source(self, path: str) -> str:
+        """The text in effect for `path`: the edit if there is one, else the file.
+        Raises TemplateError when there is neither."""
+        if path in self.overlays:
+            return self.overlays[path]
+        try:
+            return (self.folder / path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TemplateError(f"{self.folder / path}: cannot read: {exc}", name=path) from exc
+
+    def _edited_parts(self, depth: int) -> list[list[str]]:
+        return [p.split("/") for p in self.overlays if p.count("/") >= depth]
+
     def names(self) -> list[str]:
         """Every template folder (those starting with "_" are shared pieces, not messages)."""
-        if not self.folder.is_dir():
-            return []
-        return sorted(p.name for p in self.folder.iterdir() if p.is_dir() and not p.name.startswith("_"))
+        found = {p[0] for p in self._edited_parts(2)}
+        if self.folder.is_dir():
+            found.update(p.name for p in self.folder.iterdir() if p.is_dir())
+        return sorted(n for n in found if not n.startswith("_"))
 
     def languages(self, template: str) -> list[str]:
         base = self.folder / template
-        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+        found = {p[1] for p in self._edited_parts(2) if p[0] == template}
+        if base.is_dir():
+            found.update(p.name for p in base.iterdir() if p.is_dir())
+        return sorted(found)
+
+    def files(self, template: str) -> list[str]:
+        """Every file of the template in effect, as "<template>/<lang>/<file>"."""
+        found = {p for p in self.overlays if p.startswith(f"{template}/") and p.count("/") == 2}
+        for lang in self.languages(template):
+            folder = self.folder / template / lang
+            if folder.is_dir():
+                found.update(f"{template}/{lang}/{f.name}" for f in folder.iterdir() if f.is_file())
+        return sorted(found)
 
     def has(self, template: str, channel: str, language: str | None = None, *, exact: bool = False) -> bool:
         """True when the template can be rendered for this channel in this language (or, unless
@@ -81,29 +175,43 @@ class MessageTemplates:
         if not exact:
             lang = self.resolve_language(template, lang)
         files = SMS_FILES if channel == "sms" else EMAIL_FILES
-        return all((self.folder / template / lang / f).is_file() for f in files)
+        return all(self.exists(f"{template}/{lang}/{f}") for f in files)
 
     def resolve_language(self, template: str, language: str) -> str:
         """The patient's language if the template has it, else the default language."""
-        if (self.folder / template / language).is_dir():
+        if (self.folder / template / language).is_dir() or any(
+            p.startswith(f"{template}/{language}/") for p in self.overlays
+        ):
             return language
         return self.default_language
+
+    def _failure(self, name: str, exc: Exception) -> TemplateError:
+        """A TemplateError naming the file and line where `exc` happened (rendering `name`)."""
+        if isinstance(exc, jinja2.TemplateNotFound):
+            return TemplateError(f"{self.folder / name}: template not found", name=name)
+        file = self.display(name)
+        if isinstance(exc, jinja2.TemplateError):
+            inner = getattr(exc, "filename", None) or file
+            line = _error_line(exc, inner)
+            inner_name = getattr(exc, "name", None) or name
+            return TemplateError(f"{_where(inner, line)}: {exc.message or exc}", name=inner_name, line=line)
+        # a filter or value raised while rendering: still name the file
+        line = _error_line(exc, file)
+        message = f"{_where(file, line or '?')}: {type(exc).__name__}: {exc}"
+        return TemplateError(message, name=name, line=line)
+
+    def compile(self, name: str) -> None:
+        """Parse one file. Raises TemplateError naming file and line on a syntax error."""
+        try:
+            self.env.get_template(name)
+        except Exception as exc:  # anything jinja raises while loading: name the file
+            raise self._failure(name, exc) from exc
 
     def _render_file(self, name: str, context: dict[str, Any]) -> str:
         try:
             return self.env.get_template(name).render(context)
-        except jinja2.TemplateNotFound as exc:
-            raise TemplateError(f"{self.folder / name}: template not found") from exc
-        except jinja2.TemplateError as exc:
-            file = str(self.folder / name)
-            inner = getattr(exc, "filename", None) or file
-            line = _error_line(exc, inner)
-            where = f"{inner}:{line}" if line else inner
-            raise TemplateError(f"{where}: {exc.message or exc}") from exc
-        except Exception as exc:  # a filter or value raised while rendering: still name the file
-            file = str(self.folder / name)
-            line = _error_line(exc, file)
-            raise TemplateError(f"{file}:{line or '?'}: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # a filter or value may raise anything: still name the file
+            raise self._failure(name, exc) from exc
 
     def render(
         self,
@@ -119,7 +227,7 @@ class MessageTemplates:
         base = f"{template}/{lang}"
         if channel == "sms":
             name = f"{base}/sms.txt"
-            if detailed and (self.folder / base / "sms.detailed.txt").is_file():
+            if detailed and self.exists(f"{base}/sms.detailed.txt"):
                 name = f"{base}/sms.detailed.txt"
             body = _clean_text(self._render_file(name, context))
             return Rendered("sms", body, language=lang, source=name)

@@ -193,3 +193,75 @@ def patient_data(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+# --- staff pages -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_services(db_url: str, clock: FakeClock) -> Iterator[Interlude]:
+    """Services with a secret key and two accounts: staff_helpers.ADMIN and staff_helpers.STAFF."""
+    from .staff_helpers import staff_services as build_staff
+
+    s = build_staff(db_url, clock)
+    yield s
+    s.engine.dispose()
+
+
+@pytest.fixture
+def staff_app(staff_services: Interlude) -> Any:
+    from service.web import create_app
+
+    return create_app(staff_services.config, services=staff_services)
+
+
+@pytest.fixture
+def admin_client(staff_app: Any) -> Any:
+    from .staff_helpers import ADMIN, signed_in
+
+    return signed_in(staff_app, ADMIN)
+
+
+@pytest.fixture
+def nurse_client(staff_app: Any) -> Any:
+    from .staff_helpers import STAFF, signed_in
+
+    return signed_in(staff_app, STAFF)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the session (Debian's package, driven by Playwright)."""
+    from .staff_helpers import CHROMIUM_ARGS, chromium_path
+
+    path = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(sqlite_url: str, clock: FakeClock) -> Iterator[Any]:
+    """The staff pages served on 127.0.0.1 (SQLite), with the test's services and clock."""
+    from .staff_helpers import LiveServer, live_app
+    from .staff_helpers import staff_services as build_staff
+
+    services = build_staff(sqlite_url, clock)
+    server = LiveServer(live_app(services))
+    with server.running():
+        server.services = services  # type: ignore[attr-defined]
+        yield server
+    services.engine.dispose()
+
+
+@pytest.fixture
+def page(chromium: Any, live: Any) -> Iterator[Any]:
+    """A fresh browser tab (own cookies) pointed at the live server; phone-sized when asked."""
+    context = chromium.new_context(base_url=live.url)
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    context.close()

@@ -95,6 +95,9 @@ patients = Table(
     Column("created_at", UTC, nullable=False),
     Column("updated_at", UTC, nullable=False),
     UniqueConstraint("clinic_id", "external_ref", name="uq_patients_clinic_external_ref"),
+    # Every inbound message looks its sender up by phone (SMS) or address (email): migration 0005.
+    Index("ix_patients_phone", "phone"),
+    Index("ix_patients_email", "email"),
 )
 
 sessions = Table(
@@ -301,4 +304,42 @@ send_slots = Table(
     metadata,
     Column("key", String(80), primary_key=True),
     Column("next_at", Float, nullable=False),
+)
+
+# Clinic staff who sign in to the staff pages. Passwords are stored as werkzeug hashes (scrypt);
+# `session_epoch` is part of every sign-in cookie, so signing out or a new password ends every
+# other session of that account at once.
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", UTC),
+    Column("session_epoch", Integer, nullable=False, default=0),
+    Column("last_login_at", UTC),
+    Column("created_at", UTC, nullable=False),
+    Column("updated_at", UTC, nullable=False),
+)
+
+# Edits made in the staff pages to the shipped schedules and templates: one row per saved
+# version, never updated. kind "step": name "<schedule>:<step id>", body the step as JSON;
+# kind "template": name "<template>/<lang>/<file>", body the template text. The newest version
+# of a name wins over the file; a rollback is a new version carrying an older body (or, with
+# body NULL, the file as shipped).
+content_versions = Table(
+    "content_versions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("body", Text),
+    Column("actor", String(120), nullable=False),
+    Column("reason", String(500)),
+    Column("created_at", UTC, nullable=False),
+    UniqueConstraint("kind", "name", "version", name="uq_content_versions_kind_name_version"),
 )

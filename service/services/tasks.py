@@ -59,15 +59,18 @@ def complete_task(app: Interlude, task_id: int, by: str) -> dict[str, Any]:
         done = (
             conn.execute(
                 update(staff_tasks)
-                .where(staff_tasks.c.id == task_id)
+                .where(staff_tasks.c.id == task_id, staff_tasks.c.state != "done")
                 .values(state="done", done_at=now, done_by=by)
                 .returning(*staff_tasks.c)
             )
             .mappings()
             .first()
         )
-        if done is None:
-            raise NotFound("task", task_id)
+        if done is None:  # already done (the first person who did it stays recorded) or no such task
+            row = conn.execute(select(staff_tasks).where(staff_tasks.c.id == task_id)).mappings().first()
+            if row is None:
+                raise NotFound("task", task_id)
+            return _view(row)
         return _view(done)
 
 

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from ..bootstrap import Interlude, build
 from ..config import Config, load_config
 from ..services.errors import Conflict, InvalidInput, NotFound
+from .staff.common import error_page as staff_error
 
 log = logging.getLogger("interlude.web")
 
@@ -28,8 +29,14 @@ def create_app(config: Config | None = None, *, services: Interlude | None = Non
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["interlude"] = services
+
+    @app.before_request
+    def current_content() -> None:
+        # Schedule and template edits saved by any process apply here within a second.
+        services.refresh_content()
+
     from .. import cli
-    from . import api, email_unsubscribe, health, replies_api, twilio_inbound, twilio_status
+    from . import api, email_unsubscribe, health, replies_api, staff, twilio_inbound, twilio_status
 
     cli.init_app(app)
     health.init_app(app)
@@ -38,6 +45,7 @@ def create_app(config: Config | None = None, *, services: Interlude | None = Non
     email_unsubscribe.init_app(app)
     replies_api.init_app(app)
     api.init_app(app)
+    staff.init_app(app)
     _errors(app)
     return app
 
@@ -48,16 +56,26 @@ def services_of(app: Flask) -> Interlude:
 
 
 def _errors(app: Flask) -> None:
+    def _staff_page() -> bool:
+        return request.path.startswith("/staff")
+
     @app.errorhandler(InvalidInput)
     def invalid(exc: InvalidInput) -> Any:
+        if _staff_page():
+            problems = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+            return staff_error(400, "Not saved", problems)
         return jsonify(error="invalid-input", fields=exc.errors), 400
 
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound) -> Any:
+        if _staff_page():
+            return staff_error(404, "Not found", str(exc))
         return jsonify(error="not-found", message=str(exc)), 404
 
     @app.errorhandler(Conflict)
     def conflict(exc: Conflict) -> Any:
+        if _staff_page():
+            return staff_error(409, "Not possible now", str(exc))
         return jsonify(error="conflict", message=str(exc)), 409
 
     @app.errorhandler(HTTPException)
@@ -67,9 +85,13 @@ def _errors(app: Flask) -> None:
             return jsonify(
                 error=(exc.name or "error").lower().replace(" ", "-"), message=exc.description
             ), code
+        if _staff_page() and exc.code in (403, 404, 405):
+            return staff_error(exc.code, exc.name, exc.description or "")
         return exc
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
         log.exception("unhandled error", extra={"path": request.path})
+        if _staff_page():
+            return staff_error(500, "Something went wrong", "The error has been logged. Try again.")
         return jsonify(error="internal", message="unexpected error; it has been logged"), 500

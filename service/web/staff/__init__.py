@@ -1,0 +1,93 @@
+"""Staff pages, served by the same Flask app under /staff.
+
+One parent blueprint guards every page: the secret key must be set (it signs the sign-in
+cookie), every POST carries a CSRF token (Flask-WTF), and every page but sign-in needs a
+signed-in account whose cookie epoch is still current. Each page lives in its own module with
+its own child blueprint; times are shown in the clinic's time zone, with the zone named.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from . import common
+
+csrf = CSRFProtect()
+PUBLIC_ENDPOINTS = frozenset({"staff.auth.sign_in"})
+SESSION_HOURS = 12
+
+
+def guard() -> Any:
+    if not current_app.secret_key:
+        return common.error_page(
+            503,
+            "Staff pages are off",
+            "Set INTERLUDE_SECRET_KEY (or INTERLUDE_SECRET_KEY_FILE) to sign staff in.",
+        )
+    if request.method == "POST":
+        csrf.protect()
+    g.staff = common.load_user()
+    if g.staff is None and request.endpoint not in PUBLIC_ENDPOINTS:
+        session.clear()
+        return redirect(url_for("staff.auth.sign_in", next=common.safe_next(request.full_path)))
+    return None
+
+
+def headers(response: Any) -> Any:
+    # Pages carry patient details: never cached, never framed, nothing loaded from elsewhere.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    services = app.extensions["interlude"]
+    secret = services.config.secrets.secret_key
+    if secret:
+        app.secret_key = secret
+    secure = services.config.web.public_base_url.startswith("https://")
+    app.config.update(
+        SESSION_COOKIE_NAME="interlude_staff",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        # Checked by the guard above on staff POSTs only: webhooks and the API have their own auth.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
+    )
+    csrf.init_app(app)
+    common.register_filters(app)
+
+    from . import accounts, content, inbox, patients, sandbox, signin, today
+
+    # The parent is made per app (a blueprint cannot gain children once registered anywhere).
+    bp = Blueprint("staff", __name__, url_prefix="/staff")
+    bp.before_request(guard)
+    bp.after_request(headers)
+    for page in (signin, today, patients, inbox, content, sandbox, accounts):
+        bp.register_blueprint(page.bp)
+    app.register_blueprint(bp)
+
+    @app.get("/")
+    def root() -> Any:
+        return redirect(url_for("staff.today.index"))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> Any:
+        return common.error_page(
+            400,
+            "This form has expired",
+            "The form was not sent from an open Interlude page, or it is too old. "
+            "Go back, reload the page and try again.",
+        )

@@ -1,0 +1,96 @@
+"""What every staff page shares: the signed-in account, permissions, times, error pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any, TypeVar, cast
+from zoneinfo import ZoneInfo
+
+from flask import Flask, abort, current_app, g, render_template, session
+
+from ...bootstrap import Interlude
+from ...services.staff import StaffUser, active_user
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def services() -> Interlude:
+    app: Interlude = current_app.extensions["interlude"]
+    return app
+
+
+def user() -> StaffUser:
+    staff: StaffUser = g.staff
+    return staff
+
+
+def actor() -> str:
+    """Who did it, for the audit trail: the signed-in address."""
+    return f"staff:{user().email}"
+
+
+def load_user() -> StaffUser | None:
+    uid, epoch = session.get("uid"), session.get("epoch")
+    if not isinstance(uid, int) or not isinstance(epoch, int):
+        return None
+    return active_user(services(), uid, epoch)
+
+
+def admin_required(view: F) -> F:
+    """Only admins change schedules, templates and staff accounts (403 for the others)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not user().is_admin:
+            return error_page(403, "Admins only", "Only an admin can change this. Ask your clinic's admin.")
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def parse_id(value: str) -> int:
+    if not value.isdigit() or len(value) > 18:
+        abort(404)
+    return int(value)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path inside the staff pages may follow a sign-in (no open redirect)."""
+    target = (target or "").rstrip("?")
+    if target.startswith("/staff") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/staff/today"
+
+
+def error_page(code: int, title: str, message: str) -> Any:
+    return render_template("staff/error.html", title=title, message=message), code
+
+
+def clinic_zone() -> ZoneInfo:
+    return services().clinic_tz
+
+
+def when(instant: datetime | None, fmt: str = "%a %d %b, %H:%M %Z") -> str:
+    """An instant in the clinic's time zone, with the zone's abbreviation."""
+    if instant is None:
+        return ""
+    return instant.astimezone(clinic_zone()).strftime(fmt)
+
+
+def register_filters(app: Flask) -> None:
+    app.add_template_filter(when, "when")
+    app.add_template_filter(lambda i: when(i, "%H:%M %Z"), "clock")
+    app.add_template_filter(lambda i: when(i, "%a %d %b %Y"), "day")
+
+    @app.context_processor
+    def staff_context() -> dict[str, Any]:
+        svc = current_app.extensions["interlude"]
+        return {
+            "clinic_name": svc.config.clinic.name,
+            "clinic_zone": svc.config.clinic.timezone,
+            "sandbox_sms": svc.config.sms.transport == "sandbox",
+            "on_call_configured": bool(svc.config.escalation.on_call),
+            "staff": g.get("staff"),
+        }

@@ -1,0 +1,186 @@
+"""Templates: every message template's files; a file's text with a preview for a chosen modality,
+time zone and session number (SMS segments and encoding, or the email's subject, text and HTML)
+and the checks of `interlude check`; admins save it as a new version and roll back.
+
+Previews are open to every signed-in account, but only an admin's preview renders the text typed
+in the form: for the others it renders the text in effect. Templates are Jinja2, which can reach
+Python objects, so only those who may save a template may have their own text rendered.
+Saving and rolling back are for admins (403 for the others).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+from zoneinfo import available_timezones
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from ...schedules import MODALITIES
+from ...services import content, content_pages
+from ...services.errors import Conflict, InvalidInput
+from . import common
+from .content import CONFLICT, base_version_of, bp, history_of, read_version, rollback_reason
+
+FILE_PATH = "/templates/<template>/<lang>/<file>"
+
+
+@cache
+def _zones() -> list[str]:
+    # Offered as suggestions; any IANA name is accepted and checked by the use case.
+    return sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV")))
+
+
+@bp.get("/templates")
+def templates() -> Any:
+    listing = content_pages.template_index(common.services())
+    return render_template("staff/content/templates.html", nav="templates", templates=listing)
+
+
+def _file(template: str, lang: str, file: str) -> dict[str, Any]:
+    """The file in effect; 404 for a template, language or file name that cannot be."""
+    app = common.services()
+    if template not in app.templates.names():
+        abort(404)
+    try:
+        return content.get_template(app, f"{template}/{lang}/{file}")
+    except InvalidInput:
+        abort(404)
+
+
+def _controls(data: Any, app: Any) -> dict[str, str]:
+    return {
+        "modality": data.get("modality", "iv").strip(),
+        "tz": data.get("tz", "").strip() or app.config.clinic.timezone,
+        "number": data.get("number", "1").strip(),
+    }
+
+
+def _preview(info: dict[str, Any], text: str, controls: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    """(preview_template's answer or None, errors of the preview controls)."""
+    number = controls["number"]
+    if not number.isdigit() or not 1 <= int(number) <= 1000:
+        return None, {"number": "expected a session number from 1 to 1000"}
+    try:
+        preview = content.preview_template(
+            common.services(),
+            info["name"],
+            text,
+            modality=controls["modality"],
+            tz=controls["tz"],
+            number=int(number),
+        )
+    except InvalidInput as exc:
+        return None, exc.errors
+    return preview, {}
+
+
+def _entered_text(info: dict[str, Any]) -> str:
+    """The form's text for an admin; for the others the text in effect (see the module's note)."""
+    if common.user().is_admin and "text" in request.form:
+        return request.form["text"]
+    return info["text"] or ""
+
+
+def _page(info: dict[str, Any], code: int = 200, **page: Any) -> Any:
+    app = common.services()
+    template = info["name"].split("/")[0]
+    values: dict[str, Any] = {
+        "info": info,
+        "template": template,
+        "file": info["name"].split("/")[2],
+        "lang": info["name"].split("/")[1],
+        "used_by": content_pages.template_users(app, template),
+        "history": history_of(content.TEMPLATE, info["name"]),
+        "text": info["text"] or "",
+        "controls": _controls({}, app),
+        "errors": {},
+        "preview": None,
+        "modalities": MODALITIES,
+        "modality_names": content_pages.MODALITY_NAMES,
+        "zones": _zones(),
+        "reason": "",
+        "refused": False,
+        "base_version": info["version"],
+        **page,
+    }
+    if "preview" not in page and info["text"] is not None:
+        values["preview"], found = _preview(info, values["text"], values["controls"])
+        values["errors"] = {**found, **values["errors"]}
+    return render_template("staff/content/template.html", nav="templates", **values), code
+
+
+@bp.get(FILE_PATH)
+def template_file(template: str, lang: str, file: str) -> Any:
+    return _page(_file(template, lang, file))
+
+
+@bp.post(FILE_PATH)
+def edit_template(template: str, lang: str, file: str) -> Any:
+    info = _file(template, lang, file)
+    app = common.services()
+    text, controls = _entered_text(info), _controls(request.form, app)
+    base = base_version_of(request.form)
+    page: dict[str, Any] = {"text": text, "controls": controls, "reason": request.form.get("reason", "")}
+    page["base_version"] = info["version"] if base is None else base
+    if request.form.get("action") != "save":
+        page["preview"], page["errors"] = _preview(info, text, controls)
+        return _page(info, 200 if not page["errors"] else 400, **page)
+    if not common.user().is_admin:
+        return common.error_page(
+            403, "Admins only", "Only an admin can change this. Ask your clinic's admin."
+        )
+    try:
+        saved = content.save_template(
+            app, info["name"], text, common.actor(), page["reason"].strip() or None, base_version=base
+        )
+    except InvalidInput as exc:
+        preview, _ = _preview(info, text, controls)
+        return _page(info, 400, errors=exc.errors, preview=preview, refused=True, **page)
+    except Conflict:
+        return _page(info, 409, errors={"conflict": CONFLICT}, **page)
+    flash(
+        f"Saved version {saved['version']}." if saved["changed"] else "Nothing changed: the text is the same."
+    )
+    return redirect(url_for("staff.content.template_file", template=template, lang=lang, file=file))
+
+
+@bp.post(FILE_PATH + "/preview")
+def live_preview(template: str, lang: str, file: str) -> Any:
+    """The preview panel and the checks as HTML pieces, for content.js to put in place."""
+    info = _file(template, lang, file)
+    controls = _controls(request.form, common.services())
+    preview, errors = _preview(info, _entered_text(info), controls)
+    fragment = render_template(
+        "staff/content/_template_live.html",
+        preview=preview,
+        errors=errors,
+        controls=controls,
+        modality_names=content_pages.MODALITY_NAMES,
+    )
+    return fragment, (200 if not errors else 400)
+
+
+@bp.post(FILE_PATH + "/rollback")
+@common.admin_required
+def rollback_template(template: str, lang: str, file: str) -> Any:
+    info = _file(template, lang, file)
+    try:
+        version = read_version(request.form)
+        result = content.rollback(
+            common.services(),
+            content.TEMPLATE,
+            info["name"],
+            version,
+            common.actor(),
+            rollback_reason(version),
+        )
+    except InvalidInput as exc:
+        return _page(info, 400, rollback_error=exc.errors.get("version", str(exc)))
+    if result["changed"]:
+        flash(f"Rolled {rollback_reason(version)}: saved as version {result['version']}.")
+    else:
+        flash("Nothing changed: that version is what is in effect already.")
+    return redirect(
+        url_for("staff.content.template_file", template=template, lang=lang, file=file) + "#history"
+    )

@@ -1,0 +1,80 @@
+"""Inbox: what patients sent that needs a person, oldest first; mark handled or answer by text.
+
+An answer is a prepared template or free text, sent only while the patient consents to SMS,
+and queued for the same dispatcher as every other message (which checks consent again).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from ...services import replies, today
+from ...services.errors import Conflict, InvalidInput
+from . import common
+
+bp = Blueprint("inbox", __name__)
+FREE = "free"
+
+
+def _page(
+    items: list[dict[str, Any]],
+    errors: dict[int, dict[str, str]] | None = None,
+    form: dict[int, dict[str, str]] | None = None,
+) -> str:
+    return render_template(
+        "staff/inbox/index.html",
+        nav="inbox",
+        items=items,
+        errors=errors or {},
+        form=form or {},
+        free=FREE,
+        max_chars=replies.ANSWER_MAX,
+    )
+
+
+@bp.get("/inbox")
+def index() -> Any:
+    return _page(today.inbox_items(common.services()))
+
+
+@bp.post("/inbox/<ident>/handled")
+def handled(ident: str) -> Any:
+    item_id = common.parse_id(ident)
+    app = common.services()
+    today.inbox_item(app, item_id)  # 404 for an id that is not there
+    replies.mark_handled(app, item_id, by=common.actor())
+    flash("Marked handled.")
+    return redirect(url_for("staff.inbox.index"))
+
+
+@bp.post("/inbox/<ident>/reply")
+def reply(ident: str) -> Any:
+    item_id = common.parse_id(ident)
+    app = common.services()
+    choice = request.form.get("choice", FREE)
+    text = request.form.get("text", "")
+    try:
+        sent = replies.answer_inbound(
+            app,
+            item_id,
+            common.actor(),
+            template=None if choice == FREE else choice,
+            text=text if choice == FREE else None,
+        )
+    except InvalidInput as exc:
+        items = today.inbox_items(app)
+        if all(i["id"] != item_id for i in items):  # handled meanwhile: no form for the error to sit by
+            flash("Not sent: " + "; ".join(exc.errors.values()), "error")
+            return redirect(url_for("staff.inbox.index"))
+        return _page(items, {item_id: exc.errors}, {item_id: {"choice": choice, "text": text}}), 400
+    except Conflict as exc:
+        flash(f"Not sent: {exc}.", "error")
+        return redirect(url_for("staff.inbox.index"))
+    if sent["due_at"] > app.clock():
+        when = common.when(sent["due_at"])
+        flash(f"Answer queued: it is quiet hours for the patient, so it goes out at {when}.")
+    else:
+        flash("Answer sent to the outbox; it goes out by text within seconds.")
+    return redirect(url_for("staff.inbox.index"))
