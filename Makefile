@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint check bench clean
+.PHONY: install browser run test lint check bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
@@ -27,9 +27,28 @@ $(NODE_STAMP): package.json package-lock.json
 
 install: $(STAMP) $(NODE_STAMP)
 
-run: install
-	$(BIN)/interlude init --demo
-	$(BIN)/interlude serve
+# The staff-page tests drive Debian's Chromium (no browser download). Installed here when this
+# machine can (root with apt-get); otherwise those tests skip and say so.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium not found and cannot be installed here: the browser tests will be skipped"; \
+	fi
+
+# The staff sign-in cookie is signed with a key kept in instance/ (never in the repository),
+# made once here so that sign-ins survive a restart of the demo.
+SECRET_FILE := instance/secret_key
+
+$(SECRET_FILE):
+	mkdir -p instance
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $(SECRET_FILE)
+
+run: install $(SECRET_FILE)
+	INTERLUDE_SECRET_KEY_FILE=$(SECRET_FILE) $(BIN)/interlude init --demo
+	INTERLUDE_SECRET_KEY_FILE=$(SECRET_FILE) $(BIN)/interlude serve
 
 lint: install
 	$(BIN)/ruff check service tests bench
@@ -39,7 +58,7 @@ lint: install
 check: install
 	INTERLUDE_CONFIG=config.example.toml $(BIN)/interlude check
 
-test: lint check
+test: lint check browser
 	$(BIN)/pytest
 
 bench: install

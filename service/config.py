@@ -180,6 +180,20 @@ class EscalationConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    # Days after a row's last change before housekeeping prunes it; 0 keeps that table forever.
+    # 400 days (about 13 months): the delivery record of a safety message may belong to the
+    # medical record, so the default keeps more than a year; a clinic sets it to its own policy.
+    outbox_days: int = 400
+    attempts_days: int = 400
+    # Sandbox records hold rendered bodies of messages that never left the machine.
+    sandbox_days: int = 30
+    inbound_days: int = 400
+    run_every_minutes: int = 60
+    batch_size: int = 5000
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Values that only ever come from the environment."""
 
@@ -203,6 +217,7 @@ class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     secrets: Secrets = field(default_factory=Secrets, repr=False)
     source: str = "built-in defaults"
 
@@ -332,6 +347,24 @@ def _validate(config: Config) -> None:
         raise ConfigError("messages.default_language: must be one of messages.languages")
     if not config.web.public_base_url.startswith(("http://", "https://")):
         raise ConfigError("web.public_base_url: must start with http:// or https://")
+    _validate_retention(config.retention)
+
+
+# Housekeeping deletes by lists of ids: SQLite allows 32,766 bound values in one statement.
+MAX_RETENTION_BATCH = 10_000
+
+
+def _validate_retention(r: RetentionConfig) -> None:
+    for name in ("outbox_days", "attempts_days", "sandbox_days", "inbound_days"):
+        if getattr(r, name) < 0:
+            raise ConfigError(f"retention.{name}: must be 0 (keep forever) or more, got {getattr(r, name)!r}")
+    if r.run_every_minutes <= 0:
+        raise ConfigError(f"retention.run_every_minutes: must be positive, got {r.run_every_minutes!r}")
+    if not 1 <= r.batch_size <= MAX_RETENTION_BATCH:
+        raise ConfigError(f"retention.batch_size: must be 1 to {MAX_RETENTION_BATCH}, got {r.batch_size!r}")
+    # An attempt is pruned with its message (it points to it), so it cannot be kept longer.
+    if r.outbox_days and (r.attempts_days == 0 or r.attempts_days > r.outbox_days):
+        raise ConfigError("retention.attempts_days: must not exceed retention.outbox_days")
 
 
 def _env_secret(env: Mapping[str, str], name: str) -> str | None:

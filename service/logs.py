@@ -12,6 +12,7 @@ import sys
 ALLOWED = frozenset(
     {
         "outbox_id",
+        "staff_id",
         "attempt_id",
         "session_id",
         "patient_id",

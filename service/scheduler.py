@@ -15,7 +15,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .bootstrap import Interlude
-from .services import checkins, delivery_policy, escalations
+from .services import checkins, delivery_policy, escalations, housekeeping
 from .services.dispatch import Dispatcher
 
 log = logging.getLogger("interlude.worker")
@@ -44,14 +44,14 @@ def _stats(result: Any) -> dict[str, int]:
 
 
 def build_scheduler(app: Interlude, *, blocking: bool) -> BaseScheduler:
-    """A scheduler with the dispatch and recovery jobs; not started."""
+    """A scheduler with the dispatch, recovery, sweep and housekeeping jobs; not started."""
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone="UTC") if blocking else BackgroundScheduler(timezone="UTC")
     )
     dispatcher = Dispatcher(app)
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
     scheduler.add_job(
-        _guarded("dispatch", dispatcher.run_once),
+        _guarded("dispatch", lambda: tick(app, dispatcher)),
         "interval",
         seconds=app.config.worker.tick_seconds,
         id="dispatch",
@@ -74,7 +74,22 @@ def build_scheduler(app: Interlude, *, blocking: bool) -> BaseScheduler:
         id="prep-unconfirmed",
         **common,
     )
+    # Every worker runs it; on PostgreSQL they take different rows (FOR UPDATE SKIP LOCKED).
+    scheduler.add_job(
+        _guarded("housekeeping", lambda: housekeeping.run(app)),
+        "interval",
+        minutes=app.config.retention.run_every_minutes,
+        id="housekeeping",
+        **common,
+    )
     return scheduler
+
+
+def tick(app: Interlude, dispatcher: Dispatcher) -> Any:
+    """One dispatcher tick: first pick up schedule and template edits saved by any process (a
+    cheap query, at most once a second), then send what is due."""
+    app.refresh_content()
+    return dispatcher.run_once()
 
 
 def sweep(app: Interlude) -> dict[str, int]:

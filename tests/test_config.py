@@ -196,12 +196,77 @@ def test_config_is_frozen() -> None:
             id="base-url",
         ),
         pytest.param("[clinic\nname = 'x'", "cfg.toml: invalid TOML", id="invalid-toml"),
+        pytest.param(
+            "[retention]\nkeep_forever = true",
+            "cfg.toml: retention.keep_forever: unknown key",
+            id="retention-unknown-key",
+        ),
+        pytest.param(
+            "[retention]\noutbox_days = '400'",
+            "cfg.toml: retention.outbox_days: expected int",
+            id="retention-str-for-days",
+        ),
+        pytest.param(
+            "[retention]\nsandbox_days = 30.5",
+            "cfg.toml: retention.sandbox_days: expected int",
+            id="retention-float-for-days",
+        ),
+        pytest.param(
+            "[retention]\ninbound_days = true",
+            "cfg.toml: retention.inbound_days: expected an integer",
+            id="retention-bool-for-days",
+        ),
+        pytest.param(
+            "[retention]\noutbox_days = -1",
+            "cfg.toml: retention.outbox_days: must be 0 (keep forever) or more",
+            id="retention-negative-days",
+        ),
+        pytest.param(
+            "[retention]\nrun_every_minutes = 0",
+            "cfg.toml: retention.run_every_minutes: must be positive",
+            id="retention-zero-interval",
+        ),
+        pytest.param(
+            "[retention]\nbatch_size = 0",
+            "cfg.toml: retention.batch_size: must be 1 to",
+            id="retention-zero-batch",
+        ),
+        pytest.param(
+            "[retention]\nbatch_size = 50000",
+            "cfg.toml: retention.batch_size: must be 1 to",
+            id="retention-huge-batch",
+        ),
+        pytest.param(
+            "[retention]\nattempts_days = 500",
+            "cfg.toml: retention.attempts_days: must not exceed retention.outbox_days",
+            id="attempts-outlive-their-message",
+        ),
+        pytest.param(
+            "[retention]\nattempts_days = 0",
+            "cfg.toml: retention.attempts_days: must not exceed retention.outbox_days",
+            id="attempts-forever-messages-not",
+        ),
     ],
 )
 def test_bad_config_is_refused_naming_the_key(text: str, prefix: str) -> None:
     with pytest.raises(ConfigError) as excinfo:
         parse_config(text, "cfg.toml", {})
     assert str(excinfo.value).startswith(prefix), str(excinfo.value)
+
+
+def test_retention_defaults_are_conservative_and_zero_keeps_forever() -> None:
+    r = parse_config("", "x", {}).retention
+    assert (r.outbox_days, r.attempts_days, r.sandbox_days, r.inbound_days) == (400, 400, 30, 400)
+    assert (r.run_every_minutes, r.batch_size) == (60, 5000)
+    forever = "[retention]\noutbox_days = 0\nattempts_days = 0\nsandbox_days = 0\ninbound_days = 0"
+    assert parse_config(forever, "x", {}).retention.outbox_days == 0
+    # attempts may go sooner than their messages, and may be kept forever when messages are
+    shorter = parse_config("[retention]\nattempts_days = 90", "x", {}).retention
+    assert shorter.attempts_days == 90
+    assert (
+        parse_config("[retention]\noutbox_days = 0\nattempts_days = 90", "x", {}).retention.attempts_days
+        == 90
+    )
 
 
 def test_unknown_key_lists_the_known_ones() -> None:

@@ -12,7 +12,7 @@ from tests.helpers import enrol, sandbox
 def test_the_worker_schedules_every_job_with_one_instance_each(sqlite_services):
     scheduler = build_scheduler(sqlite_services, blocking=False)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"dispatch", "recover", "sweep", "prep-unconfirmed"}
+    assert set(jobs) == {"dispatch", "recover", "sweep", "prep-unconfirmed", "housekeeping"}
     for job in jobs.values():
         assert job.max_instances == 1 and job.coalesce is True
 

@@ -58,6 +58,9 @@ _PATTERNS: list[tuple[str, str]] = [
     ("medical", r"\bme desmaye\b|\bdesmay\w*|\bperdi el conocimiento\b|\bconvulsion\w*"),
 ]
 _COMPILED = [(category, re.compile(pattern)) for category, pattern in _PATTERNS]
+# All the patterns in one: most messages match none, and one search says so (instead of one per
+# pattern). A text with any match is then screened pattern by pattern, in order, as before.
+_ANY = re.compile("|".join(f"(?:{pattern})" for _, pattern in _PATTERNS))
 # A negation right before the phrase, with at most a few filler words between ("no thoughts of").
 _NEGATED = re.compile(
     r"\b(?:not|no|never|nor|without|sin|nunca|ningun|ninguna|zero|denies|deny)"
@@ -75,6 +78,8 @@ class CrisisHit:
 def screen(text: str) -> CrisisHit | None:
     """The first crisis phrase in `text` that is not directly negated, or None."""
     words = fold(text)
+    if _ANY.search(words) is None:
+        return None
     for category, pattern in _COMPILED:
         for match in pattern.finditer(words):
             before = words[: match.start()]

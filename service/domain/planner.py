@@ -6,7 +6,8 @@ Pure: everything it needs, including `now`, is passed in.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .durations import Offset
@@ -58,13 +59,20 @@ class PlannedMessage:
 
 def _apply(anchor: datetime, offset: Offset, step: Step, tz: ZoneInfo) -> datetime:
     """Anchor + offset: days on the local wall clock, then seconds, then the step's `at` time."""
+    return _shift(anchor, offset.days, offset.seconds, step.at, tz)
+
+
+# Pure functions of hashable values, cached: a large import asks the same questions (the same
+# day's 10:00 in the same zone, the same booking instant) thousands of times.
+@lru_cache(maxsize=1 << 16)
+def _shift(anchor: datetime, days: int, seconds: int, at: time | None, tz: ZoneInfo) -> datetime:
     local = anchor.astimezone(tz)
-    if offset.days:
-        wall = local.replace(tzinfo=None) + timedelta(days=offset.days)
+    if days:
+        wall = local.replace(tzinfo=None) + timedelta(days=days)
         local = datetime.combine(wall.date(), wall.time(), tzinfo=tz)
-    instant = local.astimezone(UTC) + timedelta(seconds=offset.seconds)
-    if step.at is not None:
-        instant = local_instant(instant.astimezone(tz).date(), step.at, tz)
+    instant = local.astimezone(UTC) + timedelta(seconds=seconds)
+    if at is not None:
+        instant = local_instant(instant.astimezone(tz).date(), at, tz)
     return instant
 
 
@@ -181,13 +189,30 @@ def plan_session(
     steps that can no longer be sent in time are returned as skipped with a reason code.
     """
     planned: list[PlannedMessage] = []
-    for step in schedule.steps:
-        if step.anchor not in anchors:
-            continue
-        if not step.conditions.holds(session.modality, session.number, patient.indications):
-            continue
+    for step in _applicable(schedule, anchors, session.modality, session.number, patient.indications):
         planned.extend(_messages_for(step, patient, _plan_step(step, session, patient, window, now)))
     return _collapse_late_prep(planned, now)
+
+
+_APPLICABLE: dict[tuple[object, ...], tuple[Schedule, tuple[Step, ...]]] = {}
+
+
+def _applicable(
+    schedule: Schedule, anchors: tuple[str, ...], modality: str, number: int, indications: frozenset[str]
+) -> tuple[Step, ...]:
+    """The steps of `schedule` on these anchors whose conditions hold, in schedule order; the
+    answer is kept per schedule object (an edited schedule is a new object, so a new answer)."""
+    key = (id(schedule), anchors, modality, number, indications)
+    hit = _APPLICABLE.get(key)
+    if hit is not None and hit[0] is schedule:
+        return hit[1]
+    steps = tuple(
+        s for s in schedule.steps if s.anchor in anchors and s.conditions.holds(modality, number, indications)
+    )
+    if len(_APPLICABLE) >= 4096:
+        _APPLICABLE.clear()
+    _APPLICABLE[key] = (schedule, steps)
+    return steps
 
 
 def plan_enrolment(

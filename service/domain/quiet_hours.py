@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+# in_window, next_window_start, last_allowed_before and place are pure functions of hashable
+# values and cached: planning a large import asks the same questions thousands of times.
 
 # A message moved earlier lands this long before the window closes, not on its last minute.
 EARLIER_MARGIN = timedelta(minutes=15)
@@ -27,6 +31,7 @@ def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
 
 
+@lru_cache(maxsize=1 << 16)
 def in_window(instant: datetime, window: Window, tz: ZoneInfo) -> bool:
     """True when `instant` falls inside the window on the patient's wall clock."""
     local = instant.astimezone(tz)
@@ -35,6 +40,7 @@ def in_window(instant: datetime, window: Window, tz: ZoneInfo) -> bool:
     return start <= instant < end
 
 
+@lru_cache(maxsize=1 << 16)
 def next_window_start(instant: datetime, window: Window, tz: ZoneInfo) -> datetime:
     """The first moment at or after `instant` that is inside the window."""
     if in_window(instant, window, tz):
@@ -47,6 +53,7 @@ def next_window_start(instant: datetime, window: Window, tz: ZoneInfo) -> dateti
     raise AssertionError("a daily window always opens within two days")  # pragma: no cover
 
 
+@lru_cache(maxsize=1 << 16)
 def last_allowed_before(instant: datetime, window: Window, tz: ZoneInfo) -> datetime:
     """The latest comfortable moment before `instant` inside the window (margin before closing)."""
     day = instant.astimezone(tz).date()
@@ -68,6 +75,7 @@ class Placement:
     reason: str | None = None
 
 
+@lru_cache(maxsize=1 << 16)
 def place(
     due: datetime,
     *,

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
-from ..db.tables import outbox
+from ..db.tables import outbox, patients, sessions
 from ..domain import delivery
 from ..domain.planner import (
     PatientFacts,
@@ -27,6 +28,8 @@ from ..domain.planner import (
 )
 from ..domain.quiet_hours import Window
 from ..domain.schedule import Schedule
+from .context import Formatter
+from .validation import DEFAULT_DURATION
 
 # A row in one of these states has been tried for its occurrence: it is never planned again.
 _TRIED = frozenset({delivery.SENT, delivery.SENDING, delivery.UNKNOWN, delivery.FAILED})
@@ -118,8 +121,15 @@ def _row(
 
 
 def _apply_to_pending(conn: Connection, row: Mapping[Any, Any], pm: PlannedMessage, now: datetime) -> str:
-    """Move or skip a pending row; returns "moved", "unchanged", "skipped" or "in-flight"."""
-    if pm.status == "pending" and row["due_at"] == pm.due_at and row["send_by"] == pm.send_by:
+    """Move or skip a pending row, and give it the step's template and category (an edited step
+    may have changed them); returns "moved", "unchanged", "skipped" or "in-flight"."""
+    step = {"template": pm.step.template, "category": pm.step.category, "priority": pm.step.priority}
+    if (
+        pm.status == "pending"
+        and row["due_at"] == pm.due_at
+        and row["send_by"] == pm.send_by
+        and all(row[k] == v for k, v in step.items())
+    ):
         return "unchanged"
     values = {
         "due_at": pm.due_at,
@@ -129,6 +139,7 @@ def _apply_to_pending(conn: Connection, row: Mapping[Any, Any], pm: PlannedMessa
         "status": pm.status,
         "reason": pm.reason,
         "updated_at": now,
+        **step,
     }
     result = conn.execute(
         update(outbox).where(outbox.c.id == row["id"], outbox.c.status == delivery.PENDING).values(**values)
@@ -148,15 +159,22 @@ def store_plan(
     occurrence: int,
     now: datetime,
 ) -> PlanOutcome:
-    """Reconcile the stored rows of this session (or enrolment) with `planned`."""
+    """Reconcile the stored rows of this session (or enrolment) with `planned`.
+
+    Only rows the planner made (their key starts "s<session>:" or "p<patient>:") are reconciled:
+    a fallback by the other channel, a check-in reminder or an escalation is never cancelled as
+    "no longer planned".
+    """
     outcome = PlanOutcome()
     query = select(outbox).where(outbox.c.patient_id == patient_id)
     query = query.where(
         outbox.c.session_id == session_id if session_id is not None else outbox.c.session_id.is_(None)
     )
+    prefix = f"s{session_id}:" if session_id is not None else f"p{patient_id}:"
     existing: dict[tuple[str, str], list[Mapping[Any, Any]]] = defaultdict(list)
     for row in conn.execute(query).mappings():
-        existing[(row["step_id"], row["channel"])].append(row)
+        if row["dedupe_key"].startswith(prefix):
+            existing[(row["step_id"], row["channel"])].append(row)
     seen: set[tuple[str, str]] = set()
     inserts: list[dict[str, Any]] = []
     for pm in planned:
@@ -230,6 +248,127 @@ def plan_for_session(
     )
 
 
+def new_session_rows(
+    schedule: Schedule,
+    session: Mapping[Any, Any],
+    patient: Mapping[Any, Any],
+    window: Window,
+    now: datetime,
+    facts: PatientFacts | None = None,
+) -> tuple[list[dict[str, Any]], PlanOutcome]:
+    """The outbox rows of a session inserted in the caller's transaction, and what they are.
+
+    A new session has no rows yet (its keys "s<id>:..." name an id never used before), so there
+    is nothing to reconcile: this is what store_plan would insert, without reading first. A
+    booking plans its start, end and booking steps. `facts` lets a caller reuse the patient's.
+    """
+    planned = plan_session(schedule, session_facts(session), facts or patient_facts(patient), window, now)
+    outcome = PlanOutcome()
+    out = []
+    session_id, patient_id, name = session["id"], patient["id"], session["schedule"]
+    occurrence = session["occurrence"]
+    for pm in planned:
+        occ = occurrence if pm.occurrence_scoped else 0
+        key = _key(pm, session_id, patient_id, name, occ)
+        out.append(_row(pm, key, patient_id, session_id, name, occ, now))
+        outcome.created += pm.status == "pending"
+        outcome.skipped += pm.status == "skipped"
+    return out, outcome
+
+
+def plan_new_session(
+    conn: Connection,
+    schedule: Schedule,
+    session: Mapping[Any, Any],
+    patient: Mapping[Any, Any],
+    window: Window,
+    now: datetime,
+) -> PlanOutcome:
+    """Plan the messages of a session just inserted in the caller's transaction (a booking)."""
+    rows, outcome = new_session_rows(schedule, session, patient, window, now)
+    insert_outbox(conn, rows)
+    return outcome
+
+
+# The columns _row fills, in order: the rest take their defaults (audience "patient", no claim).
+_COLUMNS = (
+    "dedupe_key",
+    "patient_id",
+    "session_id",
+    "schedule",
+    "step_id",
+    "template",
+    "channel",
+    "category",
+    "priority",
+    "occurrence",
+    "due_at",
+    "original_due_at",
+    "send_by",
+    "next_attempt_at",
+    "status",
+    "reason",
+    "attempts",
+    "created_at",
+    "updated_at",
+)
+_MISSING = object()
+_TIMES = frozenset({"due_at", "original_due_at", "send_by", "next_attempt_at", "created_at", "updated_at"})
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """What UTCDateTime stores on SQLite: naive UTC text, always with microseconds, so that text
+    order is time order (the same text SQLAlchemy's own DATETIME type writes)."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value
+
+
+def insert_outbox(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert planned rows (as _row builds them) in one executemany, in the caller's transaction.
+
+    Planning a large import spends most of its time converting parameters, so the values are
+    converted here once, as UTCDateTime would convert them, and handed to the driver directly:
+    about three times faster than `insert(outbox)` with the same rows.
+    """
+    if not rows:
+        return
+    convert = _sqlite_time if conn.dialect.name == "sqlite" else _utc
+    seen: dict[datetime | None, Any] = {}  # a batch shares most instants (now, the day's openings)
+    times = [i for i, c in enumerate(_COLUMNS) if c in _TIMES]
+    pick = itemgetter(*_COLUMNS)
+    params = []
+    for r in rows:
+        values = list(pick(r))
+        for i in times:
+            value = values[i]
+            text = seen.get(value, _MISSING)
+            if text is _MISSING:
+                text = seen[value] = convert(value)
+            values[i] = text
+        params.append(tuple(values))
+    if conn.dialect.name == "postgresql":
+        # COPY: PostgreSQL's bulk path, several times faster than a multi-row INSERT.
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY outbox ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            for row in params:
+                copy.write_row(row)
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))})"
+    conn.exec_driver_sql(sql, params)
+
+
 def plan_for_enrolment(
     conn: Connection, schedule: Schedule, patient: Mapping[Any, Any], window: Window, now: datetime
 ) -> PlanOutcome:
@@ -243,3 +382,93 @@ def plan_for_enrolment(
         occurrence=0,
         now=now,
     )
+
+
+@dataclass
+class ReplanOutcome:
+    sessions: int = 0
+    moved: int = 0
+    created: int = 0
+    cancelled: int = 0
+    skipped: int = 0
+    in_flight: int = 0
+
+    def add(self, outcome: PlanOutcome) -> None:
+        self.sessions += 1
+        for name in ("moved", "created", "cancelled", "skipped", "in_flight"):
+            setattr(self, name, getattr(self, name) + getattr(outcome, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "sessions": self.sessions,
+            "moved": self.moved,
+            "created": self.created,
+            "cancelled": self.cancelled,
+            "skipped": self.skipped,
+            "in_flight": self.in_flight,
+        }
+
+
+def replan_schedule(conn: Connection, schedule: Schedule, window: Window, now: datetime) -> ReplanOutcome:
+    """Re-plan, with `schedule` as it is now, every booked session on it that starts in the future
+    or still has pending messages, inside the caller's transaction (after a staff edit of a step).
+
+    A rescheduled session plans its start, end and reschedule steps, others their start, end and
+    booking steps, as when they were booked or moved. Enrolment steps are not re-planned: a
+    patient already enrolled keeps the enrolment messages planned then.
+    """
+    has_pending = select(outbox.c.session_id).where(
+        outbox.c.status == delivery.PENDING, outbox.c.session_id.is_not(None)
+    )
+    rows = (
+        conn.execute(
+            select(sessions)
+            .where(
+                sessions.c.schedule == schedule.name,
+                sessions.c.status == "booked",
+                or_(sessions.c.start_at > now, sessions.c.id.in_(has_pending)),
+            )
+            .order_by(sessions.c.id)
+        )
+        .mappings()
+        .all()
+    )
+    ids = {r["patient_id"] for r in rows}
+    people = {p["id"]: p for p in conn.execute(select(patients).where(patients.c.id.in_(ids))).mappings()}
+    outcome = ReplanOutcome()
+    for session in rows:
+        anchors = ("start", "end", "reschedule" if session["rescheduled_at"] is not None else "booking")
+        patient = people[session["patient_id"]]
+        outcome.add(plan_for_session(conn, schedule, session, patient, window, now, anchors=anchors))
+    return outcome
+
+
+def step_example(
+    schedule: Schedule, step_id: str, window: Window, tz: ZoneInfo, now: datetime, language: str
+) -> list[dict[str, Any]]:
+    """When one step's messages would go for a sample session it applies to (10 days ahead at
+    14:00 in `tz`, booked now): [{"session", "channel", "local_time", "status", "reason"}]."""
+    step = schedule.step(step_id)
+    c = step.conditions
+    modality = c.modalities[0] if c.modalities else "iv"
+    number = c.sessions[0] if c.sessions else (c.from_session or 1)
+    start = (now + timedelta(days=10)).astimezone(tz).replace(hour=14, minute=0, second=0, microsecond=0)
+    session = SessionFacts(start, timedelta(minutes=DEFAULT_DURATION[modality]), modality, number, now)
+    patient = PatientFacts(tz, frozenset({"sms", "email"}), frozenset(c.indications), now)
+    alone = Schedule(schedule.name, schedule.description, (step,), schedule.source)
+    if step.anchor == "enrolment":
+        planned = plan_enrolment(alone, patient, window, now)
+    else:
+        planned = plan_session(alone, session, patient, window, now, anchors=(step.anchor,))
+    fmt = Formatter(tz, language, tz)
+    about = {"start": start.isoformat(), "modality": modality, "number": number}
+    return [
+        {
+            "session": about,
+            "channel": pm.channel,
+            "local_time": f"{fmt.date(pm.due_at, short=True)} {fmt.time(pm.due_at)}",
+            "status": pm.status,
+            "reason": pm.reason,
+        }
+        for pm in planned
+    ]

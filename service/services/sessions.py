@@ -20,7 +20,7 @@ from . import audit
 from . import validation as v
 from .errors import Conflict, InvalidInput, NotFound
 from .patients import get_patient
-from .planning import PlanOutcome, plan_for_session
+from .planning import PlanOutcome, plan_for_session, plan_new_session
 
 BOOKED, CANCELLED, COMPLETED, NO_SHOW = "booked", "cancelled", "completed", "no_show"
 
@@ -53,48 +53,74 @@ def _start(value: Any, tz: ZoneInfo, now: datetime) -> datetime:
     return start
 
 
+BOOKING_FIELDS = frozenset(
+    {"patient_id", "start", "modality", "duration_minutes", "number", "schedule", "external_ref"}
+)
+
+
+def read_booking(data: Any) -> tuple[v.Fields, dict[str, Any]]:
+    """The fields of a booking that need no database; errors are collected in the Fields (not
+    raised) so that a bulk import can report every bad field of every item."""
+    f = v.Fields(data)
+    f.refuse_unknown(set(BOOKING_FIELDS))
+    item = {
+        "patient_id": f.get("patient_id", v.positive_int(2**62), required=True),
+        "modality": f.get("modality", v.one_of(v.MODALITIES), required=True),
+        "duration": f.get("duration_minutes", v.positive_int(24 * 60)),
+        "number": f.get("number", v.positive_int(1000)),
+        "schedule": f.get("schedule", v.text(64)),
+        "external_ref": f.get("external_ref", v.text(100)),
+    }
+    return f, item
+
+
+def complete_booking(
+    f: v.Fields, item: dict[str, Any], patient: Mapping[Any, Any], known: Mapping[str, Any], now: datetime
+) -> None:
+    """Add the start (in the patient's zone) and the schedule (the patient's unless named) to
+    `item`; errors go to `f`."""
+    tz = ZoneInfo(patient["timezone"])
+    item["start"] = f.get("start", lambda value: _start(value, tz, now), required=True)
+    item["schedule"] = item["schedule"] or patient["schedule"]
+    if item["schedule"] not in known:
+        f.errors["schedule"] = f"unknown schedule (known: {', '.join(sorted(known))})"
+
+
+def session_row(item: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The treatment_sessions row of a validated booking (its number already chosen)."""
+    return {
+        "patient_id": item["patient_id"],
+        "start_at": item["start"],
+        "duration_minutes": item["duration"] or v.DEFAULT_DURATION[item["modality"]],
+        "modality": item["modality"],
+        "number": item["number"],
+        "status": BOOKED,
+        "schedule": item["schedule"],
+        "occurrence": 0,
+        "external_ref": item["external_ref"],
+        "booked_at": now,
+        "rescheduled_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def book_session(app: Interlude, data: Any, actor: str) -> dict[str, Any]:
     """Book a session and plan its messages. Raises InvalidInput, NotFound."""
-    f = v.Fields(data)
-    f.refuse_unknown(
-        {"patient_id", "start", "modality", "duration_minutes", "number", "schedule", "external_ref"}
-    )
-    patient_id = f.get("patient_id", v.positive_int(2**62), required=True)
-    modality = f.get("modality", v.one_of(v.MODALITIES), required=True)
-    duration = f.get("duration_minutes", v.positive_int(24 * 60))
-    number = f.get("number", v.positive_int(1000))
-    schedule = f.get("schedule", v.text(64))
-    external_ref = f.get("external_ref", v.text(100))
+    f, item = read_booking(data)
     f.done()
     now = app.clock()
     with app.engine.begin() as conn:
-        patient = get_patient(conn, patient_id)
-        tz = ZoneInfo(patient["timezone"])
-        start = f.get("start", lambda value: _start(value, tz, now), required=True)
-        schedule = schedule or patient["schedule"]
-        if schedule not in app.schedules:
-            f.errors["schedule"] = f"unknown schedule (known: {', '.join(sorted(app.schedules))})"
+        patient = get_patient(conn, item["patient_id"])
+        complete_booking(f, item, patient, app.schedules, now)
         f.done()
-        if number is None:
-            number = _next_number(conn, patient_id)
-        row = {
-            "patient_id": patient_id,
-            "start_at": start,
-            "duration_minutes": duration or v.DEFAULT_DURATION[modality],
-            "modality": modality,
-            "number": number,
-            "status": BOOKED,
-            "schedule": schedule,
-            "occurrence": 0,
-            "external_ref": external_ref,
-            "booked_at": now,
-            "rescheduled_at": None,
-            "created_at": now,
-            "updated_at": now,
-        }
+        if item["number"] is None:
+            item["number"] = _next_number(conn, item["patient_id"])
+        row = session_row(item, now)
         session_id = conn.execute(insert(sessions).values(**row).returning(sessions.c.id)).scalar_one()
         session = get_session(conn, session_id)
-        outcome = plan_for_session(conn, app.schedule(schedule), session, patient, app.window, now)
+        schedule = app.schedule(item["schedule"])
+        outcome = plan_new_session(conn, schedule, session, patient, app.window, now)
         audit.record(
             conn,
             at=now,

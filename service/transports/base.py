@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+from sqlalchemy import Connection
 
 
 @dataclass(frozen=True)
@@ -54,4 +57,23 @@ class Transport(Protocol):
 
     def was_sent(self, attempt_id: int) -> bool | None:
         """Whether attempt `attempt_id` left: True, False, or None when the transport cannot tell."""
+        ...
+
+
+@runtime_checkable
+class RecordingTransport(Protocol):
+    """A transport whose "send" is a row in our own database (the sandbox).
+
+    The dispatcher hands it a chunk of messages inside the transaction that records them as
+    sent: the records commit, or roll back, together with that state, so a record exists if and
+    only if its message is recorded as sent, and a crash can never leave one without the other.
+    """
+
+    name: str
+    # The delivery-attempt state of a recorded message: its attempt row is written in that
+    # state, in the same transaction, since the record cannot fail on its own.
+    recorded_status: str
+
+    def send_within(self, conn: Connection, messages: Sequence[Outgoing]) -> None:
+        """Record `messages` in the caller's transaction (their attempt rows are already in it)."""
         ...

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..db.engine import reader
@@ -19,27 +21,25 @@ class SandboxTransport:
         self.engine = engine
         self.channel = channel
         self.name = f"sandbox-{channel}"
-        # Recording is instant, so the dispatcher may gate a whole chunk of sends at once.
-        self.chunk_size = 100
+        # Recording is instant and commits with the dispatcher's own record of the sends
+        # (send_within), so a whole chunk is gated, recorded and marked sent in one transaction.
+        self.chunk_size = 500
+        self.recorded_status = "delivered"
 
     def send(self, message: Outgoing) -> SendResult:
-        row = {
-            "attempt_id": message.attempt_id,
-            "channel": message.channel,
-            "recipient": message.to,
-            "sender": message.sender,
-            "subject": message.subject,
-            "body": message.body,
-            "html": message.html,
-            "headers": message.headers or None,
-            "created_at": datetime.now(UTC),
-        }
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(sandbox_messages), row)
+                conn.execute(insert(sandbox_messages), _row(message, datetime.now(UTC)))
         except IntegrityError:
             pass  # this attempt was recorded already: recording it twice would be a duplicate
-        return SendResult(provider_id=f"sandbox-{message.attempt_id}", status="delivered")
+        return _result(message)
+
+    def send_within(self, conn: Connection, messages: Sequence[Outgoing]) -> None:
+        """Record `messages` in the caller's transaction (it commits them with their sent state).
+        Each attempt is new in that transaction, so none can have been recorded before."""
+        if messages:
+            now = datetime.now(UTC)
+            conn.execute(insert(sandbox_messages), [_row(m, now) for m in messages])
 
     def was_sent(self, attempt_id: int) -> bool | None:
         with reader(self.engine).connect() as conn:
@@ -47,3 +47,21 @@ class SandboxTransport:
                 select(sandbox_messages.c.id).where(sandbox_messages.c.attempt_id == attempt_id)
             ).first()
         return found is not None
+
+
+def _row(message: Outgoing, now: datetime) -> dict[str, Any]:
+    return {
+        "attempt_id": message.attempt_id,
+        "channel": message.channel,
+        "recipient": message.to,
+        "sender": message.sender,
+        "subject": message.subject,
+        "body": message.body,
+        "html": message.html,
+        "headers": message.headers or None,
+        "created_at": now,
+    }
+
+
+def _result(message: Outgoing) -> SendResult:
+    return SendResult(provider_id=f"sandbox-{message.attempt_id}", status="delivered")

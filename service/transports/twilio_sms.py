@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from sqlalchemy import Engine, select
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
@@ -32,6 +33,12 @@ _sdk_log = logging.getLogger("interlude.twilio.sdk")
 
 # About this many seconds of sending at the sender's pace are claimed at once.
 CLAIM_SECONDS = 2
+# Sends in flight at once: a request takes Twilio about 100-300 ms, so one at a time caps a worker
+# near 5 msgs/s whatever the sender's throughput. Each in-flight send holds a reserved slot, so
+# at most IN_FLIGHT_SECONDS of the sender's pace is reserved ahead: a message waits at most that
+# long between its consent gate and its request (at 1 msg/s, one send at a time, as before).
+IN_FLIGHT_SECONDS = 0.25
+MAX_IN_FLIGHT = 64
 # Attempt states that mean Twilio accepted the request (a status callback or the create answer).
 _ACCEPTED = frozenset(s for s in ATTEMPT_RANK if s not in ("created", "sending", "error", "ambiguous"))
 
@@ -75,7 +82,8 @@ class TwilioSmsTransport:
 
     name = "twilio"
     # Each send waits for its slot: the dispatcher gates (consent, cancellation) each message
-    # right before its own send instead of once for a chunk that takes seconds to leave.
+    # right before its own send instead of once for a chunk that takes seconds to leave (with
+    # `concurrency` above 1, a few at a time, each handed to a free sender at once).
     chunk_size = 1
 
     def __init__(
@@ -92,12 +100,17 @@ class TwilioSmsTransport:
         # A claim should leave within seconds, so urgent messages claimed later are not stuck
         # behind a long paced batch, and no claim ages into stale-claim recovery mid-batch.
         self.claim_limit = max(1, int(config.max_per_second * CLAIM_SECONDS))
+        self.concurrency = max(1, min(MAX_IN_FLIGHT, int(config.max_per_second * IN_FLIGHT_SECONDS)))
         http: TwilioHttpClient = (
             BaseUrlHttpClient(config.api_base_url, config.timeout_seconds)
             if config.api_base_url
             else TwilioHttpClient(timeout=config.timeout_seconds, logger=_sdk_log)
         )
         _sdk_log.setLevel(logging.WARNING)
+        if http.session is not None:  # one kept-alive connection per send in flight
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.concurrency)
+            http.session.mount("https://", adapter)
+            http.session.mount("http://", adapter)
         # environment={}: never pick up TWILIO_* variables (edge, region, credentials) by surprise.
         self.client = Client(config.account_sid, auth_token, http_client=http, environment={})
         # Resolved now, not on the first send: the SDK imports its API modules lazily, and that
