@@ -106,7 +106,7 @@ def _limited(m: dict[str, float]) -> Figure:
         "1 worker, max_per_second 100: busiest second",
         m["busiest_second"],
         "segments",
-        "<= 100",
+        "<= 100 (+2 at the edges)",
         ok,
         note=note,
         extra=m,

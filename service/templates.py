@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 
 SMS_FILES = ("sms.txt",)
 EMAIL_FILES = ("subject.txt", "body.txt", "body.html")
@@ -103,7 +104,9 @@ class MessageTemplates:
         self.folder = Path(folder)
         self.default_language = default_language
         self.overlays: dict[str, str] = dict(overlays or {})
-        self.env = jinja2.Environment(
+        # Sandboxed: admins edit templates from the staff pages, and a template must never
+        # reach Python internals (`{{ x.__class__ }}`, unsafe methods) whoever wrote it.
+        self.env = jinja2.sandbox.SandboxedEnvironment(
             loader=jinja2.ChoiceLoader(
                 [
                     _OverlayLoader(self.overlays, self.display),

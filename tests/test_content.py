@@ -304,6 +304,11 @@ def test_a_template_edit_is_sent_and_can_be_rolled_back(services):
         ("Hello, your visit is booked.", "line 1: patient-facing SMS does not name the clinic"),
         ("{{ clinic.name }}: your ketamine visit.", "line 1: discreet SMS contains 'ketamine'"),
         ("{{ clinic.name }}: \u201cbooked\u201d.", "line 1: U+201C forces UCS-2 encoding"),
+        # templates render sandboxed: no way from a template to Python's internals
+        (
+            "{{ clinic.name }}: {{ clinic.__class__.__mro__[1].__subclasses__() }}",
+            "line 1: access to attribute '__class__' of 'dict' object is unsafe",
+        ),
     ],
 )
 def test_a_bad_template_edit_is_refused_with_its_line(services, text, expected):
