@@ -104,6 +104,9 @@ class MessageTemplates:
         self.folder = Path(folder)
         self.default_language = default_language
         self.overlays: dict[str, str] = dict(overlays or {})
+        # What the folder holds, looked up once per path: the dispatcher asks for every message,
+        # and the shipped files change only with a deploy (edits come as a new set of overlays).
+        self._disk: dict[tuple[str, bool], bool] = {}
         # Sandboxed: admins edit templates from the staff pages, and a template must never
         # reach Python internals (`{{ x.__class__ }}`, unsafe methods) whoever wrote it.
         self.env = jinja2.sandbox.SandboxedEnvironment(
@@ -129,7 +132,16 @@ class MessageTemplates:
         return _where(self.display(path), line)
 
     def exists(self, path: str) -> bool:
-        return path in self.overlays or (self.folder / path).is_file()
+        return path in self.overlays or self._on_disk(path, folder=False)
+
+    def _on_disk(self, path: str, *, folder: bool) -> bool:
+        """True when the folder holds `path` as a file (or, with `folder`, as a folder)."""
+        key = (path, folder)
+        found = self._disk.get(key)
+        if found is None:
+            target = self.folder / path
+            found = self._disk[key] = target.is_dir() if folder else target.is_file()
+        return found
 
     def is_edited(self, path: str) -> bool:
         """True when an edit saved in the database replaces (or adds) this file."""
@@ -182,7 +194,7 @@ class MessageTemplates:
 
     def resolve_language(self, template: str, language: str) -> str:
         """The patient's language if the template has it, else the default language."""
-        if (self.folder / template / language).is_dir() or any(
+        if self._on_disk(f"{template}/{language}", folder=True) or any(
             p.startswith(f"{template}/{language}/") for p in self.overlays
         ):
             return language

@@ -7,7 +7,7 @@ abbreviation when it differs from the clinic's, so nobody arrives an hour early.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +34,18 @@ def display_phone(e164: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
+# Babel's formatting is pure and slow next to the rest of a render; a day's messages ask for the
+# same few session times over and over.
+@lru_cache(maxsize=1 << 14)
+def _format_time(local: datetime, pattern: str, locale: str) -> str:
+    return format_time(local, pattern, locale=locale)
+
+
+@lru_cache(maxsize=1 << 14)
+def _format_date(day: date, pattern: str, locale: str) -> str:
+    return format_date(day, pattern, locale=locale)
+
+
 class Formatter:
     """Formats instants for one patient: their zone, their language."""
 
@@ -49,7 +61,7 @@ class Formatter:
 
     def time(self, instant: datetime) -> str:
         local = self.local(instant)
-        text = format_time(local.replace(tzinfo=None), self.formats["time"], locale=self.locale)
+        text = _format_time(local.replace(tzinfo=None), self.formats["time"], self.locale)
         # CLDR puts a narrow no-break space before AM/PM; it would make every SMS UCS-2.
         text = text.replace("\u202f", " ").replace("\u00a0", " ")
         if self.show_zone:
@@ -58,7 +70,7 @@ class Formatter:
 
     def date(self, instant: datetime, short: bool = False) -> str:
         pattern = self.formats["short" if short else "date"]
-        return format_date(self.local(instant).date(), pattern, locale=self.locale)
+        return _format_date(self.local(instant).date(), pattern, self.locale)
 
     def when(self, instant: datetime) -> str:
         template = self.formats["at"]
