@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+from playwright.sync_api import expect
+
 from .staff_helpers import ADMIN, STAFF
 
 
@@ -21,7 +23,10 @@ def sign_in(page, account=ADMIN):
 def test_sign_in_with_the_keyboard_lands_on_today_and_sign_out(page, live):
     page.goto("/")
     assert "/staff/sign-in" in page.url
-    page.keyboard.type(ADMIN[0])  # the email field has the focus
+    # The email field takes the focus on its own (autofocus); Chromium applies it just after the
+    # load event, so typing waits for it rather than losing the first keys to the page.
+    expect(page.get_by_label("Email")).to_be_focused()
+    page.keyboard.type(ADMIN[0])
     page.keyboard.press("Tab")
     page.keyboard.type(ADMIN[1])
     page.keyboard.press("Enter")
