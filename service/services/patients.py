@@ -35,19 +35,30 @@ def _read(app: Interlude, data: Any, *, partial: bool) -> dict[str, Any]:
     f.refuse_unknown(_FIELDS)
     req = not partial
     out = {
-        "first_name": f.get("first_name", v.text(100), required=req),
-        "last_name": f.get("last_name", v.text(100), required=req),
+        "first_name": f.get("first_name", v.text(100), required=req, nullable=False),
+        "last_name": f.get("last_name", v.text(100), required=req, nullable=False),
         "phone": f.get("phone", v.phone),
         "email": f.get("email", v.email),
-        "timezone": f.get("timezone", v.timezone, default=None if partial else app.config.clinic.timezone),
-        "language": f.get(
-            "language", v.language, default=None if partial else app.config.messages.default_language
+        "timezone": f.get(
+            "timezone", v.timezone, default=None if partial else app.config.clinic.timezone, nullable=False
         ),
-        "channels": f.get("channels", v.choices(v.CHANNELS, allow_empty=False)),
-        "indications": f.get("indications", v.choices(v.INDICATIONS), default=None if partial else []),
-        "detailed_messages": f.get("detailed_messages", v.boolean, default=None if partial else False),
+        "language": f.get(
+            "language",
+            v.language,
+            default=None if partial else app.config.messages.default_language,
+            nullable=False,
+        ),
+        "channels": f.get("channels", v.choices(v.CHANNELS, allow_empty=False), nullable=False),
+        "indications": f.get(
+            "indications", v.choices(v.INDICATIONS), default=None if partial else [], nullable=False
+        ),
+        "detailed_messages": f.get(
+            "detailed_messages", v.boolean, default=None if partial else False, nullable=False
+        ),
         "external_ref": f.get("external_ref", v.text(100)),
-        "schedule": f.get("schedule", v.text(64), default=None if partial else app.config.schedules.default),
+        "schedule": f.get(
+            "schedule", v.text(64), default=None if partial else app.config.schedules.default, nullable=False
+        ),
     }
     if out["schedule"] is not None and out["schedule"] not in app.schedules:
         f.errors["schedule"] = f"unknown schedule (known: {', '.join(sorted(app.schedules))})"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 
@@ -15,6 +17,8 @@ from .errors import InvalidInput
 LANGUAGE = re.compile(r"^[a-z]{2}$")
 EMAIL = re.compile(r"^[^@\s<>\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 CHANNELS = ("sms", "email")
+# Far outside these a date is a typo, and near year 9999 a conversion to UTC overflows.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 
 class Fields:
@@ -30,10 +34,22 @@ class Fields:
         for key in sorted(set(self.data) - known):
             self.errors[key] = "unknown field"
 
-    def get(self, key: str, check: Any, *, required: bool = False, default: Any = None) -> Any:
-        if key not in self.data or self.data[key] is None:
+    def get(
+        self, key: str, check: Any, *, required: bool = False, default: Any = None, nullable: bool = True
+    ) -> Any:
+        """The checked value of `key`, or `default` when it is absent.
+
+        An explicit null counts as absent, except for a field that may not be cleared
+        (`nullable=False`): a NULL where the data layer needs a value would stop every later
+        message of that patient, so it is refused with the field's name.
+        """
+        if key not in self.data:
             if required:
                 self.errors[key] = "required"
+            return default
+        if self.data[key] is None:
+            if required or not nullable:
+                self.errors[key] = "required" if required else "may not be null"
             return default
         try:
             return check(self.data[key])
@@ -78,13 +94,38 @@ def email(value: Any) -> str:
 
 
 def timezone(value: Any) -> str:
-    if not isinstance(value, str) or not value or value.startswith("/") or ".." in value:
+    """A canonical IANA zone name ("America/New_York"); raises ValueError naming the right one.
+
+    Only the zones of the tz database's zone tables (and UTC) are taken: "localtime", "Factory",
+    "EST5EDT" or a bare "America" are files in the database but not places a patient lives, and
+    an old alias ("US/Eastern", "Asia/Calcutta") is refused with its current name.
+    """
+    if not isinstance(value, str) or not value or len(value) > 64:
         raise ValueError("expected an IANA time zone such as America/New_York")
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {value!r}") from exc
-    return value
+    canonical, links = _zones()
+    if value in canonical:
+        return value
+    if value in links:
+        raise ValueError(f"{value!r} is an old name: use {links[value]!r}")
+    raise ValueError(f"unknown time zone {value!r}: expected an IANA name such as America/New_York")
+
+
+@functools.cache
+def _zones() -> tuple[frozenset[str], dict[str, str]]:
+    """The canonical zone names and the old names that link to them, read once from tzdata."""
+    root = resources.files("tzdata").joinpath("zoneinfo")
+    names = {"UTC"}
+    for table in ("zone.tab", "zone1970.tab"):
+        for line in root.joinpath(table).read_text(encoding="utf-8").splitlines():
+            if line and not line.startswith("#"):
+                names.add(line.split("\t")[2])
+    links = {}
+    for line in root.joinpath("tzdata.zi").read_text(encoding="utf-8").splitlines():
+        if line.startswith("L "):
+            _, target, alias = line.split()[:3]
+            if target in names:
+                links[alias] = target
+    return frozenset(names), links
 
 
 def language(value: Any) -> str:
@@ -143,6 +184,8 @@ def local_or_aware_time(value: Any, tz: ZoneInfo) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise ValueError("expected an ISO 8601 date and time such as 2027-03-13T09:00") from exc
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise ValueError(f"expected a date between {EARLIEST_YEAR} and {LATEST_YEAR}")
     if parsed.tzinfo is not None:
         return parsed.astimezone(UTC)
     first = parsed.replace(tzinfo=tz, fold=0)

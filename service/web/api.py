@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, abort, jsonify, request
+from flask import Blueprint, Flask, Response, abort, jsonify, request
 
 from ..services import queries, sessions
 from ..services.deliveries import list_deliveries
@@ -25,19 +25,47 @@ def _services() -> Any:
 bp.before_request(require_api_token)
 
 
+# Every body here is a flat object with short lists: anything nested deeper is not ours, and a
+# parser recursing through 5,000 levels would spend the stack (and the request) on it.
+MAX_DEPTH = 8
+
+
 def _json() -> Any:
+    raw = request.get_data()
+    if not raw:
+        return {}
+    if _depth(raw) > MAX_DEPTH:
+        raise InvalidInput({"body": f"JSON nested more than {MAX_DEPTH} levels deep"})
     data = request.get_json(silent=True)
     if data is None:
-        if request.get_data():
-            raise InvalidInput({"body": "not valid JSON"})
-        return {}
+        raise InvalidInput({"body": "not valid JSON"})
     return data
 
 
+def _depth(raw: bytes) -> int:
+    """How deeply brackets nest in `raw` (an upper bound: brackets inside strings count too)."""
+    depth = deepest = 0
+    for byte in raw:
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    return deepest
+
+
 def _id(value: str) -> int:
-    if not value.isdigit() or len(value) > 18:
+    # ASCII digits only: "²".isdigit() is true, and int("²") raises.
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         abort(404)
     return int(value)
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    """Answers carry patient data: no browser or proxy may keep a copy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/patients")
