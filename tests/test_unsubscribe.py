@@ -138,3 +138,11 @@ def test_the_emails_own_link_stops_education_and_keeps_care(sqlite_url, clock):
     done = {r["step_id"]: r for r in rows(app, session_id=s["id"], channel="email")}
     assert done["booking_confirmation"]["status"] == "sent"
     assert (done["edu_general_1"]["status"], done["edu_general_1"]["reason"]) == ("skipped", "opted-out")
+
+
+def test_the_unsubscribe_page_cannot_be_framed_by_another_site(web):
+    app, client = web
+    p = enrol(app)
+    r = client.get(f"/email/unsubscribe/{make_token(SECRET, p['id'])}")
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]

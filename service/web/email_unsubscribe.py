@@ -39,6 +39,9 @@ def _page(content: str, status: int = 200) -> Response:
     response = Response(_PAGE.format(clinic=clinic, content=content), status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
+    # No other site may frame the page and trick a click on its button (clickjacking).
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
     return response
 
 
