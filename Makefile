@@ -43,7 +43,7 @@ browser:
 SECRET_FILE := instance/secret_key
 
 $(SECRET_FILE):
-	mkdir -p instance
+	mkdir -p -m 700 instance
 	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $(SECRET_FILE)
 
 run: install $(SECRET_FILE)

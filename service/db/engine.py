@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,26 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def _private(path: Path) -> None:
+    """Make the database file readable by this user only, whatever the umask: it holds PHI.
+
+    SQLite creates the -wal and -shm files with the mode of the database file, so a 0600 file
+    keeps them 0600 too. The folder is made 0700; the project's own `instance` folder is set to
+    0700 even when it exists (a folder someone else chose is theirs to set).
+    """
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=0o700)
+        folder.chmod(0o700)
+    elif folder.name == "instance":
+        folder.chmod(0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        part = path.with_name(name)
+        if part.exists() and part.stat().st_mode & 0o077:
+            part.chmod(0o600)
+
+
 def make_engine(url: str, pool_size: int = 5) -> Engine:
     """An engine for `url`; creates the folder of a SQLite file. Raises DatabaseError if unusable."""
     try:
@@ -55,8 +76,8 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
         raise DatabaseError(f"database.url: not a database URL ({type(exc).__name__})") from exc
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _private(Path(database))
         # hide_parameters: a failed statement must not carry phone numbers or message bodies into
         # the exception text, which the logs print.
         engine = create_engine(
