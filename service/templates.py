@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import jinja2.sandbox
+
+from .template_sandbox import LimitedSandbox, budget
 
 SMS_FILES = ("sms.txt",)
 EMAIL_FILES = ("subject.txt", "body.txt", "body.html")
@@ -108,8 +109,9 @@ class MessageTemplates:
         # and the shipped files change only with a deploy (edits come as a new set of overlays).
         self._disk: dict[tuple[str, bool], bool] = {}
         # Sandboxed: admins edit templates from the staff pages, and a template must never
-        # reach Python internals (`{{ x.__class__ }}`, unsafe methods) whoever wrote it.
-        self.env = jinja2.sandbox.SandboxedEnvironment(
+        # reach Python internals (`{{ x.__class__ }}`, unsafe methods), change its context, or
+        # spend the process's time and memory, whoever wrote it.
+        self.env = LimitedSandbox(
             loader=jinja2.ChoiceLoader(
                 [
                     _OverlayLoader(self.overlays, self.display),
@@ -224,7 +226,8 @@ class MessageTemplates:
 
     def _render_file(self, name: str, context: dict[str, Any]) -> str:
         try:
-            return self.env.get_template(name).render(context)
+            with budget():
+                return self.env.get_template(name).render(context)
         except Exception as exc:  # a filter or value may raise anything: still name the file
             raise self._failure(name, exc) from exc
 
