@@ -1,6 +1,7 @@
 """Twilio's REST API as a test peer: Twilio's own OpenAPI spec served by Stoplight Prism.
 
-Prism comes from the project's package.json (`npm ci`, run by `make install`); the `prism`
+Prism comes from the project's package.json (`npm ci`, run by `make install`) and the spec from
+tests/peers/twilio/ (Twilio's own, plus Twilio-shaped error answers); the `prism`
 fixture starts it once per test session on a free port and stops it by its process id at the
 end. It validates every request against the spec (a malformed AccountSid, MessagingServiceSid or
 StatusCallback URL is refused) and answers with the spec's examples, or with the error that a
@@ -38,9 +39,10 @@ import pytest
 from tests.conftest import REQUIRE_PEERS, ROOT
 
 PRISM = ROOT / "node_modules" / ".bin" / "prism"
+# Kept in the repository with its licence and provenance (tests/peers/twilio/README.md).
 SPEC = Path(
     os.environ.get(
-        "INTERLUDE_TWILIO_SPEC", ROOT.parent / "shared" / "twilio" / "twilio_api_v2010.errors.json"
+        "INTERLUDE_TWILIO_SPEC", ROOT / "tests" / "peers" / "twilio" / "twilio_api_v2010.errors.json"
     )
 )
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2

@@ -1,4 +1,8 @@
-"""The bugs users of comparable reminder systems complain about (../shared/reference/anchors.md).
+"""The bugs users of comparable reminder systems complain about in their public issue trackers and
+help pages, numbered as in the test names: (1) reminders after a cancel or reschedule, (2) duplicates,
+(3) times in the wrong time zone, (4) reminders silently not sent, (5) failures not surfaced, (7) a
+blank where a variable was missing, (9) texts at night, (10) short-notice bookings without a reminder,
+(15) a cancelled session booked again losing its messages.
 
 Each test plays a whole course through the worker, tick by tick, with a fake clock, and checks
 what a patient would actually have received.

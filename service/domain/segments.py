@@ -3,7 +3,8 @@
 GSM-7: 160 septets in one segment, 153 per segment when concatenated (the 6-byte header takes 7).
 Extension characters cost two septets and an escape pair is never split across segments.
 UCS-2: 70 UTF-16 code units alone, 67 per segment; one non-GSM character makes the whole message
-UCS-2. Source: ../shared/reference/compliance.md section 4 (with its test vectors).
+UCS-2. Sources: 3GPP TS 23.038 (the GSM 7-bit default alphabet and its extension table) and Twilio's
+public guide to SMS character limits (https://www.twilio.com/docs/glossary/what-sms-character-limit).
 """
 
 from __future__ import annotations

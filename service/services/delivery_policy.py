@@ -2,7 +2,8 @@
 
 Transports only classify (permanent / retryable / ambiguous, with the provider's code); the
 dispatcher retries and records. Once a message has finally failed, at send time or later by a
-status callback, `after_failure` decides what else must happen (codes: compliance.md 3.4):
+status callback, `after_failure` decides what else must happen (codes: Twilio's public error
+dictionary, https://www.twilio.com/docs/api/errors):
 
 - 21610, the number opted out at Twilio (STOP): a consent event with source "provider", so
   nothing more is sent to it by SMS until the patient opts in again;
@@ -38,7 +39,7 @@ ACTOR = "system:delivery"
 OPTED_OUT = "21610"
 UNUSABLE_NUMBER = frozenset({"21211", "21614", "21635", "30005", "30006"})
 FALLBACK_CATEGORIES = frozenset({"prep", "safety"})
-# What staff read next to a code (Twilio: compliance.md 3.4; SMTP: RFC 5321 reply classes).
+# What staff read next to a code (Twilio: its error dictionary; SMTP: RFC 5321 reply classes).
 MEANINGS = {
     "21610": "the number replied STOP (opted out at Twilio)",
     "21211": "not a valid phone number",

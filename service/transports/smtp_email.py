@@ -1,9 +1,10 @@
 """Email over SMTP: build one multipart message, hand it to the relay, classify what went wrong.
 
 Care email (preparation, safety, admin) comes from `[smtp] care_from`; education is subscription
-mail (compliance.md section 5): its own From address, RFC 8058 one-click unsubscribe headers and
-a visible unsubscribe link. Which messages are which is the message's category; the links come
-from the caller (services.unsubscribe), so this module only builds and sends.
+mail (Google's and Yahoo's 2024 sender requirements): its own From address, RFC 8058 one-click
+unsubscribe headers and a visible unsubscribe link. Which messages are which is the message's
+category; the links come from the caller (services.unsubscribe), so this module only builds and
+sends.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ def public_url() -> str:
     """The URL Twilio requested, rebuilt on `[web] public_base_url`.
 
     Behind an https-terminating proxy the app sees http and an inner host; Twilio signed the
-    public https URL, so the signature is checked against that (compliance.md 3.1).
+    public https URL, so the signature is checked against that (Twilio's webhook security guide,
+    https://www.twilio.com/docs/usage/webhooks/webhooks-security).
     """
     base = current_app.extensions["interlude"].config.web.public_base_url.rstrip("/")
     query = request.query_string.decode("latin-1")

@@ -1,4 +1,4 @@
-"""SMS segment arithmetic: the test vectors of compliance.md section 4, and a few more."""
+"""SMS segment arithmetic: the rules of 3GPP TS 23.038 and Twilio's segment guide, as vectors."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ EMOJI = "\U0001f600"  # 😀, two UTF-16 code units
     ],
 )
 def test_compliance_vectors(text: str, encoding: str, units: int, segments: int) -> None:
-    """compliance.md section 4, every vector."""
+    """Each length and alphabet boundary: 160/161 and 306/307 septets, an escape at a segment edge,
+    é (in GSM-7) against á (not), a curly apostrophe, and an emoji counted as two code units."""
     info = segment_info(text)
     assert (info.encoding, info.units, info.segments) == (encoding, units, segments)
 
