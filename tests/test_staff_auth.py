@@ -269,3 +269,31 @@ def test_everyone_changes_their_own_password(nurse_client, staff_app):
     assert nurse_client.get("/staff/today").status_code == 302
     assert StaffClient(staff_app).sign_in(*STAFF).status_code == 401
     assert signed_in(staff_app, (STAFF[0], "a new passphrase"))
+
+
+@pytest.mark.parametrize("guesses", [8, 4])
+def test_concurrent_wrong_guesses_count_exactly(staff_services, guesses):
+    """Guesses racing each other are each counted once, and none counts past the lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import func, select
+
+    from service.db.tables import audit_events
+
+    def guess(_: int) -> None:
+        with pytest.raises(staff.SignInRefused):
+            staff.sign_in(staff_services, STAFF[0], "guess guess guess")
+
+    with ThreadPoolExecutor(max_workers=guesses) as pool:
+        list(pool.map(guess, range(guesses)))
+    with staff_services.engine.connect() as conn:
+        locks = conn.execute(
+            select(func.count()).select_from(audit_events).where(audit_events.c.action == "staff.locked")
+        ).scalar_one()
+    if guesses >= staff.MAX_FAILURES:
+        assert locks == 1
+        with pytest.raises(staff.SignInRefused):  # locked: the right password is refused too
+            staff.sign_in(staff_services, *STAFF)
+    else:
+        assert locks == 0
+        assert staff.sign_in(staff_services, *STAFF).email == STAFF[0]
