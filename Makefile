@@ -57,6 +57,7 @@ lint: install
 
 check: install
 	INTERLUDE_CONFIG=config.example.toml $(BIN)/interlude check
+	$(BIN)/interlude screen-eval
 
 test: lint check browser
 	$(BIN)/pytest

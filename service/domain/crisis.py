@@ -1,89 +1,394 @@
-"""The crisis screen: language about suicide, self-harm, overdose or a medical emergency.
+"""The crisis screen: suicide or self-harm, overdose or poisoning, harm to others, medical emergencies
+and urgent symptoms after a session, in English and Spanish.
 
-It runs first on every message, whatever else the text says (design decision 7). It is tolerant
-of case, accents, punctuation and common misspellings, and it leans towards firing: a false alarm
-costs a clinician a look, a miss can cost a life. A phrase directly negated ("not suicidal",
-"no chest pain") does not fire on its own.
+It runs first on every message, whatever else the text says. It leans towards firing: a false alarm
+costs a clinician a look, a miss can cost a life.
+
+How it works (built to generalise, not to enumerate):
+
+1. Tokens (`text.tokens`): lower case, no accents, runs of a letter cut ("sooo"), clause breaks kept.
+2. Each token is put in canonical form: text-speak and contractions expanded ("cant" -> "can not",
+   "kms" -> "kill myself", "im" -> "i am"), Spanish pronouns split off their verb ("matarme" ->
+   "matar me"), doubled letters forgiven ("pils"), and misspellings corrected against a short list of
+   long, distinctive words at edit distance 1 ("sucidal", "vomitting", "cheast").
+3. Known phrases become one token, longest first ("passed out", "short of breath", "no puedo").
+4. Every token gets its concepts from the lexicon (`screen_lexicon.py`): "took" is TAKE_PAST,
+   "all" is Q (a large quantity), "klonopin" is PILLS.
+5. Rules are concepts close together, in order or in any order within a window of a few tokens
+   ("TAKE_PAST Q PILLS" fires on "took a handful of my klonopin"). A rule does not fire when one of its
+   words is negated NegEx-style: a negation ("no", "denies", "sin") covers the next five tokens and stops
+   at a clause break or a word such as "but", "pero" or a new "i". Negations that are the point of a
+   phrase ("I don't want to live", "no puedo respirar") are parts of their rules and so do not cancel them.
+   Idioms are cancelled by the word that follows ("dying to see you", "me muero de risa",
+   "stroke of luck"), laughter silences only the weak rules ("overdosed on netflix lol"), and a medical
+   event placed years ago ("had a stroke last year") is history, not an emergency.
+
+Linear time: the only regular expressions are single character classes (in `text.py`), which cannot
+backtrack; everything else is one pass over the tokens with dictionary look-ups and fixed windows. The
+rule state keeps, for each rule and each of its parts, only the latest position where the parts so far
+matched in order, which is all a later token needs (a later match dominates an earlier one), so the work
+per token is bounded by the number of rules that mention its concepts. Misspellings are found by the
+"symmetric delete" method over a precomputed table (the token with one letter deleted, at most ~25
+dictionary look-ups, results cached), checked by a bounded edit distance; a general fuzzy-matching
+library (rapidfuzz) was not needed for one edit against a fixed list, and leaving it out keeps the
+screen free of a compiled dependency and its per-call cost predictable. No text is truncated.
 """
 
 from __future__ import annotations
 
-import re
+import bisect
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .text import fold
+from . import screen_lexicon as lex
+from .text import CLAUSE_BREAK, tokens
 
-# (category, pattern) over folded text: lower case, no accents, single spaces, apostrophes kept.
-_PATTERNS: list[tuple[str, str]] = [
-    # Suicide, English, with common misspellings (suicide, sucide, suiside, suicde, suicidal...).
-    ("suicide", r"\bsu[ia]?[cs]{1,2}i?d(?:e|es|al|ally|ality)?\b|\bsuicid\w*"),
-    ("suicide", r"\bkill(?:ing)? (?:my ?self|myself)\b|\bkms\b"),
-    ("suicide", r"\b(?:end|ending|take|taking) (?:my|my own) life\b|\bend it all\b|\bending it all\b"),
-    ("suicide", r"\b(?:want|wanna|wish|going|ready) (?:to )?(?:die|be dead)\b|\bwanna die\b"),
-    ("suicide", r"\bbetter off dead\b|\bno (?:reason|point) (?:to|in) (?:live|living|going on)\b"),
-    ("suicide", r"\b(?:don't|dont|do not) want to (?:live|be alive|be here|wake up|exist)(?: anymore)?\b"),
-    ("suicide", r"\b(?:can't|cant|cannot) (?:go on|do this anymore|keep going)\b"),
-    # Self-harm.
-    (
-        "self-harm",
-        r"\b(?:hurt|harm|cut|cutting|hurting|harming|burn|burning) (?:my ?self|myself)\b|\bself ?harm\w*",
-    ),
-    # Overdose.
-    (
-        "overdose",
-        r"\boverdos\w*|\bover dos\w*|\bod'?d\b|\btook (?:too many|all (?:my|the)|a bunch of) (?:pills|tablets|meds)\b",
-    ),
-    # Medical emergencies.
-    ("medical", r"\bchest (?:pain|pains|hurts|is hurting|tightness|feels tight|pressure)\b|\bheart attack\b"),
-    (
-        "medical",
-        r"\b(?:can't|cant|cannot|can not|hard to|trouble|struggling to|difficulty) ?(?:breathe|breathing|breath)\b",
-    ),
-    ("medical", r"\bshort(?:ness)? of breath\b|\bnot breathing\b"),
-    (
-        "medical",
-        r"\b(?:fainted|fainting|passed out|passing out|pass out|blacked out|unconscious|seizure|seizing)\b",
-    ),
-    ("medical", r"\b(?:can't|cant|cannot) (?:stay awake|wake (?:him|her|them) up)\b"),
-    # Spanish (folded: no accents).
-    ("suicide", r"\bsuicid\w*|\bmatarme\b|\bquitarme la vida\b|\bacabar con (?:mi vida|todo)\b"),
-    (
-        "suicide",
-        r"\bno quiero (?:vivir|seguir viviendo|estar aqui|despertar)\b|\bquiero morir\w*\b|\bme quiero morir\b",
-    ),
-    ("self-harm", r"\b(?:hacerme dano|lastimarme|cortarme|herirme|autolesion\w*)\b"),
-    ("overdose", r"\bsobredosis\b|\bme tome (?:todas|muchas) (?:las )?(?:pastillas|pildoras)\b"),
-    ("medical", r"\bdolor (?:en el|de|del) pecho\b|\bme duele el pecho\b|\bataque (?:al|de) corazon\b"),
-    ("medical", r"\bno puedo respirar\b|\bme cuesta respirar\b|\bfalta de aire\b|\bme ahogo\b"),
-    ("medical", r"\bme desmaye\b|\bdesmay\w*|\bperdi el conocimiento\b|\bconvulsion\w*"),
-]
-_COMPILED = [(category, re.compile(pattern)) for category, pattern in _PATTERNS]
-# All the patterns in one: most messages match none, and one search says so (instead of one per
-# pattern). A text with any match is then screened pattern by pattern, in order, as before.
-_ANY = re.compile("|".join(f"(?:{pattern})" for _, pattern in _PATTERNS))
-# A negation right before the phrase, with at most a few filler words between ("no thoughts of").
-_NEGATED = re.compile(
-    r"\b(?:not|no|never|nor|without|sin|nunca|ningun|ninguna|zero|denies|deny)"
-    r"(?: (?:feeling|feel|felt|having|have|had|any|been|being|really|at all|thoughts?|ideas?|of|about|"
-    r"signs?|sign|more|pensamientos?|de|ideas|nada))*\s*$"
-)
+CATEGORIES = ("suicide", "overdose", "harm-others", "medical-emergency", "urgent-symptom")
+# When a text hits several categories, the most urgent is answered first.
+PRIORITY = ("overdose", "medical-emergency", "suicide", "harm-others", "urgent-symptom")
+
+NEGATION_SCOPE = 5  # tokens a negation covers ("no ... thoughts of self harm")
+_MAX_PHRASE = 6
+_FUZZY_MIN, _FUZZY_MAX = 6, 24
+_EOC = frozenset({"EOC", "TERM", "FALL_SUBJ"})
+_PAST_CATEGORIES = frozenset({"medical-emergency", "urgent-symptom"})
+_MARKS = frozenset({"EOC", "LAUGH", "PAST", "ROUTINE"})
 
 
 @dataclass(frozen=True)
 class CrisisHit:
-    category: str  # suicide | self-harm | overdose | medical
-    phrase: str
+    category: str  # one of CATEGORIES
+    phrase: str  # the words that fired, in canonical form
 
 
 def screen(text: str) -> CrisisHit | None:
-    """The first crisis phrase in `text` that is not directly negated, or None."""
-    words = fold(text)
-    if _ANY.search(words) is None:
-        return None
-    for category, pattern in _COMPILED:
-        for match in pattern.finditer(words):
-            before = words[: match.start()]
-            if _NEGATED.search(before) and not match.group(0).startswith(("don't", "dont", "do not", "no ")):
+    """The most urgent crisis in `text` (by PRIORITY), or None."""
+    hits = screen_all(text)
+    return hits[0] if hits else None
+
+
+def screen_all(text: str) -> list[CrisisHit]:
+    """One hit per category found in `text`, most urgent first (PRIORITY order)."""
+    words = _canonical_tokens(text)
+    found = _match(words, [_concepts_at(words, i) for i in range(len(words))])
+    return [found[category] for category in PRIORITY if category in found]
+
+
+# --- Tables (built on first use, never at import) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Tables:
+    words: dict[str, frozenset[str]]
+    phrases: dict[tuple[str, ...], frozenset[str]]
+    phrase_lengths: dict[str, tuple[int, ...]]  # first word -> lengths of phrases it starts, longest first
+    vocabulary: frozenset[str]
+    collapsed: dict[str, str]
+    deletions: dict[str, tuple[str, ...]]
+    index: dict[str, tuple[tuple[int, int], ...]]
+
+
+def _entries(spec: str) -> Iterable[str]:
+    return (entry.strip() for entry in spec.split(",") if entry.strip())
+
+
+def _collapse(word: str) -> str:
+    return "".join(c for i, c in enumerate(word) if i == 0 or c != word[i - 1])
+
+
+def _one_deleted(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+@functools.cache
+def _tables() -> _Tables:
+    words: dict[str, set[str]] = {}
+    phrases: dict[tuple[str, ...], set[str]] = {}
+    for concept, spec in lex.CONCEPTS.items():
+        for entry in _entries(spec):
+            parts = tuple(_expand(entry.split()))
+            if len(parts) == 1:
+                words.setdefault(parts[0], set()).add(concept)
+            else:
+                phrases.setdefault(parts[:_MAX_PHRASE], set()).add(concept)
+    vocabulary = set(words) | {w for phrase in phrases for w in phrase}
+    collapsed: dict[str, str] = {}
+    for word in sorted(vocabulary):
+        collapsed.setdefault(_collapse(word), word)
+    deletions: dict[str, list[str]] = {}
+    for target in sorted(set(_entries(lex.FUZZY_TARGETS)) & vocabulary):
+        for key in _one_deleted(target) | {target}:
+            deletions.setdefault(key, []).append(target)
+    index: dict[str, list[tuple[int, int]]] = {}
+    for r, rule in enumerate(lex.RULES):
+        for k, concept in enumerate(rule.parts):
+            index.setdefault(concept, []).append((r, k))
+    return _Tables(
+        words={w: frozenset(c) for w, c in words.items()},
+        phrases={p: frozenset(c) for p, c in phrases.items()},
+        phrase_lengths={
+            first: tuple(sorted({len(p) for p in phrases if p[0] == first}, reverse=True))
+            for first in {p[0] for p in phrases}
+        },
+        vocabulary=frozenset(vocabulary),
+        collapsed=collapsed,
+        deletions={k: tuple(v) for k, v in deletions.items()},
+        index={c: tuple(v) for c, v in index.items()},
+    )
+
+
+# --- Tokens in canonical form -----------------------------------------------------------------------
+
+
+def _expand(words: Iterable[str]) -> list[str]:
+    """Text-speak and contractions spelled out: ["i", "cant"] -> ["i", "can", "not"]."""
+    out: list[str] = []
+    for word in words:
+        expansion = lex.EXPANSIONS.get(word) or lex.EXPANSIONS.get(word.replace("'", ""))
+        if expansion:
+            out += expansion.split()
+        else:
+            out.append(word.replace("'", "") or word)
+    return out
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """True when a and b differ by at most one insertion, deletion, substitution or swap."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        rest_a, rest_b = a[i + 1 :], b[i + 1 :]
+        swapped = i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+        return rest_a == rest_b or swapped
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return longer[i + 1 :] == shorter[i:]
+
+
+@functools.lru_cache(maxsize=8192)
+def _canonical(word: str) -> tuple[str, ...]:
+    """A token as the lexicon spells it: expanded, clitic split, doubled letters and typos forgiven."""
+    tables = _tables()
+    if word in tables.vocabulary or not word.isalpha():
+        return tuple(_expand([word]))
+    expanded = _expand([word])
+    if len(expanded) > 1 or expanded[0] != word:
+        return tuple(expanded)
+    for clitic in lex.CLITICS:
+        stem = word[: -len(clitic)]
+        if word.endswith(clitic) and stem in tables.vocabulary and stem.endswith(lex.CLITIC_HOST_ENDINGS):
+            return (stem, clitic)
+    collapsed = tables.collapsed.get(_collapse(word))
+    if collapsed:
+        return (collapsed,)
+    if _FUZZY_MIN <= len(word) <= _FUZZY_MAX and word not in lex.NOT_MISSPELLINGS:
+        for key in sorted(_one_deleted(word) | {word}):
+            for target in tables.deletions.get(key, ()):
+                if _within_one_edit(word, target):
+                    return (target,)
+    return (word,)
+
+
+def _canonical_tokens(text: str) -> list[str]:
+    """Canonical tokens with known phrases merged, framed by clause breaks."""
+    flat: list[str] = [CLAUSE_BREAK]
+    for token in tokens(text):
+        flat += _canonical(token) if token not in (CLAUSE_BREAK, "/") else (token,)
+    flat.append(CLAUSE_BREAK)
+    tables = _tables()
+    merged: list[str] = []
+    i = 0
+    while i < len(flat):
+        size = 1
+        for n in tables.phrase_lengths.get(flat[i], ()):
+            if tuple(flat[i : i + n]) in tables.phrases:
+                size = n
+                break
+        merged.append(flat[i] if size == 1 else " ".join(flat[i : i + size]))
+        i += size
+    return merged
+
+
+# --- Concepts of each token ---------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8192)
+def _concepts(token: str) -> frozenset[str]:
+    tables = _tables()
+    if token == CLAUSE_BREAK:
+        return _EOC
+    if " " in token:
+        return tables.phrases.get(tuple(token.split()), frozenset())
+    found = set(tables.words.get(token, ()))
+    number = _number(token)
+    if number is not None:
+        found.add("NUM")
+        if 5 <= number <= 1000:
+            found.add("BIGNUM")
+        if 180 <= number <= 300:
+            found.add("SYS_HIGH")
+    return frozenset(found)
+
+
+def _number(token: str) -> int | None:
+    return int(token) if token.isascii() and token.isdigit() and len(token) <= 5 else None
+
+
+def _concepts_at(words: list[str], i: int) -> frozenset[str]:
+    """The token's concepts in context: idioms cancelled by the next word, readings recognised."""
+    following = words[i + 1] if i + 1 < len(words) else ""
+    return _concepts_in(words[i], following, words[i + 2] if i + 2 < len(words) else "")
+
+
+@functools.lru_cache(maxsize=8192)
+def _concepts_in(word: str, following: str, after: str) -> frozenset[str]:
+    concepts = _concepts(word)
+    for concept, cancelled_by in lex.IDIOM_NEXT.items():
+        if concept in concepts and following in cancelled_by:
+            concepts = concepts - {concept}
+    if following in lex.IDIOM_NEXT_WORD.get(word, ()):
+        concepts = frozenset()
+    first = _number(word)
+    if first is not None and following in ("/", "over", "sobre", "out of", "de"):
+        second = _number(after)
+        if second is not None:
+            concepts = concepts | _reading(first, second, following)
+    return concepts
+
+
+def _reading(first: int, second: int, separator: str) -> frozenset[str]:
+    """A blood pressure reading that is very high (>= 180 or >= 110), or a pain score of 8/10 or more."""
+    if second == 10 and 8 <= first <= 10:
+        return frozenset({"SEVERE"})
+    plausible = 70 <= first <= 300 and 40 <= second <= 200 and first > second
+    if separator != "out of" and plausible and (first >= 180 or second >= 110):
+        return frozenset({"BP_READING"})
+    return frozenset()
+
+
+# --- Matching -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """Per-message look-ups, computed in one pass."""
+
+    words: list[str]
+    concepts: list[frozenset[str]]
+    governing: list[int]  # the negation covering each token, or -1
+    marks: dict[str, list[int]]  # positions of clause breaks, laughter, history, routine
+
+    @classmethod
+    def build(cls, words: list[str], concepts: list[frozenset[str]]) -> _Context:
+        governing: list[int] = []
+        marks: dict[str, list[int]] = {mark: [] for mark in _MARKS}
+        current = -1
+        for i, cs in enumerate(concepts):
+            for mark in _MARKS & cs:
+                marks[mark].append(i)
+            if "TERM" in cs or "EOC" in cs:
+                current = -1
+                governing.append(-1)
+            elif "NEG" in cs:
+                current = i
+                governing.append(-1)
+            else:
+                governing.append(current if current >= 0 and i - current <= NEGATION_SCOPE else -1)
+        return cls(words, concepts, governing, marks)
+
+    def _around(self, mark: str, start: int, end: int) -> tuple[int, int]:
+        """The nearest `mark` before `start` (or -1) and after `end` (or len)."""
+        positions = self.marks[mark]
+        before = bisect.bisect_left(positions, start)
+        after = bisect.bisect_right(positions, end)
+        return (
+            positions[before - 1] if before else -1,
+            positions[after] if after < len(positions) else len(self.concepts),
+        )
+
+    def near(self, mark: str, start: int, end: int, *, same_clause: bool, span: int = 12) -> bool:
+        before, after = self._around(mark, start, end)
+        if same_clause:
+            clause_start, clause_end = self._around("EOC", start, end)
+            return before > clause_start or after < clause_end
+        return (before >= 0 and start - before <= span) or (
+            after < len(self.concepts) and after - end <= span
+        )
+
+    def valid(self, rule: lex.Rule, positions: tuple[int, ...]) -> bool:
+        """False when a word of the match is negated, or an idiom, laughter or history explains it."""
+        for p in positions:
+            g = self.governing[p]
+            if g >= 0 and g not in positions:
+                return False
+        start, end = positions[0], positions[-1]
+        following = self.concepts[end + 1] if end + 1 < len(self.concepts) else frozenset()
+        if any(b in following for b in rule.blockers):
+            return False
+        if rule.weak and self.near("LAUGH", start, end, same_clause=False):
+            return False
+        if rule.category in _PAST_CATEGORIES and self.near("PAST", start, end, same_clause=True):
+            return False
+        return not (rule.category == "overdose" and self.near("ROUTINE", start, end, same_clause=True))
+
+    def phrase(self, positions: tuple[int, ...]) -> str:
+        span = self.words[positions[0] : positions[-1] + 1]
+        return " ".join(w for w in span if w != CLAUSE_BREAK)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rule_parts(concepts: frozenset[str]) -> tuple[tuple[int, int], ...]:
+    """(rule, part) pairs a token with these concepts can fill, later parts first."""
+    index = _tables().index
+    return tuple(sorted({pair for c in concepts for pair in index.get(c, ())}, key=lambda rk: -rk[1]))
+
+
+def _gap(rule: lex.Rule, k: int) -> int:
+    """The largest distance allowed between part k - 1 and part k (ordered), or the whole span."""
+    if isinstance(rule.window, int):
+        return rule.window
+    return rule.window[k - 1] if rule.ordered else max(rule.window)
+
+
+def _match(words: list[str], concepts: list[frozenset[str]]) -> dict[str, CrisisHit]:
+    """The first valid match of each category, in one left-to-right pass.
+
+    For ordered rules, `partial[r][k]` holds the positions of the latest in-order match of parts 0..k
+    (a later match dominates an earlier one for every extension); unordered rules look at where each
+    concept was last seen. Either way a token costs a bounded number of dictionary look-ups.
+    """
+    context = _Context.build(words, concepts)
+    rules = lex.RULES
+    partial: list[list[tuple[int, ...] | None]] = [[None] * len(rule.parts) for rule in rules]
+    last_seen: dict[str, int] = {}
+    found: dict[str, CrisisHit] = {}
+    for i, cs in enumerate(concepts):
+        for r, k in _rule_parts(cs):
+            rule = rules[r]
+            if rule.category in found:
                 continue
-            return CrisisHit(category, match.group(0))
-    return None
+            if rule.ordered:
+                if k == 0:
+                    positions: tuple[int, ...] = (i,)
+                else:
+                    before = partial[r][k - 1]
+                    if before is None or before[-1] >= i or i - before[-1] > _gap(rule, k):
+                        continue
+                    positions = (*before, i)
+                partial[r][k] = positions
+            else:
+                span = _gap(rule, k)
+                others = [last_seen.get(c, -1) for j, c in enumerate(rule.parts) if j != k]
+                if any(p < 0 or i - p > span for p in others):
+                    continue
+                positions = tuple(sorted({*others, i}))
+            if len(positions) == len(rule.parts) and context.valid(rule, positions):
+                found[rule.category] = CrisisHit(rule.category, context.phrase(positions))
+        for c in cs:
+            last_seen[c] = i
+    return found

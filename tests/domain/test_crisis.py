@@ -1,85 +1,225 @@
-"""The crisis screen: phrases that must fire, and everyday phrases that must not."""
+"""The crisis screen: what must fire (and as what), what must not, and that it runs in linear time."""
+
+import time
+from dataclasses import FrozenInstanceError
+from pathlib import Path
 
 import pytest
 
-from service.domain.crisis import screen
+from service.domain import screen_lexicon as lex
+from service.domain.crisis import CATEGORIES, PRIORITY, CrisisHit, screen, screen_all
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "screen_corpus.tsv"
+
+
+def corpus_lines() -> list[tuple[str, str, str]]:
+    lines = []
+    for raw in CORPUS.read_text(encoding="utf-8").splitlines():
+        if raw.strip() and not raw.startswith("#"):
+            category, lang, text = raw.split("\t", 2)
+            lines.append((category, lang, text))
+    return lines
 
 
 @pytest.mark.parametrize(
     ("text", "category"),
     [
-        ("I want to kill myself", "suicide"),
-        ("i want to kill my self", "suicide"),
-        ("thinking about suicide", "suicide"),
-        ("feeling suicidal tonight", "suicide"),
+        # From the issue.
+        ("me voy a matar", "suicide"),
+        ("tengo ganas de morirme", "suicide"),
+        ("I feel like dying", "suicide"),
+        ("I want to end it", "suicide"),
+        ("thinking of ending things", "suicide"),
+        ("I have pills saved up", "suicide"),
+        ("swallowed all my pills", "overdose"),
+        ("I want to hurt someone", "harm-others"),
+        ("blood pressure is really high and I have a terrible headache", "urgent-symptom"),
+        ("I feel awful, can't stop throwing up", "urgent-symptom"),
+        ("not sure I can keep going", "suicide"),
+        ("I don't want to live", "suicide"),
+        ("no quiero vivir", "suicide"),
+        ("I can't breathe", "medical-emergency"),
+        # Text-speak, misspellings, repeated letters, accents, no punctuation.
+        ("i wanna kms", "suicide"),
         ("Feeling SUCIDAL", "suicide"),
         ("having suiside thoughts", "suicide"),
-        ("I wanna die", "suicide"),
-        ("i want to die!!!", "suicide"),
-        ("I don't want to live anymore", "suicide"),
-        ("dont want to wake up", "suicide"),
-        ("everyone would be better off dead without me... I mean me dead", "suicide"),
-        ("I'm going to end my life", "suicide"),
-        ("I want to end it all", "suicide"),
-        ("I can't go on", "suicide"),
-        ("STOP I want to kill myself", "suicide"),
-        ("2 and I keep thinking of hurting myself", "self-harm"),
-        ("I cut myself again", "self-harm"),
-        ("self-harm urges", "self-harm"),
-        ("I took too many pills", "overdose"),
-        ("I think I overdosed", "overdose"),
-        ("my chest hurts", "medical"),
-        ("Chest pain since I got home", "medical"),
-        ("I can't breathe", "medical"),
-        ("cant breathe well", "medical"),
-        ("trouble breathing", "medical"),
-        ("short of breath", "medical"),
-        ("I fainted in the bathroom", "medical"),
-        ("he passed out and I can't wake him up", "medical"),
+        ("i want to dieeee", "suicide"),
+        ("i want to kill my self", "suicide"),
+        ("I cut myself again", "suicide"),
         ("Quiero morirme", "suicide"),
-        ("no quiero vivir", "suicide"),
         ("pienso en suicidarme", "suicide"),
-        ("quiero matarme", "suicide"),
-        ("quiero hacerme daño", "self-harm"),
+        ("everyone would be better off without me", "suicide"),
+        # Overdose: a quantity, a count, a poison; a normal dose does not fire (below).
+        ("took all my pills", "overdose"),
+        ("took a handful of pills", "overdose"),
+        ("took 30 pills", "overdose"),
+        ("I think I overdosed", "overdose"),
         ("me tomé todas las pastillas", "overdose"),
-        ("tengo dolor en el pecho", "medical"),
-        ("no puedo respirar", "medical"),
-        ("me desmayé", "medical"),
+        ("my kid drank some bleach", "overdose"),
+        # Harm to others.
+        ("I'm going to kill him", "harm-others"),
+        ("voy a matar a mi esposo", "harm-others"),
+        ("I'll shoot them", "harm-others"),
+        ("lo voy a matar", "harm-others"),
+        # Medical emergencies.
+        ("Chest pain since I got home", "medical-emergency"),
+        ("my chest hurts", "medical-emergency"),
+        ("trouble breathing", "medical-emergency"),
+        ("I fainted in the bathroom", "medical-emergency"),
+        ("he had a seizure", "medical-emergency"),
+        ("her face is drooping", "medical-emergency"),
+        ("slurred speech and my left arm is weak", "medical-emergency"),
+        ("no puedo respirar", "medical-emergency"),
+        # Urgent symptoms after a session.
+        ("worst headache of my life", "urgent-symptom"),
+        ("bp 190/110", "urgent-symptom"),
+        ("my blood pressure is 185/100", "urgent-symptom"),
+        ("still seeing things, hallucinating hours later", "urgent-symptom"),
+        ("im confused and it hasn't passed", "urgent-symptom"),
+        ("fell and hit my head", "urgent-symptom"),
+        ("crashed the car on the way home", "urgent-symptom"),
+        ("car accident", "urgent-symptom"),
+        ("can't pee", "urgent-symptom"),
+        ("no puedo orinar", "urgent-symptom"),
     ],
 )
-def test_crisis_language_fires(text, category):
+def test_crisis_language_fires_as_its_category(text, category):
     hit = screen(text)
-    assert hit is not None and hit.category == category
+    assert hit is not None and hit.category == category, hit
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "1",
-        "2 - still dizzy",
-        "feeling fine, thanks",
-        "I'm killing it at work",
+        "my back is killing me after the drive",
+        "I could die of embarrassment lol",
         "this traffic is killing me",
-        "I'm dying to know how it went",
-        "dead tired but ok",
-        "the breathing exercises helped",
-        "STOP",
-        "I'm not suicidal, just tired",
-        "no thoughts of suicide",
+        "dying to see you",
+        "I killed it at work",
+        "that joke killed me",
+        "me muero de risa",
+        "me mata el trafico",
+        "dead tired",
+        "the pill bottle says take two",
+        "took my pills this morning as usual",
+        "no chest pain",
         "no chest pain, just a headache",
+        "denies any thoughts of self-harm",
+        "I'm not suicidal, just tired",
         "never had suicidal thoughts",
-        "yes I have a ride",
-        "can I reschedule?",
-        "8",
-        "sin dolor de pecho",
-        "Estoy bien, gracias",
+        "no trouble breathing",
+        "bp was 120/80",
         "I want it all to stop",
+        "1",
+        "STOP",
+        "Estoy bien, gracias",
+        "sin dolor de pecho",
+        "my dad had a stroke last year",
     ],
 )
 def test_everyday_language_does_not_fire(text):
     assert screen(text) is None
 
 
-def test_a_negation_elsewhere_does_not_hide_a_crisis():
+@pytest.mark.parametrize(("category", "lang", "text"), [line for line in corpus_lines() if line[0] != "none"])
+def test_every_must_fire_line_of_the_corpus_fires(category, lang, text):
+    assert screen(text) is not None
+
+
+def test_near_misses_of_the_corpus_rarely_fire():
+    near_misses = [text for category, _, text in corpus_lines() if category == "none"]
+    fired = [text for text in near_misses if screen(text) is not None]
+    assert len(near_misses) >= 150
+    assert len(fired) <= 0.05 * len(near_misses), fired
+
+
+def test_a_negation_covers_only_the_next_few_words_of_its_clause():
     assert screen("not sure if I want to die") is not None
     assert screen("no, I want to kill myself") is not None
+    assert screen("no chest pain but I can't breathe") is not None
+    assert screen("no thoughts of suicide") is None
+    assert screen("no " + "really " * 10 + "suicidal") is not None
+
+
+def test_the_most_urgent_category_wins_and_screen_all_lists_each_once_in_priority_order():
+    text = "I want to kill myself and I have chest pain, took all my pills"
+    assert [hit.category for hit in screen_all(text)] == ["overdose", "medical-emergency", "suicide"]
+    assert screen(text) == screen_all(text)[0]
+    assert set(PRIORITY) == set(CATEGORIES)
+
+
+def test_a_hit_is_a_frozen_category_and_phrase():
+    hit = screen("I want to die")
+    assert isinstance(hit, CrisisHit) and hit.category == "suicide" and "die" in hit.phrase
+    with pytest.raises(FrozenInstanceError):
+        hit.category = "none"  # type: ignore[misc]
+
+
+# --- Linear time --------------------------------------------------------------------------------------
+
+BUDGET_SECONDS = 0.010
+BODY = 1600
+
+
+def _entries(concept: str) -> list[str]:
+    spec = lex.CONCEPTS.get(concept) or "190/110 185 over 120 10/10"
+    return [e.strip() for e in spec.split(",") if e.strip()][:4]
+
+
+def _fill(unit: str, size: int = BODY) -> str:
+    return (unit * (size // max(len(unit), 1) + 1))[:size]
+
+
+def adversarial_bodies() -> list[str]:
+    """1,600-character bodies: every rule's words repeated, with negations, and pathological runs."""
+    bodies = []
+    for rule in lex.RULES:
+        unit = " ".join(word for concept in rule.parts for word in _entries(concept)) + " "
+        bodies += [_fill(unit), _fill("no " + unit), _fill("not " + unit.replace(" ", ", "))]
+    for concept in lex.CONCEPTS:
+        bodies.append(_fill(" ".join(_entries(concept)) + " "))
+    bodies += [
+        "no" + " ideas" * 300 + " x suicide",
+        _fill("no ideas of "),
+        _fill("not "),
+        _fill("a"),
+        _fill(" "),
+        _fill("1"),
+        _fill("190/"),
+        _fill("1/1/"),
+        _fill("/"),
+        _fill("'"),
+        _fill("ñá日本ж😀"),
+        _fill("suicidle "),
+        _fill("qwertyu "),
+        " ".join(f"zq{i}xwvk" for i in range(200))[:BODY],
+    ]
+    return bodies
+
+
+def best_of_three(text: str, clock=time.perf_counter) -> float:
+    timings = []
+    for _ in range(3):
+        start = clock()
+        screen(text)
+        timings.append(clock() - start)
+    return min(timings)
+
+
+def test_every_adversarial_body_is_screened_in_under_ten_milliseconds():
+    screen("warm the tables up")
+    slow = {body[:40]: best_of_three(body) for body in adversarial_bodies() if len(body) == BODY}
+    slow = {start: seconds for start, seconds in slow.items() if seconds >= BUDGET_SECONDS}
+    assert not slow, slow
+
+
+def test_ten_times_the_text_takes_about_ten_times_as_long():
+    # CPU time of this process: other processes on a shared machine do not count against the screen.
+    for unit in ("no ideas of chest pain but took all my pills ", "not 190/110 ", "suicidal " * 3, "qwe "):
+        small = best_of_three(_fill(unit, BODY), time.process_time)
+        large = best_of_three(_fill(unit, 10 * BODY), time.process_time)
+        assert large <= 20 * max(small, 0.0005), (unit, small, large)
+
+
+def test_a_long_message_is_screened_whole():
+    assert screen("ok " * 5000 + "i want to kill myself") is not None
