@@ -23,6 +23,7 @@ from .domain.schedule import Schedule, Step
 from .domain.segments import AVOIDABLE, avoidable_characters, segment_info
 from .schedules import ScheduleError, load_schedules
 from .services.context import message_context
+from .services.escalations import CRISIS_REASONS, REASONS
 from .templates import ALL_FILES, SMS_FILES, MessageTemplates, TemplateError
 
 # English SMS must stay GSM-7 and within 2 segments; other languages (accents force UCS-2 in
@@ -39,6 +40,11 @@ SAMPLE_ESCALATION = {
     "link": "https://clinic.example/staff/escalations/1234",
     "level": 0,
 }
+# A page is rendered with the longest crisis reason and with the low-urgency wording too.
+SAMPLE_PAGES = (
+    {**SAMPLE_ESCALATION, "reason": max(CRISIS_REASONS.values(), key=len)},
+    {**SAMPLE_ESCALATION, "reason": REASONS["after-hours-inbox"], "low_urgency": True},
+)
 
 
 @dataclass(frozen=True)
@@ -198,10 +204,11 @@ def _render_all(config: Config, templates: MessageTemplates, name: str, now: dat
     for lang in templates.languages(name):
         for patient in _sample_patients(config, lang):
             for session in _sample_sessions(now):
-                context = message_context(config.clinic, clinic_tz, patient, session, lang)
-                context["escalation"] = SAMPLE_ESCALATION
-                detailed = bool(patient["detailed_messages"])
-                found.add(_render_one(config, templates, name, lang, context, detailed))
+                for escalation in SAMPLE_PAGES if name.startswith("escalation") else (SAMPLE_ESCALATION,):
+                    context = message_context(config.clinic, clinic_tz, patient, session, lang)
+                    context["escalation"] = escalation
+                    detailed = bool(patient["detailed_messages"])
+                    found.add(_render_one(config, templates, name, lang, context, detailed))
         folder = templates.folder / name / lang
         for f in folder.iterdir() if folder.is_dir() else ():
             if f.name not in ALL_FILES:
@@ -307,9 +314,53 @@ def check_content(
     return problems
 
 
+def _real_transports(config: Config) -> list[str]:
+    """The settings under which messages leave the machine for real."""
+    real = []
+    if config.sms.transport == "twilio":
+        real.append('[sms] transport = "twilio"')
+    if config.email.transport == "smtp":
+        real.append('[email] transport = "smtp"')
+    return real
+
+
+def _routed(config: Config) -> bool:
+    return any(c.phone or c.email for c in config.escalation.on_call)
+
+
+def routing_problem(config: Config) -> str | None:
+    """Why `serve`, `web` and `worker` refuse to start, or None: messages go out for real and a
+    crisis would page nobody (no on-call contact with a phone or email). One line, naming the key."""
+    real = _real_transports(config)
+    if not real or _routed(config):
+        return None
+    return (
+        f"{config.source}: [escalation] on_call is empty while {' and '.join(real)} sends for real: "
+        "add an on-call clinician ([[escalation.on_call]] with a phone or email) so that a crisis pages someone"
+    )
+
+
+def routing_warning(config: Config) -> str | None:
+    """With sandbox transports, a missing on-call is worth a warning, not a failure (nothing is
+    sent; escalations become staff tasks)."""
+    if _real_transports(config) or _routed(config):
+        return None
+    return (
+        f"{config.source}: [escalation] on_call is empty: escalations page nobody (staff tasks only); "
+        'required before [sms] transport = "twilio" or [email] transport = "smtp"'
+    )
+
+
 def run_checks(config: Config, now: datetime | None = None) -> list[Problem]:
-    """Every problem found in the shipped schedules and templates of `config` (empty when all is well)."""
-    now = now or datetime.now(UTC)
+    """Every problem found in the shipped schedules and templates of `config`, and a missing
+    on-call clinician when messages go out for real (empty when all is well)."""
+    routing = routing_problem(config)
+    where, _, message = (routing or "").partition(": ")
+    problems = [Problem(where, message)] if routing else []
+    return problems + _content_problems(config, now or datetime.now(UTC))
+
+
+def _content_problems(config: Config, now: datetime) -> list[Problem]:
     try:
         schedules = load_schedules(config.schedules.dir)
     except ScheduleError as exc:

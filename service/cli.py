@@ -6,6 +6,7 @@ import contextlib
 import getpass
 import json
 import logging
+import secrets
 import sys
 from typing import Any
 
@@ -55,13 +56,20 @@ def cli(config: str | None) -> None:
     """Interlude: between-session messages for ketamine treatment clinics."""
 
 
+@cli.command("secret")
+def secret() -> None:
+    """Print a fresh random value for INTERLUDE_SECRET_KEY or INTERLUDE_API_TOKEN."""
+    click.echo(secrets.token_urlsafe(32))
+
+
 def _register_more() -> None:
-    from . import cli_deliveries, cli_housekeeping, cli_replies, cli_staff
+    from . import cli_deliveries, cli_housekeeping, cli_replies, cli_screen, cli_staff
 
     cli_replies.register(cli)
     cli_deliveries.register(cli)
     cli_staff.register(cli)
     cli_housekeeping.register(cli)
+    cli_screen.register(cli)
 
 
 def main() -> None:
@@ -98,6 +106,16 @@ def _fail(exc: Exception) -> None:
     sys.exit(2)
 
 
+def _require_routing(app: Interlude) -> None:
+    """Refuse to run when messages go out for real and a crisis would page nobody."""
+    from .checks import routing_problem
+
+    problem = routing_problem(app.config)
+    if problem:
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
+
+
 def _require_schema(app: Interlude) -> None:
     from .db.migrate import is_current
 
@@ -123,6 +141,10 @@ def init(demo: bool) -> None:
 
         result = seed(app)
         click.echo("demo loaded" if result["created"] else "demo already loaded")
+        from .demo import write_demo_config
+
+        if written := write_demo_config(app.config):
+            click.echo(f"demo config written to {written} (sandbox transports, a demo on-call clinician)")
         from .demo import seed_admin
 
         email, password = seed_admin(app)
@@ -133,9 +155,12 @@ def init(demo: bool) -> None:
 @cli.command()
 def check() -> None:
     """Check config, schedules and templates; print file:line for each problem."""
-    from .checks import run_checks
+    from .checks import routing_warning, run_checks
 
     problems = run_checks(_app().config)
+    warning = routing_warning(_app().config)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     for p in problems:
         click.echo(str(p), err=True)
     if problems:
@@ -221,6 +246,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     logs.setup()
     app = _app()
+    _require_routing(app)
     _require_schema(app)
     scheduler = build_scheduler(app, blocking=False)
     scheduler.start()
@@ -237,6 +263,7 @@ def web(host: str | None, port: int | None) -> None:
     """Run only the web app (run workers apart; gunicorn is the production server)."""
     logs.setup()
     app = _app()
+    _require_routing(app)
     _require_schema(app)
     _serve(current_app._get_current_object(), host or app.config.web.host, port or app.config.web.port)  # type: ignore[attr-defined]
 
@@ -248,6 +275,7 @@ def worker() -> None:
 
     logs.setup()
     app = _app()
+    _require_routing(app)
     _require_schema(app)
     click.echo("worker running; Ctrl-C to stop")
     scheduler = build_scheduler(app, blocking=True)

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .domain.durations import DomainError, parse_duration
+from .domain.office_hours import DAYS, OfficeHours, check_days, parse_office_hours
 
 ENV_CONFIG = "INTERLUDE_CONFIG"
 ENV_DATABASE_URL = "INTERLUDE_DATABASE_URL"
@@ -31,6 +32,7 @@ ENV_SMTP_PASSWORD = "INTERLUDE_SMTP_PASSWORD"
 SMS_TRANSPORTS = ("sandbox", "twilio")
 EMAIL_TRANSPORTS = ("sandbox", "smtp")
 SMTP_SECURITY = ("starttls", "ssl", "none")
+AFTER_HOURS_INBOX = ("page", "wait")
 
 
 class ConfigError(ValueError):
@@ -90,6 +92,15 @@ class ClinicConfig:
     quiet_hours_end: time = time(20, 0)
     arrival_before: timedelta = timedelta(minutes=15)
     fasting: Mapping[str, FastingConfig] = field(default_factory=_default_fasting)
+    # When the clinic reads its Inbox, in its own time zone ("HH:MM-HH:MM" and days of the week).
+    office_hours: str = "08:00-18:00"
+    office_days: tuple[str, ...] = DAYS[:5]
+
+    @property
+    def office(self) -> OfficeHours:
+        """The office hours as the domain rule takes them (the config is validated on load)."""
+        start, end = parse_office_hours(self.office_hours)
+        return OfficeHours(start, end, self.office_days, ZoneInfo(self.timezone))
 
 
 @dataclass(frozen=True)
@@ -177,6 +188,9 @@ class EscalationConfig:
     clearance_due_before: timedelta = timedelta(hours=12)
     # At most one automatic "we read messages during office hours" reply per patient per this long.
     inbox_ack_every: timedelta = timedelta(hours=4)
+    # "page": a message reaching the Inbox outside office hours, within 72 h after a session,
+    # pages the on-call clinician (low urgency); "wait": it waits for office hours.
+    after_hours_inbox: str = "page"
 
 
 @dataclass(frozen=True)
@@ -312,6 +326,7 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"clinic.timezone: unknown IANA time zone {config.clinic.timezone!r}") from exc
     if config.clinic.quiet_hours_start >= config.clinic.quiet_hours_end:
         raise ConfigError("clinic.quiet_hours_start: must be before clinic.quiet_hours_end")
+    _validate_office(config.clinic)
     for modality in config.clinic.fasting:
         if modality not in MODALITIES:
             raise ConfigError(f"clinic.fasting.{modality}: unknown modality (known: {', '.join(MODALITIES)})")
@@ -335,10 +350,16 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"{key}: must be positive, got {value!r}")
     if config.smtp.security not in SMTP_SECURITY:
         raise ConfigError(f"smtp.security: expected one of {SMTP_SECURITY}, got {config.smtp.security!r}")
+    _validate_lease(config)
     if config.twilio.max_per_second <= 0:
         raise ConfigError("twilio.max_per_second: must be positive")
     if config.escalation.ack_minutes <= 0:
         raise ConfigError("escalation.ack_minutes: must be positive")
+    if config.escalation.after_hours_inbox not in AFTER_HOURS_INBOX:
+        raise ConfigError(
+            f"escalation.after_hours_inbox: expected one of {AFTER_HOURS_INBOX}, "
+            f"got {config.escalation.after_hours_inbox!r}"
+        )
     for group in ("on_call", "backup"):
         for i, contact in enumerate(getattr(config.escalation, group)):
             if not contact.phone and not contact.email:
@@ -348,6 +369,32 @@ def _validate(config: Config) -> None:
     if not config.web.public_base_url.startswith(("http://", "https://")):
         raise ConfigError("web.public_base_url: must start with http:// or https://")
     _validate_retention(config.retention)
+
+
+def _validate_office(clinic: ClinicConfig) -> None:
+    try:
+        parse_office_hours(clinic.office_hours)
+    except DomainError as exc:
+        raise ConfigError(f"clinic.office_hours: {exc}") from exc
+    try:
+        check_days(clinic.office_days)
+    except DomainError as exc:
+        raise ConfigError(f"clinic.office_days: {exc}") from exc
+
+
+def _validate_lease(config: Config) -> None:
+    """A send must end well within its claim's lease (the worker extends it between sends)."""
+    lease = config.worker.stale_claim_seconds
+    timeouts: dict[str, float] = {}
+    if config.email.transport == "smtp":
+        timeouts["smtp.timeout_seconds"] = config.smtp.timeout_seconds
+    if config.sms.transport == "twilio":
+        timeouts["twilio.timeout_seconds"] = config.twilio.timeout_seconds
+    for key, timeout in timeouts.items():
+        if not 0 < 3 * timeout <= lease:
+            raise ConfigError(
+                f"{key}: must be positive and at most a third of worker.stale_claim_seconds ({lease}), got {timeout!r}"
+            )
 
 
 # Housekeeping deletes by lists of ids: SQLite allows 32,766 bound values in one statement.
@@ -367,17 +414,45 @@ def _validate_retention(r: RetentionConfig) -> None:
         raise ConfigError("retention.attempts_days: must not exceed retention.outbox_days")
 
 
-def _env_secret(env: Mapping[str, str], name: str) -> str | None:
-    """A secret from env NAME, or from the file named by NAME_FILE."""
+def _env_secret(env: Mapping[str, str], name: str, *, ours: bool = False) -> str | None:
+    """A secret from env NAME, or from the file named by NAME_FILE; refused when weak.
+
+    `ours` marks a secret this service makes up itself (the API token, the signing key): it must
+    be long and random. One a provider issues (Twilio's token, the SMTP password) is only
+    refused when it is an example value left in place.
+    """
     value = env.get(name)
-    if value:
-        return value
-    path = env.get(f"{name}_FILE")
-    if path:
+    if not value:
+        path = env.get(f"{name}_FILE")
+        if not path:
+            return None
         try:
-            return Path(path).read_text(encoding="utf-8").strip() or None
+            value = Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(f"{name}_FILE: cannot read {path!r}: {exc.strerror}") from exc
+        if not value:
+            return None
+    problem = weak_secret(value, ours=ours)
+    if problem:
+        raise ConfigError(f"{name}: {problem}; make one with `interlude secret`")
+    return value
+
+
+MIN_SECRET = 32
+_PLACEHOLDERS = ("changeme", "replaceme", "placeholder", "yoursecret", "yourtoken", "example", "secretkey")
+
+
+def weak_secret(value: str, *, ours: bool = True) -> str | None:
+    """Why `value` may not serve as a secret (a placeholder, too short, too uniform), or None."""
+    folded = "".join(c for c in value.lower() if c.isalnum())
+    if any(word in folded for word in _PLACEHOLDERS) or folded in ("", "secret", "token", "password"):
+        return "an example value, not a secret"
+    if not ours:
+        return None
+    if len(value) < MIN_SECRET:
+        return f"at least {MIN_SECRET} characters are needed, got {len(value)}"
+    if len(set(value)) < 8:
+        return "too few different characters to be random"
     return None
 
 
@@ -404,8 +479,8 @@ def parse_config(text: str, source: str, env: Mapping[str, str] | None = None) -
     if db_url:
         config = config.replace(database=dataclasses.replace(config.database, url=db_url))
     secrets = Secrets(
-        api_token=_env_secret(env, ENV_API_TOKEN),
-        secret_key=_env_secret(env, ENV_SECRET_KEY),
+        api_token=_env_secret(env, ENV_API_TOKEN, ours=True),
+        secret_key=_env_secret(env, ENV_SECRET_KEY, ours=True),
         twilio_auth_token=_env_secret(env, ENV_TWILIO_AUTH_TOKEN),
         smtp_password=_env_secret(env, ENV_SMTP_PASSWORD),
     )

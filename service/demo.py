@@ -2,18 +2,24 @@
 
 The demo patient lives in a time zone where it is daytime now, so that their messages are not
 held back by quiet hours and can be watched in the sandbox straight away.
+
+`make run` names no config, so `interlude init --demo` writes the demo config to
+instance/config.toml (when there is none) and `interlude serve` reads it: sandbox transports and
+a demo on-call clinician, so that a crisis text in the sandbox shows the page it sends.
 """
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from .bootstrap import Interlude
+from .config import DEFAULT_INSTANCE_CONFIG, Config
 from .db.tables import patients
 from .services.patients import create_patient
 from .services.sessions import book_session
@@ -35,6 +41,42 @@ ZONES = (
     "Atlantic/Azores",
     "America/Sao_Paulo",
 )
+
+
+DEMO_CONFIG = """\
+# The demo config, written by `interlude init --demo` (what `make run` serves). Every key not
+# set here keeps its built-in default; config.example.toml documents them all. Edit it or
+# delete it freely: it is not part of the repository.
+#
+# Nothing leaves the machine: both transports are the sandbox (see the Sandbox staff page).
+[sms]
+transport = "sandbox"
+
+[email]
+transport = "sandbox"
+
+# A demo on-call clinician (reserved 555-01xx numbers, example.com-style address), so that a
+# crisis text shows the page it sends. Real transports refuse to start without a real one.
+[[escalation.on_call]]
+name = "Demo on-call clinician"
+phone = "+12025550181"
+email = "oncall@clinic.example"
+
+[[escalation.backup]]
+name = "Demo backup clinician"
+phone = "+12025550182"
+email = "backup@clinic.example"
+"""
+
+
+def write_demo_config(config: Config, path: Path = DEFAULT_INSTANCE_CONFIG) -> Path | None:
+    """Write DEMO_CONFIG to `path` when the running config is the built-in defaults (no file was
+    named or found) and there is no file there yet; returns the path written, else None."""
+    if config.source != "built-in defaults" or path.exists():
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(DEMO_CONFIG, encoding="utf-8")
+    return path
 
 
 def daytime_zone(now: datetime) -> str:

@@ -31,7 +31,7 @@ POSTGRES_URL = os.environ.get(
     "INTERLUDE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_PEERS = os.environ.get("INTERLUDE_REQUIRE_PEERS") == "1"
-API_TOKEN = "test-token-" + "x" * 20
+API_TOKEN = "test-api-token-0123456789abcdefghij"
 
 
 class FakeClock:

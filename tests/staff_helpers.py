@@ -21,7 +21,7 @@ from service.web import create_app
 
 from .conftest import REQUIRE_PEERS, FakeClock, make_config, make_services
 
-SECRET = "test-secret-key-for-staff-cookies-0123456789"
+SECRET = "test-signing-key-for-staff-cookies-0123456789"
 ADMIN = ("admin@clinic.example", "correct horse battery")
 STAFF = ("nurse@clinic.example", "another long passphrase")
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

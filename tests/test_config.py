@@ -291,24 +291,70 @@ def test_empty_database_url_in_the_environment_is_ignored() -> None:
     )
 
 
+TOKEN_A = "api-token-4f1c9e2a7b3d8e6f0a5c1b9d2e"
+TOKEN_B = "signing-key-8a2f6c0e4b9d1f7a3c5e2b8d6f"
+
+
+@pytest.mark.parametrize("variable", ["INTERLUDE_API_TOKEN", "INTERLUDE_SECRET_KEY"])
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("CHANGE-ME", "example value"),
+        ("change_me_please_0123456789abcdefghij", "example value"),
+        ("your-secret-key-goes-here-0123456789", "example value"),
+        ("short-but-random-9f2c", "at least 32 characters"),
+        ("k" * 40, "too few different characters"),
+    ],
+)
+def test_weak_secrets_are_refused_by_the_variable_name(variable, value, says) -> None:
+    with pytest.raises(ConfigError, match=f"{variable}: .*{says}.*interlude secret"):
+        parse_config("", "x", {variable: value})
+
+
+def test_a_weak_secret_in_a_file_is_refused_too(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("CHANGE-ME\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="INTERLUDE_SECRET_KEY: an example value"):
+        parse_config("", "x", {"INTERLUDE_SECRET_KEY_FILE": str(token_file)})
+
+
+def test_a_provider_secret_is_refused_only_when_it_is_an_example_value() -> None:
+    env = {"INTERLUDE_TWILIO_AUTH_TOKEN": "abc123", "INTERLUDE_SMTP_PASSWORD": "hunter2hunter"}
+    assert parse_config("", "x", env).secrets.twilio_auth_token == "abc123"
+    with pytest.raises(ConfigError, match="INTERLUDE_SMTP_PASSWORD"):
+        parse_config("", "x", {"INTERLUDE_SMTP_PASSWORD": "CHANGE-ME"})
+
+
+def test_interlude_secret_prints_a_secret_the_config_accepts() -> None:
+    from click.testing import CliRunner
+
+    from service.cli import cli
+
+    result = CliRunner().invoke(cli, ["secret"])
+    value = result.output.strip()
+    assert result.exit_code == 0 and len(value) >= 32
+    assert parse_config("", "x", {"INTERLUDE_SECRET_KEY": value}).secrets.secret_key == value
+
+
 def test_api_token_from_the_environment() -> None:
-    config = parse_config("", "x", {"INTERLUDE_API_TOKEN": "tok-123", "INTERLUDE_SECRET_KEY": "key-456"})
-    assert config.secrets.api_token == "tok-123"
-    assert config.secrets.secret_key == "key-456"
+    env = {"INTERLUDE_API_TOKEN": TOKEN_A, "INTERLUDE_SECRET_KEY": TOKEN_B}
+    config = parse_config("", "x", env)
+    assert config.secrets.api_token == TOKEN_A
+    assert config.secrets.secret_key == TOKEN_B
 
 
 def test_api_token_from_a_file(tmp_path: Path) -> None:
     token_file = tmp_path / "token"
-    token_file.write_text("tok-from-file\n", encoding="utf-8")
+    token_file.write_text(TOKEN_A + "\n", encoding="utf-8")
     config = parse_config("", "x", {"INTERLUDE_API_TOKEN_FILE": str(token_file)})
-    assert config.secrets.api_token == "tok-from-file"
+    assert config.secrets.api_token == TOKEN_A
 
 
 def test_the_variable_wins_over_its_file(tmp_path: Path) -> None:
     token_file = tmp_path / "token"
-    token_file.write_text("from-file", encoding="utf-8")
-    env = {"INTERLUDE_API_TOKEN": "from-env", "INTERLUDE_API_TOKEN_FILE": str(token_file)}
-    assert parse_config("", "x", env).secrets.api_token == "from-env"
+    token_file.write_text(TOKEN_A, encoding="utf-8")
+    env = {"INTERLUDE_API_TOKEN": TOKEN_B, "INTERLUDE_API_TOKEN_FILE": str(token_file)}
+    assert parse_config("", "x", env).secrets.api_token == TOKEN_B
 
 
 def test_an_empty_token_file_means_no_token(tmp_path: Path) -> None:
@@ -334,15 +380,15 @@ def test_no_environment_means_no_secrets(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_secrets_never_appear_in_repr(tmp_path: Path) -> None:
     key_file = tmp_path / "key"
-    key_file.write_text("s3cret-key-from-file", encoding="utf-8")
+    key_file.write_text("s3cret-key-from-file-7Qw2Zr9Lk4Xp1Vb", encoding="utf-8")
     env = {
-        "INTERLUDE_API_TOKEN": "tok-Zq81x",
+        "INTERLUDE_API_TOKEN": "tok-Zq81x-4f8Jk2Lm9Np3Qr7St1Uv5Wx",
         "INTERLUDE_SECRET_KEY_FILE": str(key_file),
         "INTERLUDE_DATABASE_URL": "postgresql+psycopg://interlude:db-pa55word@db:5432/interlude",
     }
     config = parse_config("", "x", env)
-    assert config.secrets.api_token == "tok-Zq81x"
-    assert config.secrets.secret_key == "s3cret-key-from-file"
+    assert config.secrets.api_token == "tok-Zq81x-4f8Jk2Lm9Np3Qr7St1Uv5Wx"
+    assert config.secrets.secret_key == "s3cret-key-from-file-7Qw2Zr9Lk4Xp1Vb"
     assert config.database.url.endswith("@db:5432/interlude")
     for text in (repr(config), str(config), repr(config.database)):
         assert "tok-Zq81x" not in text
@@ -371,9 +417,9 @@ def test_load_config_without_a_file_uses_the_defaults(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no instance/config.toml here
-    config = load_config(env={"INTERLUDE_API_TOKEN": "t"})
+    config = load_config(env={"INTERLUDE_API_TOKEN": TOKEN_A})
     assert config.source == "built-in defaults"
-    assert config.secrets.api_token == "t"
+    assert config.secrets.api_token == TOKEN_A
 
 
 def test_load_config_finds_instance_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

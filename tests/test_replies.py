@@ -283,9 +283,13 @@ def test_silence_after_a_check_in_reminds_once_then_escalates(app, client, clock
     [esc] = client.get("/api/v1/escalations", headers=AUTH).json
     assert esc["kind"] == "no-answer"
     r = Phone(client).text("1")  # too late for the question: a person reads it
-    assert count(app, escalations) == 1
+    # 20:02 in New York, hours after the session: the Inbox item pages on call (low urgency),
+    # and the answer itself escalates nothing more.
+    with app.engine.connect() as conn:
+        kinds = conn.execute(select(escalations.c.kind).order_by(escalations.c.id)).scalars().all()
+    assert kinds == ["no-answer", "after-hours-inbox"]
     [item] = client.get("/api/v1/inbox", headers=AUTH).json
-    assert item["kind"] == "late-answer" and reply_text(r)
+    assert item["kind"] == "late-answer" and "on-call clinician know" in reply_text(r)
 
 
 def test_clearance_yes_clears_the_session_and_silence_becomes_a_task(app, client, clock):
@@ -345,7 +349,9 @@ def test_cli_lists_and_acknowledges(app, client):
     out = runner.invoke(args=["escalations"]).output
     esc_id = out.split()[0].lstrip("#")
     assert "crisis language" in out
+    assert "I want to hurt myself" in runner.invoke(args=["inbox"]).output
     r = runner.invoke(args=["escalations", "ack", esc_id, "--by", "Dr Rivera", "--outcome", "safe at home"])
     assert r.exit_code == 0 and '"acknowledged"' in r.output
-    assert "I want to hurt myself" in runner.invoke(args=["inbox"]).output
+    # an acknowledgement with its outcome closes the episode: the Inbox item too
+    assert "I want to hurt myself" not in runner.invoke(args=["inbox"]).output
     assert runner.invoke(args=["escalations", "ack", "999", "--by", "x"]).exit_code == 2

@@ -15,7 +15,7 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 INTERLUDE = str(Path(sys.executable).parent / "interlude")
-TOKEN = "serve-test-token-0123456789"
+TOKEN = "serve-test-token-0123456789abcdefgh"
 
 
 def free_port() -> int:

@@ -82,17 +82,30 @@ def html(response):
     return response.get_data(as_text=True)
 
 
-def test_today_shows_open_escalations_first_without_the_phone_number(app, clock, nurse):
+def card(page, esc_id):
+    block = page[page.index(f'id="escalation-{esc_id}"') :]
+    return block[: block.index("</article>")]
+
+
+def test_today_shows_open_escalations_first_with_the_words_and_a_call_button(app, clock, nurse):
     _, _, esc = escalate(app, clock)
+    Dispatcher(app).run_once()  # the page to Dr Rivera goes out
+    clock.advance(timedelta(minutes=4))
     page = html(nurse.get("/staff/today"))
     assert page.index("Open escalations (1)") < page.index("Today: ") < page.index("Tasks (")
-    block = page[page.index(f'id="escalation-{esc["id"]}"') :]
-    block = block[: block.index("</article>")]
+    block = card(page, esc["id"])
     assert "Concerning answer to a safety check-in" in block
     assert "Maria Lopez" in block and esc["code"] in block
     assert "Tue 02 Mar, 11:00 EST" in block  # the session, in the clinic's zone
-    assert '<label for="outcome-' in block and ">Acknowledge<" in block
-    assert "555-0143" not in page  # Today lists who; the number is on the escalation page
+    assert "Raised 4 min ago</strong> (15:01 EST)" in block
+    assert '<blockquote class="said">2 - still dizzy</blockquote>' in block  # the patient's words
+    assert f'href="tel:{PATIENT_PHONE}"' in block and "Call Maria Lopez" in block
+    assert 'Dr Rivera by text at 15:01 EST <span class="badge sent">sent</span>' in block
+    assert "Everyone on call again, Dr Rivera at 15:16 EST (in 11 min)" in block  # no backup configured
+    assert f"reply <kbd>ACK {esc['code']}</kbd> from an on-call phone, or acknowledge here" in block
+    assert '<label for="outcome-' in block and ">Acknowledge<" in block and " required" in block
+    failed = page[page.index("Failed deliveries") :]
+    assert "555-0143" not in failed  # elsewhere on Today numbers stay masked
 
 
 def test_acknowledging_records_who_and_the_outcome_and_stops_the_pages(app, clock, nurse):
@@ -107,7 +120,10 @@ def test_acknowledging_records_who_and_the_outcome_and_stops_the_pages(app, cloc
     assert row["outcome"] == "called patient, safe, plan for tomorrow"
     assert row["acked_at"] == clock.now and row["notify_again_at"] is None
     page = html(nurse.get("/staff/today"))
-    assert f"Escalation {esc['code']} acknowledged and the outcome recorded." in page
+    assert (
+        f"Escalation {esc['code']} acknowledged and the outcome recorded; the Inbox message closed with it."
+        in page
+    )
     assert "Open escalations (0)" in page and f'id="escalation-{esc["id"]}"' not in page
     clock.advance(timedelta(hours=1))
     escalation_service.sweep(app)
@@ -156,7 +172,7 @@ def test_an_escalation_acknowledged_by_text_takes_its_outcome_later(app, clock, 
     _, _, esc = escalate(app, clock)
     assert text_in(app, f"ACK {esc['code']}", sender=ON_CALL).kind == "staff-ack"
     page = html(nurse.get(f"/staff/escalations/{esc['id']}"))
-    assert "By <strong>Dr Rivera (sms)</strong>" in page and "No outcome recorded yet." in page
+    assert "By <strong>Dr Rivera (sms)</strong>" in page and "<strong>Outcome needed.</strong>" in page
     assert ">Record the outcome<" in page
     nurse.post(f"/staff/escalations/{esc['id']}/ack", {"outcome": "Dr Rivera called: fine"})
     row = escalation_row(app, esc["id"])

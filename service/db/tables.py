@@ -269,6 +269,8 @@ escalations = Table(
     Column("checkin_id", Id),
     Column("inbound_id", Id),
     Column("kind", String(24), nullable=False),
+    # For kind "crisis": the crisis category (domain.crisis.CATEGORIES); NULL otherwise.
+    Column("category", String(24)),
     Column("state", String(16), nullable=False),
     Column("level", Integer, nullable=False, default=0),
     Column("created_at", UTC, nullable=False),

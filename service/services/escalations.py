@@ -19,6 +19,8 @@ from ..bootstrap import Interlude
 from ..config import ContactConfig
 from ..db.tables import escalations, outbox, patients, sessions
 from ..domain import delivery
+from ..domain.office_hours import within_office_hours
+from . import audit, inbox, tasks
 from .errors import Conflict, InvalidInput, NotFound
 from .tasks import open_task
 
@@ -27,7 +29,25 @@ REASONS = {
     "concerning-answer": "concerning answer to a safety check-in",
     "no-answer": "no answer to a safety check-in",
     "not-cleared": "not cleared for the next session",
+    "after-hours-inbox": "a patient wrote after hours within 72 h of a session; read it in the Inbox",
 }
+# The crisis category in plain words, for the page and the staff pages (domain.crisis.CATEGORIES).
+CRISIS_REASONS = {
+    "suicide": "crisis language: suicide or self-harm",
+    "overdose": "crisis language: overdose or poisoning",
+    "harm-others": "crisis language: harm to others",
+    "medical-emergency": "crisis language: medical emergency",
+    "urgent-symptom": "crisis language: urgent symptom after a session",
+}
+# Kinds that ask a clinician to read, not to act at once: their page says so.
+LOW_URGENCY = ("after-hours-inbox",)
+
+
+def reason_label(kind: str, category: str | None = None) -> str:
+    """The reason shown in a page and on the staff pages: the crisis category when there is one."""
+    if kind == "crisis" and category in CRISIS_REASONS:
+        return CRISIS_REASONS[category]
+    return REASONS.get(kind, kind)
 
 
 def _code(conn: Connection) -> str:
@@ -52,8 +72,13 @@ def raise_escalation(
     session_id: int | None = None,
     checkin_id: int | None = None,
     inbound_id: int | None = None,
+    category: str | None = None,
 ) -> dict[str, Any]:
-    """Open an escalation and page the on-call clinicians, inside the caller's transaction."""
+    """Open an escalation and page the on-call clinicians, inside the caller's transaction.
+
+    Returns {"id", "code", "paged"}: paged is True only when a page to at least one on-call
+    contact was queued (with nobody on call the escalation becomes an unrouted staff task).
+    """
     code = _code(conn)
     escalation_id = conn.execute(
         insert(escalations)
@@ -64,6 +89,7 @@ def raise_escalation(
             checkin_id=checkin_id,
             inbound_id=inbound_id,
             kind=kind,
+            category=category,
             state="open",
             level=0,
             created_at=now,
@@ -72,8 +98,65 @@ def raise_escalation(
         .returning(escalations.c.id)
     ).scalar_one()
     row = conn.execute(select(escalations).where(escalations.c.id == escalation_id)).mappings().one()
-    _page(app, conn, row, patient, now)
-    return {"id": escalation_id, "code": code}
+    queued = _page(app, conn, row, patient, now)
+    return {"id": escalation_id, "code": code, "paged": queued > 0}
+
+
+# A message written this long after a session started may be about the session's after-effects.
+AFTER_SESSION = timedelta(hours=72)
+
+
+def page_after_hours_inbox(
+    app: Interlude, conn: Connection, *, patient: Mapping[Any, Any], inbound_id: int, now: datetime
+) -> bool:
+    """Page the on-call clinician (low urgency) for a message that just reached the Inbox, when
+    `[escalation] after_hours_inbox = "page"`, it is outside office hours, and the patient's
+    session started within the last 72 hours. At most one such escalation is open per patient.
+    Inside the caller's transaction; returns True when a page was queued."""
+    cfg = app.config.escalation
+    # With nobody on call there is no one to page: the message waits in the Inbox, as with
+    # "wait", rather than raising an unrouted escalation for something the screen found calm.
+    if cfg.after_hours_inbox != "page" or not any(c.phone or c.email for c in cfg.on_call):
+        return False
+    if within_office_hours(now, app.config.clinic.office):
+        return False
+    session_id = _recent_session(conn, patient["id"], now)
+    if session_id is None or _open_after_hours(conn, patient["id"]):
+        return False
+    result = raise_escalation(
+        app,
+        conn,
+        patient=patient,
+        kind="after-hours-inbox",
+        now=now,
+        session_id=session_id,
+        inbound_id=inbound_id,
+    )
+    return bool(result["paged"])
+
+
+def _recent_session(conn: Connection, patient_id: int, now: datetime) -> int | None:
+    """The newest booked or completed session that started within AFTER_SESSION before `now`."""
+    return conn.execute(
+        select(sessions.c.id)
+        .where(
+            sessions.c.patient_id == patient_id,
+            sessions.c.status.in_(("booked", "completed")),
+            sessions.c.start_at <= now,
+            sessions.c.start_at >= now - AFTER_SESSION,
+        )
+        .order_by(sessions.c.start_at.desc())
+        .limit(1)
+    ).scalar()
+
+
+def _open_after_hours(conn: Connection, patient_id: int) -> bool:
+    query = select(escalations.c.id).where(
+        escalations.c.patient_id == patient_id,
+        escalations.c.kind == "after-hours-inbox",
+        escalations.c.state == "open",
+    )
+    return conn.execute(query.limit(1)).first() is not None
 
 
 def _contacts(app: Interlude, level: int) -> tuple[ContactConfig, ...]:
@@ -87,9 +170,10 @@ def _contacts(app: Interlude, level: int) -> tuple[ContactConfig, ...]:
 
 def _page(
     app: Interlude, conn: Connection, esc: Mapping[Any, Any], patient: Mapping[Any, Any], now: datetime
-) -> None:
+) -> int:
+    """Queue the page of `esc` at its level; returns how many messages (0: an unrouted task)."""
     contacts = _contacts(app, esc["level"])
-    if not contacts:
+    if not any(c.phone or c.email for c in contacts):
         open_task(
             conn,
             key=f"escalation-unrouted:{esc['id']}",
@@ -99,7 +183,7 @@ def _page(
             session_id=esc["session_id"],
             detail="no on-call clinician configured in [escalation]: call the patient",
         )
-        return
+        return 0
     context = {"escalation": _context(app, conn, esc, patient)}
     rows = []
     for i, contact in enumerate(contacts):
@@ -129,8 +213,8 @@ def _page(
                     "updated_at": now,
                 }
             )
-    if rows:
-        conn.execute(insert(outbox), rows)
+    conn.execute(insert(outbox), rows)
+    return len(rows)
 
 
 def _context(
@@ -146,7 +230,8 @@ def _context(
     return {
         "code": esc["code"],
         "initials": _initials(patient),
-        "reason": REASONS.get(esc["kind"], esc["kind"]),
+        "reason": reason_label(esc["kind"], esc.get("category")),
+        "low_urgency": esc["kind"] in LOW_URGENCY,
         "session_date": session_date,
         "link": f"{base}/staff/escalations/{esc['id']}",
         "level": esc["level"],
@@ -182,36 +267,74 @@ def sweep(app: Interlude, now: datetime | None = None) -> int:
     return paged
 
 
-def acknowledge(app: Interlude, ident: int | str, by: str, outcome: str | None) -> dict[str, Any]:
-    """Record who acknowledged, when, and the outcome; stop further pages. By id or by code."""
+def acknowledge(
+    app: Interlude, ident: int | str, by: str, outcome: str | None, *, require_outcome: bool = False
+) -> dict[str, Any]:
+    """Acknowledge an escalation (by id or by code): stop its pages, record who, when and the outcome.
+
+    With an outcome the whole episode closes in the same transaction: the Inbox message behind
+    it is marked handled and its open tasks done. Without one (an `ACK <code>` text from an
+    on-call phone) the pages stop and the rest waits for the outcome, which the staff pages ask
+    for; `require_outcome` refuses an empty one (InvalidInput, field "outcome"). Giving the outcome
+    of an escalation acknowledged without one closes the rest then. Audited with the ids only:
+    the outcome is clinical text and stays in escalations.outcome. Returns the escalation's view
+    with "closed": {"inbound_id", "task_ids"}. Raises NotFound, InvalidInput, Conflict.
+    """
     if not by or not isinstance(by, str) or len(by) > 120:
         raise InvalidInput({"by": "who acknowledges is required (at most 120 characters)"})
     if outcome is not None and (not isinstance(outcome, str) or len(outcome) > 2000):
         raise InvalidInput({"outcome": "expected text of at most 2000 characters"})
+    outcome = (outcome or "").strip() or None
+    if require_outcome and outcome is None:
+        raise InvalidInput({"outcome": "Write the outcome: what was done, and what happens next."})
     now = app.clock()
     column = escalations.c.code if isinstance(ident, str) else escalations.c.id
     with app.engine.begin() as conn:
         esc = conn.execute(select(escalations).where(column == ident)).mappings().first()
         if esc is None:
             raise NotFound("escalation", ident)
-        if esc["state"] != "open":
-            if esc["state"] == "acknowledged" and outcome and not esc["outcome"]:
-                conn.execute(update(escalations).where(escalations.c.id == esc["id"]).values(outcome=outcome))
-                return view(
-                    conn.execute(select(escalations).where(escalations.c.id == esc["id"])).mappings().one()
+        this = escalations.c.id == esc["id"]
+        if esc["state"] == "open":
+            action = "escalation-acknowledged"
+            changed = conn.execute(
+                update(escalations)
+                .where(this, escalations.c.state == "open")
+                .values(
+                    state="acknowledged", acked_at=now, acked_by=by, outcome=outcome, notify_again_at=None
                 )
-            raise Conflict(f"escalation {esc['id']} is {esc['state']} already (by {esc['acked_by']})")
-        conn.execute(
-            update(escalations)
-            .where(escalations.c.id == esc["id"])
-            .values(state="acknowledged", acked_at=now, acked_by=by, outcome=outcome, notify_again_at=None)
-        )
-        conn.execute(
+            ).rowcount
+        elif esc["state"] == "acknowledged" and outcome and not esc["outcome"]:
+            action = "escalation-outcome-recorded"
+            changed = conn.execute(
+                update(escalations).where(this, escalations.c.outcome.is_(None)).values(outcome=outcome)
+            ).rowcount
+        else:
+            changed = 0
+        if changed != 1:  # acknowledged already, or a colleague was quicker by a moment
+            state = conn.execute(select(escalations.c.state, escalations.c.acked_by).where(this)).one()
+            raise Conflict(f"escalation {esc['id']} is {state.state} already (by {state.acked_by})")
+        cancelled = conn.execute(
             update(outbox)
             .where(outbox.c.dedupe_key.like(f"e{esc['id']}:%"), outbox.c.status == delivery.PENDING)
             .values(status=delivery.CANCELLED, reason="acknowledged", updated_at=now)
+        ).rowcount
+        closed: dict[str, Any] = {"inbound_id": None, "task_ids": []}
+        if outcome:
+            if inbox.close_item(conn, esc["inbound_id"], by=by, now=now):
+                closed["inbound_id"] = esc["inbound_id"]
+            keys = tasks.episode_keys(esc["id"], esc["inbound_id"])
+            closed["task_ids"] = tasks.close_tasks(conn, keys, by=by, now=now)
+        audit.record(
+            conn,
+            at=now,
+            actor=by,
+            action=action,
+            entity="escalation",
+            entity_id=esc["id"],
+            details={**closed, "pages_cancelled": cancelled, "outcome": "recorded" if outcome else "pending"},
         )
-        return view(conn.execute(select(escalations).where(escalations.c.id == esc["id"])).mappings().one())
+        row = conn.execute(select(escalations).where(this)).mappings().one()
+    return {**view(row), "closed": closed}
 
 
 def list_escalations(app: Interlude, state: str | None = "open", limit: int = 200) -> list[dict[str, Any]]:
@@ -229,7 +352,8 @@ def view(r: Mapping[Any, Any]) -> dict[str, Any]:
         "patient_id": r["patient_id"],
         "session_id": r["session_id"],
         "kind": r["kind"],
-        "reason": REASONS.get(r["kind"], r["kind"]),
+        "category": r.get("category"),
+        "reason": reason_label(r["kind"], r.get("category")),
         "state": r["state"],
         "level": r["level"],
         "created_at": r["created_at"].isoformat(),

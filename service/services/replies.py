@@ -1,8 +1,11 @@
 """What patients send back, handled in a fixed order (design decision 7):
 
-de-duplicate by the provider's message id -> crisis screen (always answered at once with crisis
-resources and escalated, whatever else the text says) -> STOP / START / HELP and plain-word
-revocations -> the answer to the patient's open question -> otherwise the staff inbox.
+crisis screen, before any transaction and for every sender, on-call phones included (always
+answered at once with the resources for what was found, and escalated, whatever else the text
+says) -> de-duplicate by the provider's message id -> STOP / START / HELP / wrong number and
+plain-word revocations -> the answer to the patient's open question (free text during an open
+safety check-in gets the options again, once) -> otherwise the staff inbox, which pages the
+on-call clinician after hours soon after a session.
 
 Every message is stored (the thread staff read) and nothing is dropped: what the pipeline cannot
 act on reaches a person. Logs carry ids and kinds only, never the text or the number.
@@ -12,8 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +30,7 @@ from ..db.upsert import insert_if_absent
 from ..domain import delivery
 from ..domain.answers import parse_answer
 from ..domain.consent import allows
-from ..domain.crisis import screen
+from ..domain.crisis import CrisisHit, screen
 from ..domain.keywords import classify_keyword
 from ..domain.quiet_hours import place
 from ..domain.schedule import CATEGORY_PRIORITY
@@ -34,10 +38,11 @@ from ..domain.segments import AVOIDABLE
 from ..domain.text import fold
 from ..templates import TemplateError
 from . import audit, consent
+from . import inbox as inbox_module
 from .checkins import open_question, recently_closed, record_answer, step_of
 from .context import message_context
 from .errors import Conflict, InvalidInput, NotFound, ServiceError
-from .escalations import acknowledge, raise_escalation
+from .escalations import acknowledge, page_after_hours_inbox, raise_escalation
 from .tasks import open_task
 
 log = logging.getLogger("interlude.replies")
@@ -67,29 +72,51 @@ class _Route:
     reply_template: str | None = None
     attention: bool = False
     checkin_id: int | None = None
+    context: dict[str, Any] = field(default_factory=dict)  # what the reply template sees besides clinic.*
+    fallback: str | None = None  # rendered when reply_template cannot be
+    language: str | None = None  # instead of the patient's (an unknown sender writing in Spanish)
+
+
+BODY_MAX = 5000  # what is stored, and so what is screened
+INBOX_KINDS = ("inbox", "unclear-revocation", "checkin-free-text", "late-answer")
+_ACK = re.compile(r"(?:ack|acknowledge) [0-9]{6}(?: .*)?")
 
 
 def handle_inbound(app: Interlude, msg: Inbound) -> ReplyResult:
     """Store and act on one inbound message; returns what to answer (None: no answer).
 
-    A patient's message is stored, routed and its effects (consent, answers, escalations, tasks)
-    committed in one transaction: a crash leaves either all of it or none, and the provider's
-    retry is then handled afresh.
+    The crisis screen (then the keyword reading) runs first, outside any transaction: its time
+    depends on what the sender wrote, and nothing a sender writes may hold the write lock. It
+    runs for every sender; an on-call phone's `ACK <code>` is an acknowledgement even when its
+    outcome words describe the patient's crisis. A patient's message is then stored, routed and
+    its effects (consent, answers, escalations, tasks) committed in one transaction: a crash
+    leaves either all of it or none, and the provider's retry is then handled afresh.
     """
     now = app.clock()
-    if _staff_name(app, msg.sender) is not None:
-        return _staff_message(app, msg, now)
+    hit = screen(msg.body[:BODY_MAX])
+    keyword = None if hit is not None else classify_keyword(msg.body[:BODY_MAX])
+    if _staff_name(app, msg.sender) is not None and (
+        hit is None or _ACK.fullmatch(fold(msg.body[:BODY_MAX]))
+    ):
+        return _staff_message(app, msg, now, screened=hit is not None)
     with app.engine.begin() as conn:
         patient = _patient_by_address(conn, msg.sender, msg.channel)
         inbound_id = _store(conn, msg, patient, now)
         if inbound_id is None:
             log.info("duplicate inbound", extra={"channel": msg.channel})
             return ReplyResult("duplicate", None, duplicate=True)
-        route = _route(app, conn, msg, patient, inbound_id, now)
-        reply = _say(app, route.reply_template, patient) if route.reply_template else None
+        route = _route(app, conn, msg, patient, inbound_id, now, hit, keyword)
+        reply = _say(app, route, patient) if route.reply_template else None
         routed = {"i": inbound_id, "k": route.kind, "a": route.attention, "r": reply, "c": route.checkin_id}
         conn.execute(_ROUTED, routed)
-    log.info("inbound handled", extra={"kind": route.kind, "patient_id": patient["id"] if patient else None})
+    log.info(
+        "inbound handled",
+        extra={
+            "kind": route.kind,
+            "category": hit.category if hit else None,
+            "patient_id": patient["id"] if patient else None,
+        },
+    )
     return ReplyResult(route.kind, reply, inbound_id, attention=route.attention)
 
 
@@ -103,7 +130,7 @@ def _store(conn: Connection, msg: Inbound, patient: Mapping[Any, Any] | None, no
             "channel": msg.channel,
             "sender": msg.sender,
             "patient_id": patient["id"] if patient else None,
-            "body": msg.body[:5000],
+            "body": msg.body[:BODY_MAX],
             "received_at": now,
             "kind": "received",
             "needs_attention": False,
@@ -117,8 +144,12 @@ def _staff_name(app: Interlude, sender: str) -> str | None:
     return next((c.name for c in (*cfg.on_call, *cfg.backup) if c.phone and c.phone == sender), None)
 
 
-def _staff_message(app: Interlude, msg: Inbound, now: datetime) -> ReplyResult:
-    """A text from an on-call phone: `ACK <code> [outcome]` acknowledges that escalation."""
+def _staff_message(app: Interlude, msg: Inbound, now: datetime, *, screened: bool) -> ReplyResult:
+    """A text from an on-call phone: `ACK <code> [outcome]` acknowledges that escalation.
+
+    `screened`: the crisis screen fired on the outcome words ("ACK 123456 took pills, sent to
+    the ER"); the acknowledgement stands and the message also waits in the Inbox for a person.
+    """
     with app.engine.begin() as conn:
         inbound_id = _store(conn, msg, None, now)
     if inbound_id is None:
@@ -130,7 +161,7 @@ def _staff_message(app: Interlude, msg: Inbound, now: datetime) -> ReplyResult:
         try:
             esc = acknowledge(app, words[1], by=f"{name} (sms)", outcome=" ".join(words[2:]) or None)
             reply = f"{clinic}: escalation {esc['code']} acknowledged by {name}. Record the outcome on the staff page."
-            kind, attention = "staff-ack", False
+            kind, attention = "staff-ack", screened
         except ServiceError as exc:
             reply, kind, attention = f"{clinic}: {exc}", "staff-message", True
     else:
@@ -146,12 +177,16 @@ def _staff_message(app: Interlude, msg: Inbound, now: datetime) -> ReplyResult:
 
 # The statements every inbound message runs, built once: building a statement costs more than
 # executing it on an indexed lookup (about 150 us against 60 us, measured for the sender lookup).
+# A number its holder said is not the patient's no longer speaks for that patient.
 _BY_ADDRESS = {
-    channel: select(patients)
-    .where(column == bindparam("address"))
+    "sms": select(patients)
+    .where(patients.c.phone == bindparam("address"), patients.c.sms_status != "wrong-number")
     .order_by(patients.c.enrolled_at.desc())
-    .limit(1)
-    for channel, column in (("sms", patients.c.phone), ("email", patients.c.email))
+    .limit(1),
+    "email": select(patients)
+    .where(patients.c.email == bindparam("address"))
+    .order_by(patients.c.enrolled_at.desc())
+    .limit(1),
 }
 _ROUTED = (
     update(inbound_messages)
@@ -160,11 +195,24 @@ _ROUTED = (
         kind=bindparam("k"), needs_attention=bindparam("a"), reply=bindparam("r"), checkin_id=bindparam("c")
     )
 )
+# An automatic acknowledgement sent lately; the options reply of a check-in (`skip`) is not one.
 _ACKED_SINCE = select(inbound_messages.c.id).where(
     inbound_messages.c.patient_id == bindparam("patient_id"),
     inbound_messages.c.received_at > bindparam("since"),
     inbound_messages.c.reply.is_not(None),
-    inbound_messages.c.kind.in_(("inbox", "unclear-revocation", "late-answer")),
+    inbound_messages.c.kind.in_(INBOX_KINDS),
+    inbound_messages.c.id != bindparam("skip"),
+)
+# The message of this check-in that got the options again (at most one per check-in).
+_OPTIONS_SENT = (
+    select(inbound_messages.c.id)
+    .where(
+        inbound_messages.c.checkin_id == bindparam("checkin_id"),
+        inbound_messages.c.kind == "checkin-free-text",
+        inbound_messages.c.reply.is_not(None),
+    )
+    .order_by(inbound_messages.c.id)
+    .limit(1)
 )
 
 
@@ -180,18 +228,23 @@ def _route(
     patient: Mapping[Any, Any] | None,
     inbound_id: int,
     now: datetime,
+    hit: CrisisHit | None,
+    keyword: str | None,
 ) -> _Route:
-    hit = screen(msg.body)
-    if hit is not None:
-        return _crisis(app, conn, patient, inbound_id, now)
-    keyword = classify_keyword(msg.body)
+    if hit is not None:  # first: "can't stop throwing up" is a symptom, never a revocation
+        return _crisis(app, conn, patient, inbound_id, now, hit)
     if msg.opt_out_type:
         return _provider_keyword(app, conn, msg, patient, now)
     if patient is None:
         # Not enrolled: nothing is ever sent to this number, but STOP and HELP are still answered
         # (CTIA: regardless of subscription) and anything else reaches a person.
         templates = {"opt-out": "reply_opt_out", "help": "reply_help"}
-        return _Route("unknown-sender", templates.get(keyword or ""), attention=keyword not in templates)
+        return _Route(
+            "unknown-sender",
+            templates.get(keyword or ""),
+            attention=keyword not in templates,
+            language="es" if keyword == "help" and fold(msg.body) == "ayuda" else None,
+        )
     opted_out = not allows(consent.events(conn, patient["id"]), "sms", "care")
     if keyword == "opt-out":
         return _opt_out(
@@ -215,32 +268,93 @@ def _route(
                 now=now,
             )
         return _Route("opt-in", "reply_opt_in")
-    if keyword == "help":
+    if keyword == "help":  # HELP, AYUDA...: in the patient's language
         return _Route("help", "reply_help")
-    answered = _answer(app, conn, msg, patient, inbound_id, now)
+    if keyword == "wrong-number":
+        return _wrong_number(conn, msg, patient, inbound_id, now)
+    answered = _answer(app, conn, msg, patient, inbound_id, now, free_text=keyword in (None, "opt-in"))
     if answered is not None:
         return answered
     kind = "unclear-revocation" if keyword == "unclear-revocation" else "inbox"
-    return _Route(kind, _ack_template(app, conn, patient, now), attention=True)
+    return _to_inbox(app, conn, kind, patient, inbound_id, now)
 
 
 def _crisis(
-    app: Interlude, conn: Connection, patient: Mapping[Any, Any] | None, inbound_id: int, now: datetime
+    app: Interlude,
+    conn: Connection,
+    patient: Mapping[Any, Any] | None,
+    inbound_id: int,
+    now: datetime,
+    hit: CrisisHit,
 ) -> _Route:
+    """Escalate, and answer with the resources for what was found; "alerted" only if a page went."""
+    paged = False
     if patient is None:
+        # An escalation (and its page) belongs to a patient; a person calls this number back.
         open_task(
             conn,
             key=f"crisis-unknown:{inbound_id}",
             kind="crisis-unknown-sender",
             now=now,
-            detail="crisis language from a number not enrolled: call back now",
+            detail=f"crisis language ({hit.category}) from a number not enrolled: call back now",
         )
     else:
         session_id = _current_session(conn, patient["id"], now)
-        raise_escalation(
-            app, conn, patient=patient, kind="crisis", now=now, session_id=session_id, inbound_id=inbound_id
+        raised = raise_escalation(
+            app,
+            conn,
+            patient=patient,
+            kind="crisis",
+            now=now,
+            session_id=session_id,
+            inbound_id=inbound_id,
+            category=hit.category,
         )
-    return _Route("crisis", "reply_crisis", attention=True)
+        paged = raised.get("paged") is True
+    return _Route(
+        "crisis",
+        f"reply_crisis_{hit.category.replace('-', '_')}",
+        attention=True,
+        context={"paged": paged},
+        fallback="reply_crisis",
+    )
+
+
+def _wrong_number(
+    conn: Connection, msg: Inbound, patient: Mapping[Any, Any], inbound_id: int, now: datetime
+) -> _Route:
+    """The person at this address says it is not the patient's: stop texting it, find the right one.
+
+    No consent event: the person answering is not the patient, whose consent stands for the
+    right number. One confirmation is sent, as after a STOP, so the person knows it is done.
+    """
+    if msg.channel == "sms":
+        conn.execute(
+            update(patients)
+            .where(patients.c.id == patient["id"])
+            .values(
+                sms_status="wrong-number", sms_status_reason="recipient-says-wrong-number", updated_at=now
+            )
+        )
+    open_task(
+        conn,
+        key=f"wrong-number:{inbound_id}",
+        kind="wrong-number",
+        now=now,
+        patient_id=patient["id"],
+        detail="the person at this number says it is not the patient: find the right number",
+    )
+    audit.record(
+        conn,
+        at=now,
+        actor="system:replies",
+        action="wrong-number",
+        entity="patient",
+        entity_id=patient["id"],
+        reason="recipient-says-wrong-number",
+        details={"inbound_id": inbound_id, "channel": msg.channel},
+    )
+    return _Route("wrong-number", "reply_wrong_number", attention=True)
 
 
 def _provider_keyword(
@@ -302,20 +416,29 @@ def _active_course_task(conn: Connection, patient: Mapping[Any, Any], now: datet
 
 
 def _answer(
-    app: Interlude, conn: Connection, msg: Inbound, patient: Mapping[Any, Any], inbound_id: int, now: datetime
+    app: Interlude,
+    conn: Connection,
+    msg: Inbound,
+    patient: Mapping[Any, Any],
+    inbound_id: int,
+    now: datetime,
+    *,
+    free_text: bool,
 ) -> _Route | None:
+    """The route of an answer to the patient's open (or just closed) question; None when the text
+    is not one. `free_text`: no keyword in it, so during a safety check-in it gets the options."""
     question = open_question(conn, patient["id"], now)
     if question is None:
         last = recently_closed(conn, patient["id"])
         step = step_of(app, last["schedule"], last["step_id"]) if last else None
         if last and step and step.expects and parse_answer(msg.body, step.expects):
-            return _Route(
-                "late-answer", _ack_template(app, conn, patient, now), attention=True, checkin_id=last["id"]
-            )
+            return _to_inbox(app, conn, "late-answer", patient, inbound_id, now, checkin_id=last["id"])
         return None
     step = step_of(app, question["schedule"], question["step_id"])
     answer = parse_answer(msg.body, step.expects) if step and step.expects else None
     if answer is None:
+        if free_text and question["kind"] == "checkin" and step and step.expects:
+            return _checkin_free_text(app, conn, patient, question, step.expects.scale, inbound_id, now)
         return None
     record_answer(conn, question, answer.code, answer.concerning, now)
     if question["kind"] == "clearance":
@@ -350,11 +473,51 @@ def _answer(
     return _Route("answer", "reply_checkin_thanks", checkin_id=question["id"])
 
 
-def _ack_template(app: Interlude, conn: Connection, patient: Mapping[Any, Any], now: datetime) -> str | None:
-    """One automatic office-hours acknowledgement per patient per `inbox_ack_every`."""
+def _checkin_free_text(
+    app: Interlude,
+    conn: Connection,
+    patient: Mapping[Any, Any],
+    question: Mapping[Any, Any],
+    scale: tuple[int, int] | None,
+    inbound_id: int,
+    now: datetime,
+) -> _Route:
+    """Words that answer no option of an open safety check-in: the options and the emergency
+    line again, once per check-in (the check-in stays open); later ones are ordinary Inbox items.
+    Either way a person reads it, flagged as written during a safety check-in."""
+    earlier = conn.execute(_OPTIONS_SENT, {"checkin_id": question["id"]}).scalar()
+    if earlier is not None:
+        return _to_inbox(
+            app, conn, "checkin-free-text", patient, inbound_id, now, checkin_id=question["id"], skip=earlier
+        )
+    paged = page_after_hours_inbox(app, conn, patient=patient, inbound_id=inbound_id, now=now)
+    return _Route(
+        "checkin-free-text",
+        "reply_checkin_options",
+        attention=True,
+        checkin_id=question["id"],
+        context={"paged": paged, "scale": list(scale) if scale else None},
+    )
+
+
+def _to_inbox(
+    app: Interlude,
+    conn: Connection,
+    kind: str,
+    patient: Mapping[Any, Any],
+    inbound_id: int,
+    now: datetime,
+    *,
+    checkin_id: int | None = None,
+    skip: int = 0,
+) -> _Route:
+    """A message for a person: pages the on-call clinician after hours soon after a session, and
+    acknowledges it automatically (always when it paged, else once per `inbox_ack_every`)."""
+    paged = page_after_hours_inbox(app, conn, patient=patient, inbound_id=inbound_id, now=now)
     since = now - app.config.escalation.inbox_ack_every
-    recent = conn.execute(_ACKED_SINCE, {"patient_id": patient["id"], "since": since}).first()
-    return None if recent is not None else "reply_inbox_ack"
+    acked = conn.execute(_ACKED_SINCE, {"patient_id": patient["id"], "since": since, "skip": skip}).first()
+    template = "reply_inbox_ack" if paged or acked is None else None
+    return _Route(kind, template, attention=True, checkin_id=checkin_id, context={"paged": paged})
 
 
 def _current_session(conn: Connection, patient_id: int, now: datetime) -> int | None:
@@ -367,7 +530,9 @@ def _current_session(conn: Connection, patient_id: int, now: datetime) -> int | 
     return None if row is None else int(row[0])
 
 
-def _say(app: Interlude, template: str, patient: Mapping[Any, Any] | None) -> str | None:
+def _say(app: Interlude, route: _Route, patient: Mapping[Any, Any] | None) -> str | None:
+    """The reply's text in the patient's language: its template, else its fallback; a crisis is
+    never left without 911 and 988, whatever fails."""
     clinic_tz = ZoneInfo(app.config.clinic.timezone)
     who = patient or {
         "first_name": "",
@@ -375,18 +540,22 @@ def _say(app: Interlude, template: str, patient: Mapping[Any, Any] | None) -> st
         "detailed_messages": False,
         "language": app.config.messages.default_language,
     }
-    language = who["language"]
-    try:
-        context = message_context(app.config.clinic, clinic_tz, who, None, language)
-        return app.templates.render(template, "sms", language, context).body
-    except TemplateError:
-        log.exception("reply template failed", extra={"template": template})
-        if template == "reply_crisis":  # never leave a crisis without the numbers
-            return (
-                f"{app.config.clinic.name}: if you are in danger call 911. Call or text 988 any time. "
-                f"After hours: {app.config.clinic.after_hours_phone}."
-            )
-        return None
+    language = route.language or who["language"]
+    for template in (route.reply_template, route.fallback):
+        if template is None:
+            continue
+        try:
+            context = message_context(app.config.clinic, clinic_tz, who, None, language)
+            context.update(route.context)
+            return app.templates.render(template, "sms", language, context).body
+        except TemplateError:
+            log.exception("reply template failed", extra={"template": template})
+    if route.kind == "crisis":
+        return (
+            f"{app.config.clinic.name}: if you are in danger or this is a medical emergency, call 911 now. "
+            f"Call or text 988 any time. After hours: {app.config.clinic.after_hours_phone}."
+        )
+    return None
 
 
 def _version(app: Interlude, template: str) -> str:
@@ -399,35 +568,10 @@ def _version(app: Interlude, template: str) -> str:
     return f"{template}@{digest}"
 
 
-def mark_handled(app: Interlude, inbound_id: int, by: str) -> None:
-    with app.engine.begin() as conn:
-        conn.execute(
-            update(inbound_messages)
-            .where(inbound_messages.c.id == inbound_id)
-            .values(needs_attention=False, handled_at=app.clock(), handled_by=by)
-        )
-
-
-def inbox(app: Interlude, limit: int = 200) -> list[dict[str, Any]]:
-    """Messages that need a person, oldest first."""
-    with app.reader.connect() as conn:
-        rows = conn.execute(
-            select(inbound_messages)
-            .where(inbound_messages.c.needs_attention.is_(True))
-            .order_by(inbound_messages.c.received_at)
-            .limit(limit)
-        ).mappings()
-        return [
-            {
-                "id": r["id"],
-                "patient_id": r["patient_id"],
-                "kind": r["kind"],
-                "body": r["body"],
-                "received_at": r["received_at"].isoformat(),
-                "reply": r["reply"],
-            }
-            for r in rows
-        ]
+# The Inbox read model and marking an item handled live in services/inbox.py; kept importable
+# from here for the API and the command line.
+inbox = inbox_module.inbox
+mark_handled = inbox_module.mark_handled
 
 
 # --- staff answers from the inbox ---------------------------------------------------------------

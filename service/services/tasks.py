@@ -12,6 +12,11 @@ from ..db.tables import staff_tasks
 from ..db.upsert import insert_if_absent
 from .errors import NotFound
 
+# Tasks that stand for a crisis nobody was paged for: with nobody on call ("escalation-unrouted")
+# or from a number that is not a patient's ("crisis-unknown-sender"). Every staff page shows a red
+# banner while one is open.
+URGENT_KINDS = ("escalation-unrouted", "crisis-unknown-sender")
+
 
 def open_task(
     conn: Connection,
@@ -40,6 +45,30 @@ def open_task(
         },
         "dedupe_key",
     )
+
+
+def episode_keys(escalation_id: int | None, inbound_id: int | None) -> list[str]:
+    """The dedupe keys of the tasks that belong to one escalation or one inbound message: they
+    close with it. The keys are the ones escalations.py and replies.py open them under."""
+    keys = []
+    if escalation_id is not None:
+        keys.append(f"escalation-unrouted:{escalation_id}")
+    if inbound_id is not None:
+        keys.append(f"crisis-unknown:{inbound_id}")
+    return keys
+
+
+def close_tasks(conn: Connection, keys: list[str], *, by: str, now: datetime) -> list[int]:
+    """Mark the open tasks with these keys done, inside the caller's transaction; returns their ids."""
+    if not keys:
+        return []
+    done = conn.execute(
+        update(staff_tasks)
+        .where(staff_tasks.c.dedupe_key.in_(keys), staff_tasks.c.state == "open")
+        .values(state="done", done_at=now, done_by=by)
+        .returning(staff_tasks.c.id)
+    )
+    return sorted(done.scalars())
 
 
 def list_tasks(app: Interlude, state: str = "open", limit: int = 200) -> list[dict[str, Any]]:
@@ -77,6 +106,7 @@ def complete_task(app: Interlude, task_id: int, by: str) -> dict[str, Any]:
 def _view(r: Any) -> dict[str, Any]:
     return {
         "id": r["id"],
+        "key": r["dedupe_key"],
         "kind": r["kind"],
         "state": r["state"],
         "detail": r["detail"],

@@ -11,16 +11,17 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, String, cast, func, literal, or_, select
 
 from ..bootstrap import Interlude
-from ..db.tables import checkins, escalations, inbound_messages, patients, sessions
+from ..db.tables import checkins, escalations, inbound_messages, outbox, patients, sessions, staff_tasks
 from ..templates import TemplateError
-from . import deliveries, replies, tasks
+from . import deliveries, inbox, replies, tasks
 from .checkins import step_of
 from .context import display_phone, message_context
 from .errors import NotFound
 from .escalations import REASONS
+from .inbox import DURING_CHECKIN
 
 log = logging.getLogger("interlude.today")
 FAILED_DAYS = 7  # failed deliveries older than this have left the Today page (patient pages keep them)
@@ -40,67 +41,264 @@ def _at(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+# --- the red banner and the counts in the navigation ------------------------------------------
+
+_OPEN = escalations.c.state == "open"
+_ALERTS = select(
+    select(func.count()).select_from(escalations).where(_OPEN).scalar_subquery().label("open"),
+    select(escalations.c.id)
+    .where(_OPEN)
+    .order_by(escalations.c.created_at, escalations.c.id)
+    .limit(1)
+    .scalar_subquery()
+    .label("first"),
+    select(func.count())
+    .select_from(staff_tasks)
+    .where(staff_tasks.c.state == "open", staff_tasks.c.kind.in_(tasks.URGENT_KINDS))
+    .scalar_subquery()
+    .label("unrouted"),
+    select(func.count())
+    .select_from(staff_tasks)
+    .where(
+        staff_tasks.c.state == "open",
+        staff_tasks.c.kind.in_(tasks.URGENT_KINDS),
+        staff_tasks.c.dedupe_key.not_in(
+            select(literal("escalation-unrouted:") + cast(escalations.c.id, String)).where(_OPEN)
+        ),
+    )
+    .scalar_subquery()
+    .label("alone"),
+    select(func.count())
+    .select_from(inbound_messages)
+    .where(inbound_messages.c.needs_attention.is_(True))
+    .scalar_subquery()
+    .label("inbox"),
+)
+
+
+def alerts(app: Interlude) -> dict[str, int | None]:
+    """What every staff page shows at the top, in one query: open escalations (and the oldest),
+    crises nobody could be paged for (open urgent tasks), the Inbox count, and `urgent`: the
+    escalations and crises waiting for someone, each counted once (an open escalation nobody was
+    paged for is one of both)."""
+    with app.reader.connect() as conn:
+        row = conn.execute(_ALERTS).one()
+    return {
+        "open": row.open,
+        "first": row.first,
+        "unrouted": row.unrouted,
+        "urgent": row.open + row.alone,
+        "inbox": row.inbox,
+    }
+
+
 # --- escalations -------------------------------------------------------------------------------
 
+# Why an escalation was raised, in plain words, for the page a clinician reads first.
+KIND_WORDS = {
+    "crisis": "Crisis words in a patient's text",
+    "concerning-answer": "Concerning answer to a safety check-in",
+    "no-answer": "No answer to a safety check-in",
+    "not-cleared": "Not cleared for the next session",
+    "after-hours-inbox": "A text after hours, within 72 hours of a session",
+}
+CATEGORY_WORDS = {
+    "suicide": "suicide or self-harm",
+    "overdose": "overdose or poisoning",
+    "harm-others": "harm to others",
+    "medical-emergency": "medical emergency",
+    "urgent-symptom": "urgent symptom after a session",
+}
 
-def open_escalations(app: Interlude) -> list[dict[str, Any]]:
-    """Open escalations, oldest first, with the patient's name and the session's start."""
-    query = (
+
+def reason_words(kind: str, category: str | None) -> str:
+    """The reason in plain words, with the crisis category when there is one."""
+    words = KIND_WORDS.get(kind) or REASONS.get(kind, kind).capitalize()
+    return f"{words}: {CATEGORY_WORDS.get(category, category)}" if category else words
+
+
+def _escalation_query() -> Select[Any]:
+    return (
         select(
             escalations,
             patients.c.first_name,
             patients.c.last_name,
+            patients.c.phone,
             sessions.c.start_at.label("session_start"),
+            inbound_messages.c.body.label("words"),
+            inbound_messages.c.received_at.label("words_at"),
+            inbound_messages.c.kind.label("words_kind"),
         )
         .join(patients, patients.c.id == escalations.c.patient_id)
         .outerjoin(sessions, sessions.c.id == escalations.c.session_id)
-        .where(escalations.c.state == "open")
-        .order_by(escalations.c.created_at, escalations.c.id)
+        .outerjoin(inbound_messages, inbound_messages.c.id == escalations.c.inbound_id)
+    )
+
+
+def open_escalations(app: Interlude) -> list[dict[str, Any]]:
+    """Open escalations, oldest first, each as its Today card: the patient's words and the number
+    to call, how long ago it was raised, who was paged when (and how it went), when the next
+    round of pages goes out, and whether nobody could be paged."""
+    query = _escalation_query().where(_OPEN).order_by(escalations.c.created_at, escalations.c.id)
+    now = app.clock()
+    with app.reader.connect() as conn:
+        rows = list(conn.execute(query).mappings())
+        ids = [r["id"] for r in rows]
+        pages = _pages(app, conn, ids)
+        unrouted = _unrouted(conn, ids)
+    views = []
+    for r in rows:
+        view = _escalation_view(r)
+        view.update(
+            minutes=max(0, int((now - r["created_at"]).total_seconds() // 60)),
+            pages=pages.get(r["id"], []),
+            next_round=_next_round(app, r["level"]),
+            unrouted=r["id"] in unrouted,
+            next_in=_minutes_until(now, r["notify_again_at"]),
+        )
+        views.append(view)
+    return views
+
+
+def acknowledged_recently(app: Interlude, hours: int = 24) -> list[dict[str, Any]]:
+    """Escalations acknowledged in the last `hours`, newest first, with who and the outcome; and
+    any acknowledged earlier whose outcome is still to be written."""
+    since = app.clock() - timedelta(hours=hours)
+    waiting = (escalations.c.state == "acknowledged") & escalations.c.outcome.is_(None)
+    query = (
+        _escalation_query()
+        .where(escalations.c.acked_at.is_not(None), (escalations.c.acked_at >= since) | waiting)
+        .order_by(escalations.c.acked_at.desc(), escalations.c.id.desc())
+        .limit(100)
     )
     with app.reader.connect() as conn:
         return [_escalation_view(r) for r in conn.execute(query).mappings()]
 
 
 def _escalation_view(r: Mapping[Any, Any]) -> dict[str, Any]:
+    category = r.get("category")
     return {
         "id": r["id"],
         "code": r["code"],
         "kind": r["kind"],
-        "reason": REASONS.get(r["kind"], r["kind"]),
+        "category": category,
+        "reason": reason_words(r["kind"], category),
+        "urgent": r["kind"] != "after-hours-inbox",
         "state": r["state"],
         "level": r["level"],
         "created_at": r["created_at"],
+        "notify_again_at": r["notify_again_at"],
         "acked_at": r["acked_at"],
         "acked_by": r["acked_by"],
+        "acked_by_name": (r["acked_by"] or "someone").removeprefix("staff:"),
         "outcome": r["outcome"],
+        "outcome_needed": r["state"] == "acknowledged" and not r["outcome"],
         "patient_id": r["patient_id"],
         "patient_name": f"{r['first_name']} {r['last_name']}",
+        "phone": r["phone"],
+        "phone_display": display_phone(r["phone"]) if r["phone"] else None,
         "session_start": r["session_start"],
+        "words": r["words"],
+        "words_at": r["words_at"],
+        "during_checkin": r["words_kind"] == DURING_CHECKIN,
     }
+
+
+def _pages(app: Interlude, conn: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The pages sent for each escalation (outbox rows to staff keyed e<id>:l<level>:...), by
+    contact name rather than number, in the order they were queued."""
+    if not ids:
+        return {}
+    query = (
+        select(
+            outbox.c.dedupe_key, outbox.c.recipient, outbox.c.channel, outbox.c.status, outbox.c.created_at
+        )
+        .where(outbox.c.audience == "staff", or_(*(outbox.c.dedupe_key.like(f"e{i}:%") for i in ids)))
+        .order_by(outbox.c.created_at, outbox.c.id)
+    )
+    cfg = app.config.escalation
+    names = {a: c.name for c in (*cfg.on_call, *cfg.backup) for a in (c.phone, c.email) if a}
+    found: dict[int, list[dict[str, Any]]] = {}
+    for r in conn.execute(query).mappings():
+        head, level, *_ = r["dedupe_key"].split(":")
+        found.setdefault(int(head[1:]), []).append(
+            {
+                "who": names.get(r["recipient"]) or deliveries.mask(r["channel"], r["recipient"]),
+                "channel": "text" if r["channel"] == "sms" else r["channel"],
+                "round": int(level[1:]) + 1,
+                "status": r["status"],
+                "at": r["created_at"],
+            }
+        )
+    return found
+
+
+def _minutes_until(now: datetime, then: datetime | None) -> int | None:
+    return None if then is None else max(0, -int((now - then).total_seconds() // 60))
+
+
+def _unrouted(conn: Connection, ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    keys = {f"escalation-unrouted:{i}": i for i in ids}
+    query = select(staff_tasks.c.dedupe_key).where(
+        staff_tasks.c.dedupe_key.in_(keys), staff_tasks.c.state == "open"
+    )
+    return {keys[k] for k in conn.execute(query).scalars()}
+
+
+def _next_round(app: Interlude, level: int) -> str | None:
+    """Who the next round of pages goes to (mirrors escalations._contacts); None: nobody."""
+    cfg = app.config.escalation
+    if level == 0 and cfg.backup:
+        return "The backup, " + ", ".join(c.name for c in cfg.backup)
+    if not cfg.on_call and not cfg.backup:
+        return None
+    return "Everyone on call again, " + ", ".join(c.name for c in (*cfg.on_call, *cfg.backup))
+
+
+def urgent_tasks(app: Interlude) -> list[dict[str, Any]]:
+    """Open tasks that stand for a crisis nobody was paged for, oldest first; an unrouted
+    escalation's task carries the escalation's id."""
+    found = [t for t in open_tasks(app) if t["kind"] in tasks.URGENT_KINDS]
+    for t in found:
+        head, _, tail = t["key"].partition(":")
+        t["escalation_id"] = int(tail) if head == "escalation-unrouted" and tail.isdigit() else None
+    return found
+
+
+def flagged_messages(app: Interlude) -> list[dict[str, Any]]:
+    """Pinned Inbox messages with no escalation of their own (free text during a safety check-in,
+    crisis words from a number that is not a patient's): Today shows them under the escalations."""
+    found = [i for i in inbox.inbox(app) if i["pinned"] and i["escalation"] is None]
+    with app.reader.connect() as conn:
+        names = _names(conn, (i["patient_id"] for i in found))
+        senders = _senders(conn, [i["id"] for i in found if i["patient_id"] is None])
+    return [
+        {
+            **i,
+            "received_at": _at(i["received_at"]),
+            "patient_name": names.get(i["patient_id"]),
+            "sender": senders.get(i["id"]),
+        }
+        for i in found
+    ]
 
 
 def escalation(app: Interlude, escalation_id: int) -> dict[str, Any]:
     """One escalation with what happened: the patient (and the number to call), the session,
     the check-in and the message behind it. Raises NotFound."""
-    query = (
-        select(
-            escalations,
-            patients.c.first_name,
-            patients.c.last_name,
-            sessions.c.start_at.label("session_start"),
-        )
-        .join(patients, patients.c.id == escalations.c.patient_id)
-        .outerjoin(sessions, sessions.c.id == escalations.c.session_id)
-        .where(escalations.c.id == escalation_id)
-    )
+    query = _escalation_query().where(escalations.c.id == escalation_id)
     with app.reader.connect() as conn:
         row = conn.execute(query).mappings().first()
         if row is None:
             raise NotFound("escalation", escalation_id)
         view = _escalation_view(row)
-        phone = conn.execute(select(patients.c.phone).where(patients.c.id == row["patient_id"])).scalar()
-        view["phone"] = phone
-        view["phone_display"] = display_phone(phone) if phone else None
+        view["minutes"] = max(0, int((app.clock() - row["created_at"]).total_seconds() // 60))
+        view["pages"] = _pages(app, conn, [escalation_id]).get(escalation_id, [])
+        view["next_round"] = _next_round(app, row["level"])
+        view["next_in"] = _minutes_until(app.clock(), row["notify_again_at"])
+        view["unrouted"] = bool(_unrouted(conn, [escalation_id]))
         view["session"] = _session(conn, row["session_id"])
         view["checkin"] = _checkin(app, conn, row["checkin_id"])
         view["message"] = _message(conn, row["inbound_id"])
@@ -238,10 +436,11 @@ def inbox_item(app: Interlude, inbound_id: int) -> dict[str, Any]:
 
 
 def inbox_items(app: Interlude) -> list[dict[str, Any]]:
-    """What needs a person, oldest first: who sent it, whether they may be answered by text (and
-    why not), and the prepared answers as this patient would receive them."""
-    items = replies.inbox(app)
-    quick = replies.quick_answers(app)
+    """What needs a person, pinned first then oldest first (inbox.inbox): who sent it, whether
+    they may be answered by text (and why not), and the prepared answers as this patient would
+    receive them."""
+    items = inbox.inbox(app)
+    names = replies.quick_answers(app)
     with app.reader.connect() as conn:
         ids = {i["patient_id"] for i in items if i["patient_id"] is not None}
         people = {p["id"]: p for p in conn.execute(select(patients).where(patients.c.id.in_(ids))).mappings()}
@@ -257,10 +456,17 @@ def inbox_items(app: Interlude) -> list[dict[str, Any]]:
                     "patient_name": f"{patient['first_name']} {patient['last_name']}" if patient else None,
                     "sender": senders.get(item["id"]),
                     "refusal": refusal,
-                    "quick": [] if refusal or patient is None else _quick(app, quick, patient),
+                    "escalation": _at_times(item["escalation"]),
+                    "quick": [] if refusal or patient is None else _quick(app, names, patient),
                 }
             )
     return views
+
+
+def _at_times(esc: dict[str, Any] | None) -> dict[str, Any] | None:
+    if esc is None:
+        return None
+    return {**esc, "acked_at": _at(esc["acked_at"]), "notify_again_at": _at(esc["notify_again_at"])}
 
 
 def _senders(conn: Connection, ids: list[int]) -> dict[int, str]:

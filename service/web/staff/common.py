@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, current_app, g, render_template, session
+from flask import Flask, abort, current_app, g, render_template, request, session
+from sqlalchemy.exc import SQLAlchemyError
 
 from ...bootstrap import Interlude
+from ...services import today
 from ...services.staff import StaffUser, active_user
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("interlude.web.staff")
 
 
 def services() -> Interlude:
@@ -79,8 +83,18 @@ def when(instant: datetime | None, fmt: str = "%a %d %b, %H:%M %Z") -> str:
     return instant.astimezone(clinic_zone()).strftime(fmt)
 
 
+def minutes(count: int | None) -> str:
+    """A span of minutes as a person says it: "4 min", "2 h 05 min"."""
+    if count is None:
+        return ""
+    if count < 60:
+        return f"{count} min"
+    return f"{count // 60} h {count % 60:02d} min"
+
+
 def register_filters(app: Flask) -> None:
     app.add_template_filter(when, "when")
+    app.add_template_filter(minutes, "minutes")
     app.add_template_filter(lambda i: when(i, "%H:%M %Z"), "clock")
     app.add_template_filter(lambda i: when(i, "%a %d %b %Y"), "day")
 
@@ -93,4 +107,23 @@ def register_filters(app: Flask) -> None:
             "sandbox_sms": svc.config.sms.transport == "sandbox",
             "on_call_configured": bool(svc.config.escalation.on_call),
             "staff": g.get("staff"),
+            "alerts": alerts(),
+            "rendered_at": svc.clock(),
+            # Only a page fetched by GET may reload itself (a page answering a POST would re-send it).
+            "reloadable": request.method == "GET",
         }
+
+
+def alerts() -> dict[str, Any] | None:
+    """The red banner and the counts in the navigation, for a signed-in account: one query per
+    request. If the query fails the banner says it could not check, rather than nothing."""
+    if g.get("staff") is None:
+        return None
+    if "alerts" not in g:
+        try:
+            g.alerts = today.alerts(services())
+        except SQLAlchemyError:
+            log.exception("alerts query failed")
+            g.alerts = {"failed": True, "open": 0, "first": None, "unrouted": 0, "urgent": 0, "inbox": 0}
+    found: dict[str, Any] = g.alerts
+    return found

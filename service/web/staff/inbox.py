@@ -1,4 +1,5 @@
-"""Inbox: what patients sent that needs a person, oldest first; mark handled or answer by text.
+"""Inbox: what patients sent that needs a person; crisis and concerning messages pinned at the
+top in red with their escalation's state, the rest oldest first; mark handled or answer by text.
 
 An answer is a prepared template or free text, sent only while the patient consents to SMS,
 and queued for the same dispatcher as every other message (which checks consent again).
@@ -10,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from ...services import replies, today
+from ...services import inbox, replies, today
 from ...services.errors import Conflict, InvalidInput
 from . import common
 
@@ -30,6 +31,7 @@ def _page(
         errors=errors or {},
         form=form or {},
         free=FREE,
+        refresh=True,
         max_chars=replies.ANSWER_MAX,
     )
 
@@ -44,7 +46,11 @@ def handled(ident: str) -> Any:
     item_id = common.parse_id(ident)
     app = common.services()
     today.inbox_item(app, item_id)  # 404 for an id that is not there
-    replies.mark_handled(app, item_id, by=common.actor())
+    try:
+        inbox.mark_handled(app, item_id, by=common.actor())
+    except Conflict as exc:
+        flash(f"Not marked handled: {exc}.", "error")
+        return redirect(url_for("staff.inbox.index"))
     flash("Marked handled.")
     return redirect(url_for("staff.inbox.index"))
 

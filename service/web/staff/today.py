@@ -1,7 +1,9 @@
-"""Today: open escalations first, today's and tomorrow's sessions, failed deliveries, tasks.
+"""Today: open escalations first (and crises nobody could be paged for), what was acknowledged in
+the last 24 hours, today's and tomorrow's sessions, failed deliveries, tasks.
 
 Also one escalation on its own page: the link in the on-call clinician's SMS and email, opened
-on a phone after signing in, with the number to call and the acknowledge form.
+on a phone after signing in, with the number to call and the acknowledge form. Acknowledging
+here needs an outcome; it closes the escalation, its Inbox message and its task together.
 """
 
 from __future__ import annotations
@@ -20,23 +22,42 @@ bp = Blueprint("today", __name__)
 @bp.get("/")
 @bp.get("/today")
 def index() -> Any:
+    return _today_page()
+
+
+def _today_page(
+    escalation_id: int | None = None, errors: dict[str, str] | None = None, outcome: str = ""
+) -> Any:
+    """Today, with the refused outcome of one escalation (and its error) kept on its card."""
     app = common.services()
+    card_errors = {escalation_id: errors} if escalation_id is not None and errors else {}
     return render_template(
         "staff/today/index.html",
         nav="today",
+        refresh=True,
         escalations=today.open_escalations(app),
+        urgent_tasks=today.urgent_tasks(app),
+        flagged=today.flagged_messages(app),
+        acknowledged=today.acknowledged_recently(app),
         days=today.sessions_ahead(app),
         failed=today.failed_deliveries(app),
         failed_days=today.FAILED_DAYS,
-        tasks=today.open_tasks(app),
+        tasks=[t for t in today.open_tasks(app) if t["kind"] not in tasks.URGENT_KINDS],
         inbox_count=today.inbox_count(app),
+        card_errors=card_errors,
+        outcomes={escalation_id: outcome} if escalation_id is not None else {},
     )
 
 
 def _escalation_page(escalation_id: int, errors: dict[str, str] | None = None, outcome: str = "") -> Any:
     esc = today.escalation(common.services(), escalation_id)
     return render_template(
-        "staff/today/escalation.html", nav="today", e=esc, errors=errors or {}, outcome=outcome
+        "staff/today/escalation.html",
+        nav="today",
+        refresh=esc["state"] == "open",
+        e=esc,
+        errors=errors or {},
+        outcome=outcome,
     )
 
 
@@ -49,22 +70,38 @@ def escalation(ident: str) -> Any:
 def acknowledge(ident: str) -> Any:
     escalation_id = common.parse_id(ident)
     app = common.services()
-    outcome = request.form.get("outcome", "").strip()
+    outcome = request.form.get("outcome", "")
+    back = request.form.get("back")
     detail = url_for("staff.today.escalation", ident=escalation_id)
     try:
-        done = escalations.acknowledge(app, escalation_id, by=common.actor(), outcome=outcome or None)
+        done = escalations.acknowledge(
+            app, escalation_id, by=common.actor(), outcome=outcome, require_outcome=True
+        )
     except InvalidInput as exc:
+        today.escalation(app, escalation_id)  # 404 for an id that is not there
+        if back == "today":
+            return _today_page(escalation_id, exc.errors, outcome), 400
         return _escalation_page(escalation_id, exc.errors, outcome), 400
     except Conflict:
         esc = today.escalation(app, escalation_id)
-        unsaved = " Your outcome note was not saved." if outcome and outcome != esc["outcome"] else ""
-        who = (esc["acked_by"] or "someone").removeprefix("staff:")
-        flash(f"Escalation {esc['code']} was already acknowledged by {who}.{unsaved}", "error")
+        typed = outcome.strip()
+        unsaved = " Your outcome note was not saved." if typed and typed != esc["outcome"] else ""
+        flash(
+            f"Escalation {esc['code']} was already acknowledged by {esc['acked_by_name']}.{unsaved}", "error"
+        )
         return redirect(detail)
-    flash(f"Escalation {done['code']} acknowledged" + (" and the outcome recorded." if outcome else "."))
-    if request.form.get("back") == "today":
-        return redirect(url_for("staff.today.index"))
-    return redirect(detail)
+    flash(_closed_message(done))
+    return redirect(url_for("staff.today.index") if back == "today" else detail)
+
+
+def _closed_message(done: dict[str, Any]) -> str:
+    closed = done["closed"]
+    also = [
+        *(["the Inbox message"] if closed["inbound_id"] else []),
+        *(["the task"] if closed["task_ids"] else []),
+    ]
+    tail = f"; {' and '.join(also)} closed with it" if also else ""
+    return f"Escalation {done['code']} acknowledged and the outcome recorded{tail}."
 
 
 @bp.post("/tasks/<ident>/done")
