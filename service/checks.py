@@ -27,7 +27,8 @@ from .services.escalations import CRISIS_REASONS, REASONS
 from .templates import ALL_FILES, SMS_FILES, MessageTemplates, TemplateError
 
 # English SMS must stay GSM-7 and within 2 segments; other languages (accents force UCS-2 in
-# Spanish: á í ó ú are not in GSM-7) within 3. Source: compliance.md section 4.
+# Spanish: á í ó ú are not in GSM-7) within 3. Sources: 3GPP TS 23.038 (the GSM-7 alphabet) and
+# Twilio's guide to SMS character limits.
 SMS_BUDGET = {"en": 2}
 SMS_BUDGET_OTHER = 3
 GSM7_LANGUAGES = ("en",)
@@ -142,7 +143,10 @@ def _check_sms(
 def _check_email(
     templates: MessageTemplates, config: Config, base: str, rendered: Any, detailed: bool
 ) -> list[Problem]:
-    """A discreet patient's email names no diagnosis or drug either (compliance.md section 6)."""
+    """A discreet patient's email names no diagnosis or drug either.
+
+    HIPAA's minimum necessary standard (45 CFR 164.502(b)): share no more than the purpose needs.
+    """
     if detailed or base.startswith("escalation"):
         return []
     problems = []

@@ -32,13 +32,15 @@ REASONS = {
     "after-hours-inbox": "a patient wrote after hours within 72 h of a session; read it in the Inbox",
 }
 # The crisis category in plain words, for the page and the staff pages (domain.crisis.CATEGORIES).
-CRISIS_REASONS = {
-    "suicide": "crisis language: suicide or self-harm",
-    "overdose": "crisis language: overdose or poisoning",
-    "harm-others": "crisis language: harm to others",
-    "medical-emergency": "crisis language: medical emergency",
-    "urgent-symptom": "crisis language: urgent symptom after a session",
+# Each crisis category in plain words, for pages and staff pages alike.
+CATEGORY_WORDS = {
+    "suicide": "suicide or self-harm",
+    "overdose": "overdose or poisoning",
+    "harm-others": "harm to others",
+    "medical-emergency": "medical emergency",
+    "urgent-symptom": "urgent symptom after a session",
 }
+CRISIS_REASONS = {category: f"crisis language: {words}" for category, words in CATEGORY_WORDS.items()}
 # Kinds that ask a clinician to read, not to act at once: their page says so.
 LOW_URGENCY = ("after-hours-inbox",)
 

@@ -20,7 +20,7 @@ from . import deliveries, inbox, replies, tasks
 from .checkins import step_of
 from .context import display_phone, message_context
 from .errors import NotFound
-from .escalations import REASONS
+from .escalations import CATEGORY_WORDS, REASONS
 from .inbox import DURING_CHECKIN
 
 log = logging.getLogger("interlude.today")
@@ -101,13 +101,6 @@ KIND_WORDS = {
     "no-answer": "No answer to a safety check-in",
     "not-cleared": "Not cleared for the next session",
     "after-hours-inbox": "A text after hours, within 72 hours of a session",
-}
-CATEGORY_WORDS = {
-    "suicide": "suicide or self-harm",
-    "overdose": "overdose or poisoning",
-    "harm-others": "harm to others",
-    "medical-emergency": "medical emergency",
-    "urgent-symptom": "urgent symptom after a session",
 }
 
 
