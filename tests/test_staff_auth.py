@@ -37,7 +37,13 @@ def test_pages_need_a_sign_in_and_come_back_after_it(staff_app):
 
 
 def test_next_cannot_leave_the_staff_pages(staff_app):
-    for target in ("https://evil.example/", "//evil.example", "/api/v1/patients", "/staff\\..\\x"):
+    for target in (
+        "https://evil.example/",
+        "//evil.example",
+        "/api/v1/patients",
+        "/staff\\..\\x",
+        "/staff\r\nX: 1",
+    ):
         client = StaffClient(staff_app)
         page = client.get("/staff/sign-in").get_data(as_text=True)
         response = client.client.post(
@@ -297,3 +303,38 @@ def test_concurrent_wrong_guesses_count_exactly(staff_services, guesses):
     else:
         assert locks == 0
         assert staff.sign_in(staff_services, *STAFF).email == STAFF[0]
+
+
+def test_a_sign_in_lasts_twelve_hours_however_busy(staff_app, clock):
+    client = signed_in(staff_app, STAFF)
+    for _ in range(5):  # busy all day: every page re-signs the cookie
+        clock.advance(timedelta(hours=2, minutes=20))
+        assert client.get("/staff/today").status_code == 200
+    clock.advance(timedelta(hours=1))  # 12 h 40 min after signing in
+    response = client.get("/staff/today")
+    assert response.status_code == 302 and "/staff/sign-in" in response.headers["Location"]
+
+
+def test_a_flood_of_sign_ins_is_slowed_per_address_and_per_client(staff_app):
+    from service.web.staff import SIGN_INS_PER_ADDRESS, SIGN_INS_PER_CLIENT
+
+    per_address = int(SIGN_INS_PER_ADDRESS.split("/")[0])
+    per_client = int(SIGN_INS_PER_CLIENT.split("/")[0])
+    client = StaffClient(staff_app)
+    codes = [
+        client.sign_in("nobody@clinic.example", "wrong password").status_code for _ in range(per_address + 1)
+    ]
+    assert codes[:per_address] == [401] * per_address and codes[-1] == 429
+    assert "Too many sign-in attempts" in client.sign_in("nobody@clinic.example", "x").get_data(as_text=True)
+    others = [
+        client.sign_in(f"guess{i}@clinic.example", "wrong password").status_code for i in range(per_client)
+    ]
+    assert 429 in others  # many addresses from one client: slowed too
+    assert (
+        StaffClient(staff_app).client.get("/staff/sign-in").status_code == 200
+    )  # the page itself is not limited
+
+
+@pytest.mark.parametrize("path", ["/staff/patients/99999999999999999999", "/staff/patients/\u00b2"])
+def test_an_id_no_database_could_hold_is_not_found(admin_client, path):
+    assert admin_client.get(path).status_code == 404

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from ..bootstrap import Interlude, build
 from ..config import Config, load_config
@@ -19,6 +20,14 @@ from ..services.errors import Conflict, InvalidInput, NotFound
 from .staff.common import error_page as staff_error
 
 log = logging.getLogger("interlude.web")
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:...>` within the database's integer range (a longer one is a 404, not a 500)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: Config | None = None, *, services: Interlude | None = None) -> Flask:
@@ -29,6 +38,8 @@ def create_app(config: Config | None = None, *, services: Interlude | None = Non
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["interlude"] = services
+    # An id in a path is a database key: one past 64 bits would fail in the database, not here.
+    app.url_map.converters["int"] = BoundedInt
 
     @app.before_request
     def current_content() -> None:
@@ -85,7 +96,7 @@ def _errors(app: Flask) -> None:
             return jsonify(
                 error=(exc.name or "error").lower().replace(" ", "-"), message=exc.description
             ), code
-        if _staff_page() and exc.code in (403, 404, 405):
+        if _staff_page() and exc.code in (403, 404, 405, 429):
             return staff_error(exc.code, exc.name, exc.description or "")
         return exc
 

@@ -12,13 +12,22 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from . import common
 
 csrf = CSRFProtect()
 PUBLIC_ENDPOINTS = frozenset({"staff.auth.sign_in"})
-SESSION_HOURS = 12
+SESSION_HOURS = common.SESSION_HOURS
+# Sign-in attempts a minute, per address tried and per client. The account lockout (5 failures)
+# already stops guessing one password; this keeps a flood of attempts, at many addresses or one,
+# from spending the web process on password hashes. Counted in each process's memory: behind a
+# proxy every client shares the proxy's address, hence the larger per-client figure.
+SIGN_INS_PER_ADDRESS = "10/minute"
+SIGN_INS_PER_CLIENT = "30/minute"
+TOO_MANY = "Too many sign-in attempts: wait a minute and try again."
 
 
 def guard() -> Any:
@@ -50,6 +59,21 @@ def headers(response: Any) -> Any:
     return response
 
 
+def _limit_sign_ins(app: Flask) -> None:
+    """Wrap the sign-in view in its rate limits (Flask-Limiter checks a decorated view itself)."""
+    from . import signin
+
+    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", default_limits=[])
+    endpoint = "staff.auth.sign_in"
+    for limit, key, scope in (
+        (SIGN_INS_PER_ADDRESS, signin.posted_address, "sign-in-address"),
+        (SIGN_INS_PER_CLIENT, get_remote_address, "sign-in-client"),
+    ):
+        rule = limiter.limit(limit, key_func=key, scope=scope, methods=["POST"], error_message=TOO_MANY)
+        view: Any = app.view_functions[endpoint]
+        app.view_functions[endpoint] = rule(view)
+
+
 def init_app(app: Flask) -> None:
     services = app.extensions["interlude"]
     secret = services.config.secrets.secret_key
@@ -78,6 +102,7 @@ def init_app(app: Flask) -> None:
     for page in (signin, today, patients, inbox, content, sandbox, accounts):
         bp.register_blueprint(page.bp)
     app.register_blueprint(bp)
+    _limit_sign_ins(app)
 
     @app.get("/")
     def root() -> Any:

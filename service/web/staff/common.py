@@ -35,11 +35,27 @@ def actor() -> str:
     return f"staff:{user().email}"
 
 
+# A sign-in lasts this long from the moment it was made, however busy the session since: the
+# cookie is re-signed whenever the session changes (a flash, a CSRF token), so its own age slides.
+SESSION_HOURS = 12
+
+
 def load_user() -> StaffUser | None:
-    uid, epoch = session.get("uid"), session.get("epoch")
-    if not isinstance(uid, int) or not isinstance(epoch, int):
+    uid, epoch, since = session.get("uid"), session.get("epoch"), session.get("since")
+    if not isinstance(uid, int) or not isinstance(epoch, int) or not isinstance(since, int):
+        return None
+    if services().clock().timestamp() - since > SESSION_HOURS * 3600:
         return None
     return active_user(services(), uid, epoch)
+
+
+def start_session(user: StaffUser) -> None:
+    """A fresh cookie for `user` (nothing set before it survives: no fixation), valid 12 hours."""
+    session.clear()
+    session.permanent = True
+    session["uid"] = user.id
+    session["epoch"] = user.session_epoch
+    session["since"] = int(services().clock().timestamp())
 
 
 def admin_required(view: F) -> F:
@@ -55,7 +71,7 @@ def admin_required(view: F) -> F:
 
 
 def parse_id(value: str) -> int:
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         abort(404)
     return int(value)
 
@@ -63,7 +79,8 @@ def parse_id(value: str) -> int:
 def safe_next(target: str | None) -> str:
     """Only a path inside the staff pages may follow a sign-in (no open redirect)."""
     target = (target or "").rstrip("?")
-    if target.startswith("/staff") and not target.startswith("//") and "\\" not in target:
+    printable = target.isascii() and target.isprintable()  # no CR/LF: never a header injection
+    if printable and target.startswith("/staff") and not target.startswith("//") and "\\" not in target:
         return target
     return "/staff/today"
 

@@ -19,6 +19,11 @@ REFUSED = (
 )
 
 
+def posted_address() -> str:
+    """The rate-limit key of a sign-in attempt: the address it tries (guessing one account)."""
+    return "address:" + str(request.form.get("email", "")).strip().lower()[:254]
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in() -> Any:
     target = common.safe_next(request.values.get("next"))
@@ -32,10 +37,7 @@ def sign_in() -> Any:
     except staff.SignInRefused:
         log.info("staff sign-in refused")
         return render_template("staff/sign_in.html", next=target, email=email, error=REFUSED), 401
-    session.clear()  # a new session on sign-in: nothing set before it survives (fixation)
-    session.permanent = True
-    session["uid"] = user.id
-    session["epoch"] = user.session_epoch
+    common.start_session(user)
     log.info("staff signed in", extra={"staff_id": user.id})
     return redirect(target)
 
