@@ -44,7 +44,7 @@ def _read(app: Interlude, data: Any, *, partial: bool) -> dict[str, Any]:
         ),
         "language": f.get(
             "language",
-            v.language,
+            v.one_of(app.config.messages.languages),  # a language without templates would get the default's
             default=None if partial else app.config.messages.default_language,
             nullable=False,
         ),

@@ -35,12 +35,17 @@ def get_session(conn: Connection, session_id: int, *, lock: bool = False) -> Map
     return row
 
 
+# The column a cancel, complete or no-show reason lands in (treatment_sessions.status_reason):
+# PostgreSQL refuses a longer one with an error, not a 400.
+MAX_REASON = 200
+
+
 def _reason(data: Any) -> str | None:
     if not isinstance(data, dict) or data.get("reason") is None:
         return None
     reason = data["reason"]
-    if not isinstance(reason, str) or len(reason) > 500:
-        raise InvalidInput({"reason": "expected text of at most 500 characters"})
+    if not isinstance(reason, str) or len(reason) > MAX_REASON or not v.storable(reason):
+        raise InvalidInput({"reason": f"expected text of at most {MAX_REASON} characters"})
     return reason.strip() or None
 
 

@@ -19,6 +19,9 @@ EMAIL = re.compile(r"^[^@\s<>\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.
 CHANNELS = ("sms", "email")
 # Far outside these a date is a typo, and near year 9999 a conversion to UTC overflows.
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+# Control characters and lone surrogates: PostgreSQL refuses NUL in text, and a lone surrogate
+# (valid in JSON, "\ud800") cannot be encoded as UTF-8 by either database driver.
+UNSTORABLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 class Fields:
@@ -62,10 +65,17 @@ class Fields:
             raise InvalidInput(self.errors)
 
 
+def storable(value: str) -> bool:
+    """False for text with a control character (other than white space) or a lone surrogate."""
+    return UNSTORABLE.search(value) is None
+
+
 def text(max_len: int) -> Any:
     def check(value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
             raise ValueError("expected non-empty text")
+        if not storable(value):
+            raise ValueError("control characters are not allowed")
         value = " ".join(value.split())
         if len(value) > max_len:
             raise ValueError(f"at most {max_len} characters")
@@ -88,7 +98,12 @@ def phone(value: Any, region: str = "US") -> str:
 
 
 def email(value: Any) -> str:
-    if not isinstance(value, str) or len(value) > 254 or not EMAIL.match(value.strip()):
+    if (
+        not isinstance(value, str)
+        or len(value) > 254
+        or not storable(value)
+        or not EMAIL.match(value.strip())
+    ):
         raise ValueError("not a valid email address")
     return value.strip()
 
@@ -108,6 +123,11 @@ def timezone(value: Any) -> str:
     if value in links:
         raise ValueError(f"{value!r} is an old name: use {links[value]!r}")
     raise ValueError(f"unknown time zone {value!r}: expected an IANA name such as America/New_York")
+
+
+def canonical_zones() -> frozenset[str]:
+    """Every zone name `timezone` accepts."""
+    return _zones()[0]
 
 
 @functools.cache

@@ -10,6 +10,7 @@ from ..services import queries, sessions
 from ..services.deliveries import list_deliveries
 from ..services.errors import InvalidInput
 from ..services.patients import create_patient, update_patient
+from . import openapi
 from .auth import require_api_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -22,7 +23,12 @@ def _services() -> Any:
     return current_app.extensions["interlude"]
 
 
-bp.before_request(require_api_token)
+@bp.before_request
+def _authenticate() -> Any:
+    # The document describes the API, not anyone's data: a client reads it before it has a token.
+    if request.endpoint == "api.openapi_document":
+        return None
+    return require_api_token()
 
 
 # Every body here is a flat object with short lists: anything nested deeper is not ours, and a
@@ -30,7 +36,8 @@ bp.before_request(require_api_token)
 MAX_DEPTH = 8
 
 
-def _json() -> Any:
+def json_body() -> Any:
+    """The request's JSON ({} when empty); InvalidInput naming `body` when too deep or not JSON."""
     raw = request.get_data()
     if not raw:
         return {}
@@ -54,6 +61,14 @@ def _depth(raw: bytes) -> int:
     return deepest
 
 
+def _limit(default: str) -> int:
+    """The `limit` query parameter: ASCII digits ("²".isdigit() is true too) from 1 to 500."""
+    limit = request.args.get("limit", default)
+    if not (limit.isascii() and limit.isdigit()) or not 0 < int(limit) <= 500:
+        raise InvalidInput({"limit": "expected a whole number from 1 to 500"})
+    return int(limit)
+
+
 def _id(value: str) -> int:
     # ASCII digits only: "²".isdigit() is true, and int("²") raises.
     if not (value.isascii() and value.isdigit()) or len(value) > 18:
@@ -70,7 +85,7 @@ def _no_store(response: Response) -> Response:
 
 @bp.post("/patients")
 def post_patient() -> Any:
-    return jsonify(create_patient(_services(), _json(), ACTOR)), 201
+    return jsonify(create_patient(_services(), json_body(), ACTOR)), 201
 
 
 @bp.get("/patients/<pid>")
@@ -80,12 +95,12 @@ def get_patient(pid: str) -> Any:
 
 @bp.patch("/patients/<pid>")
 def patch_patient(pid: str) -> Any:
-    return jsonify(update_patient(_services(), _id(pid), _json(), ACTOR))
+    return jsonify(update_patient(_services(), _id(pid), json_body(), ACTOR))
 
 
 @bp.post("/sessions")
 def post_session() -> Any:
-    return jsonify(sessions.book_session(_services(), _json(), ACTOR)), 201
+    return jsonify(sessions.book_session(_services(), json_body(), ACTOR)), 201
 
 
 @bp.get("/sessions/<sid>")
@@ -95,22 +110,22 @@ def get_session(sid: str) -> Any:
 
 @bp.patch("/sessions/<sid>")
 def patch_session(sid: str) -> Any:
-    return jsonify(sessions.reschedule_session(_services(), _id(sid), _json(), ACTOR))
+    return jsonify(sessions.reschedule_session(_services(), _id(sid), json_body(), ACTOR))
 
 
 @bp.post("/sessions/<sid>/cancel")
 def cancel(sid: str) -> Any:
-    return jsonify(sessions.cancel_session(_services(), _id(sid), _json(), ACTOR))
+    return jsonify(sessions.cancel_session(_services(), _id(sid), json_body(), ACTOR))
 
 
 @bp.post("/sessions/<sid>/complete")
 def complete(sid: str) -> Any:
-    return jsonify(sessions.complete_session(_services(), _id(sid), _json(), ACTOR))
+    return jsonify(sessions.complete_session(_services(), _id(sid), json_body(), ACTOR))
 
 
 @bp.post("/sessions/<sid>/no-show")
 def no_show(sid: str) -> Any:
-    return jsonify(sessions.no_show_session(_services(), _id(sid), _json(), ACTOR))
+    return jsonify(sessions.no_show_session(_services(), _id(sid), json_body(), ACTOR))
 
 
 @bp.get("/sessions/<sid>/messages")
@@ -118,23 +133,22 @@ def session_messages(sid: str) -> Any:
     return jsonify(queries.session_messages(_services(), _id(sid)))
 
 
+@bp.get("/openapi.json")
+def openapi_document() -> Any:
+    return jsonify(openapi.document(_services()))
+
+
 @bp.get("/sandbox/messages")
 def sandbox_messages() -> Any:
-    limit = request.args.get("limit", "50")
-    if not limit.isdigit() or not 0 < int(limit) <= 500:
-        raise InvalidInput({"limit": "expected a whole number from 1 to 500"})
-    return jsonify(queries.sandbox_messages(_services(), int(limit)))
+    return jsonify(queries.sandbox_messages(_services(), _limit("50")))
 
 
 @bp.get("/deliveries")
 def deliveries() -> Any:
     status = request.args.get("status")
-    limit = request.args.get("limit", "100")
     if status not in (None, "failed"):
         raise InvalidInput({"status": "expected 'failed' (or no status for every delivery)"})
-    if not limit.isdigit() or not 0 < int(limit) <= 500:
-        raise InvalidInput({"limit": "expected a whole number from 1 to 500"})
-    return jsonify(list_deliveries(_services(), failed=status == "failed", limit=int(limit)))
+    return jsonify(list_deliveries(_services(), failed=status == "failed", limit=_limit("100")))
 
 
 def init_app(app: Flask) -> None:

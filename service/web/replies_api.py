@@ -9,6 +9,8 @@ from flask import Blueprint, Flask, abort, current_app, jsonify, request
 from ..services import escalations, replies, tasks
 from ..services.consent import ledger
 from ..services.errors import InvalidInput
+from ..services.validation import Fields, storable, text
+from .api import json_body
 from .auth import require_api_token
 
 bp = Blueprint("replies_api", __name__, url_prefix="/api/v1")
@@ -20,18 +22,16 @@ def _app() -> Any:
 
 
 def _id(value: str) -> int:
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         abort(404)
     return int(value)
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if data is None and request.get_data():
-        raise InvalidInput({"body": "not valid JSON"})
-    if data is not None and not isinstance(data, dict):
+    data = json_body()
+    if not isinstance(data, dict):
         raise InvalidInput({"body": "expected a JSON object"})
-    return data or {}
+    return data
 
 
 @bp.get("/inbox")
@@ -41,8 +41,11 @@ def inbox() -> Any:
 
 @bp.post("/inbox/<mid>/handled")
 def handled(mid: str) -> Any:
-    body = _body()
-    replies.mark_handled(_app(), _id(mid), str(body.get("by") or "api"))
+    f = Fields(_body())
+    f.refuse_unknown({"by"})
+    by = f.get("by", text(120), default="api")
+    f.done()
+    replies.mark_handled(_app(), _id(mid), by)
     return jsonify(status="handled")
 
 
@@ -60,6 +63,9 @@ def ack(eid: str) -> Any:
     unknown = sorted(set(body) - {"by", "outcome"})
     if unknown:
         raise InvalidInput({k: "unknown field" for k in unknown})
+    unstorable = [k for k in ("by", "outcome") if isinstance(body.get(k), str) and not storable(body[k])]
+    if unstorable:
+        raise InvalidInput({k: "control characters are not allowed" for k in unstorable})
     return jsonify(escalations.acknowledge(_app(), _id(eid), body.get("by") or "", body.get("outcome")))
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
 from ..services.replies import Inbound, handle_inbound
+from ..services.validation import UNSTORABLE, storable
 from .auth import twilio_signature_ok
 
 bp = Blueprint("twilio_inbound", __name__)
 log = logging.getLogger("interlude.web")
+SID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # Twilio's are "SM" or "MM" and 32 hex digits
+OPT_OUT_TYPES = ("STOP", "START", "HELP")
 
 
 @bp.post("/twilio/inbound")
@@ -22,15 +26,20 @@ def inbound() -> Any:
         abort(403)
     sid = request.form.get("MessageSid") or request.form.get("SmsMessageSid") or ""
     sender = request.form.get("From", "")
-    if not sid or not sender:
+    # Twilio never sends these malformed; the columns they land in could not keep them.
+    if not SID.fullmatch(sid) or not 0 < len(sender) <= 64 or not storable(sender):
+        log.warning("inbound refused: malformed MessageSid or From", extra={"path": request.path})
         abort(400)
+    opt_out_type = request.form.get("OptOutType", "").upper()
     result = handle_inbound(
         current_app.extensions["interlude"],
         Inbound(
             provider_id=sid,
             sender=sender,
-            body=request.form.get("Body", ""),
-            opt_out_type=request.form.get("OptOutType") or None,
+            # A control character cannot be typed in an SMS, and PostgreSQL refuses NUL in text.
+            body=UNSTORABLE.sub("\ufffd", request.form.get("Body", "")),
+            # Advanced Opt-Out names one of these three; anything else is no keyword of Twilio's.
+            opt_out_type=opt_out_type if opt_out_type in OPT_OUT_TYPES else None,
         ),
     )
     twiml = MessagingResponse()
