@@ -1,19 +1,21 @@
 """A real SMTP server as a test peer: aiosmtpd, in-process, with AUTH, STARTTLS or implicit TLS.
 
 The server records what it accepts (envelope, raw message, whether TLS and AUTH were used) and
-can refuse a recipient with any reply or hold its answer to DATA. Certificates are made for each
-test session with the openssl command line; without it the TLS tests skip (or fail when
-INTERLUDE_REQUIRE_PEERS=1). (PYTEST_DONT_REWRITE: test modules import from here before it is
-loaded as a plugin.)
+can refuse a recipient with any reply, hold its answers to MAIL, RCPT and DATA, or call a test's
+hook for each message (to move a test clock by the time a slow relay would take). Certificates
+are made for each test session with the openssl command line; without it the TLS tests skip (or
+fail when INTERLUDE_REQUIRE_PEERS=1). (PYTEST_DONT_REWRITE: test modules import from here before
+it is loaded as a plugin.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import ssl
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -52,8 +54,19 @@ class Mailbox:
     received: list[Received] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)  # address -> SMTP reply, e.g. "550 5.1.1 no"
     data_delay: float = 0.0
+    reply_delay: float = 0.0  # before answering MAIL and each RCPT
+    on_data: Callable[[], None] | None = None  # called for each message, before it is accepted
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
@@ -62,6 +75,8 @@ class Mailbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.data_delay:
             await asyncio.sleep(self.data_delay)
+        if self.on_data is not None:
+            self.on_data()
         self.received.append(
             Received(
                 envelope.mail_from,
@@ -72,6 +87,16 @@ class Mailbox:
             )
         )
         return "250 2.0.0 accepted"
+
+
+def attempt_ids(mailbox: Mailbox) -> list[int]:
+    """The delivery attempt named by each message received (its Message-ID carries `a<attempt id>`)."""
+    found = []
+    for r in mailbox.received:
+        match = re.search(r"\.a(\d+)@", str(r.message["Message-ID"]))
+        assert match, r.message["Message-ID"]
+        found.append(int(match.group(1)))
+    return found
 
 
 def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:

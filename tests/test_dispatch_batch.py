@@ -41,6 +41,10 @@ def _attempts(app):
         return list(conn.execute(select(delivery_attempts)).mappings())
 
 
+class WorkerDied(BaseException):
+    """The process dies (not an error the dispatcher handles: those fail one message alone)."""
+
+
 def test_a_crash_while_recording_a_chunk_leaves_no_record_and_recovery_sends_once(db_url, clock):
     app = make_services(db_url, clock)
     _bookings(app, 3)
@@ -49,10 +53,10 @@ def test_a_crash_while_recording_a_chunk_leaves_no_record_and_recovery_sends_onc
     def crash(conn, row, now):
         calls.append(row["id"])
         if len(calls) == 1:
-            raise RuntimeError("worker died mid-record")
+            raise WorkerDied("worker died mid-record")
 
     app.hooks.on_sent.insert(0, crash)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(WorkerDied):
         Dispatcher(app).run_once()
     # The chunk's sandbox records, attempts and sent state rolled back together.
     assert sandbox(app) == [] and _attempts(app) == []

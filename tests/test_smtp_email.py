@@ -23,7 +23,7 @@ from tests.prism import free_port
 from tests.smtp_peer import PASSWORD, USER, smtp_server, smtp_settings
 
 pytest_plugins = ["tests.smtp_peer"]
-SECRET = "test-secret-key-" + "k" * 24
+SECRET = "smtp-test-signing-key-0123456789abcdef"
 EMAIL = "maria@example.org"
 ENV = {"INTERLUDE_SECRET_KEY": SECRET, "INTERLUDE_SMTP_PASSWORD": PASSWORD}
 

@@ -381,6 +381,8 @@ def test_two_worker_processes_share_one_senders_pace(tmp_path, twilio_api):
     config.write_text(
         f'[database]\nurl = "{url}"\n[schedules]\ndir = "{schedules_for_tests()}"\n'
         f'[messages]\ndir = "{ROOT / "messages"}"\n{extra}'
+        # Real transports refuse to start with nobody on call.
+        '[[escalation.on_call]]\nname = "On call"\nphone = "+12025550181"\n'
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTERLUDE_")}
     env["INTERLUDE_TWILIO_AUTH_TOKEN"] = TWILIO_TOKEN

@@ -149,6 +149,8 @@ outbox = Table(
     Column("recipient", String(254)),
     Column("context", JSON),
     Column("claimed_at", UTC),
+    # The claim's lease: its worker extends it while it works; recovery takes only expired ones.
+    Column("lease_until", UTC),
     Column("sent_at", UTC),
     Column("created_at", UTC, nullable=False),
     Column("updated_at", UTC, nullable=False),

@@ -2,8 +2,11 @@
 
 Claim before send: a row moves pending -> sending in one conditional UPDATE (on PostgreSQL the
 rows are picked with FOR UPDATE SKIP LOCKED), so any number of workers send each message once.
-A delivery attempt is written before the send; if a worker dies between the send and the
-record, `recover_stale` asks the transport whether the attempt left instead of resending.
+A claim is a lease: it carries the claim's token and an expiry (`lease_until`) that the worker
+extends while it works, and each send first re-checks that its row is still held under that
+token. A delivery attempt is written before the send and its result right after; if a worker
+dies between the two, `recover_stale` (once the lease has expired) asks the transport whether
+the attempt left instead of resending.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import traceback
 import uuid
-from collections.abc import Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -25,18 +31,22 @@ from sqlalchemy import (
 )
 
 from ..bootstrap import Interlude
+from ..db.engine import reader
 from ..db.tables import consent_events, outbox, patients, sessions
 from ..domain import delivery
 from ..domain.consent import ConsentEvent, allows, purpose_of
 from ..domain.schedule import CATEGORY_PRIORITY
 from ..transports.base import RecordingTransport, SendResult, Transport, TransportError
 from .dispatch_decide import Decider, Decision
-from .dispatch_record import DispatchStats, Outcome, Recorder, ids_in
+from .dispatch_record import INTERNAL_ERROR, DispatchStats, Outcome, Recorder, ids_in
 
 __all__ = ["DispatchStats", "Dispatcher"]
 
 log = logging.getLogger("interlude.dispatch")
 PRIORITIES = sorted(set(CATEGORY_PRIORITY.values()))
+# A dispatcher looks for expired leases at least this often (and at least twice per lease), so
+# a worker that died mid-batch is taken over soon after its lease ends.
+RECOVER_EVERY_SECONDS = 60.0
 
 
 class Dispatcher:
@@ -49,6 +59,11 @@ class Dispatcher:
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
         self.rng = rng or random.Random()
         self.postgres = app.engine.dialect.name == "postgresql"
+        # The lease of a claim; config validation keeps it at least 3 transport timeouts long.
+        self.lease_seconds = app.config.worker.stale_claim_seconds
+        self._recovered_at: datetime | None = None
+        # Set on SIGTERM/SIGINT: no new claim, no new send; what was claimed and not sent is released.
+        self.stopping = threading.Event()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_width = 0
         self.record = Recorder(app, self.rng, self.postgres)
@@ -69,7 +84,13 @@ class Dispatcher:
         self._q_take = (
             update(outbox)
             .where(ids_in(self.postgres, outbox.c.id), outbox.c.status == delivery.PENDING)
-            .values(status=delivery.SENDING, claim_token=bindparam("token"), claimed_at=now, updated_at=now)
+            .values(
+                status=delivery.SENDING,
+                claim_token=bindparam("token"),
+                claimed_at=now,
+                lease_until=bindparam("until"),
+                updated_at=now,
+            )
             .returning(*outbox.c)
         )
 
@@ -81,7 +102,9 @@ class Dispatcher:
         Per priority, the rows are picked (FOR UPDATE SKIP LOCKED on PostgreSQL; under the
         write lock on SQLite) and moved to "sending" by one UPDATE ... RETURNING."""
         now = now or self.app.clock()
-        token = uuid.uuid4().hex
+        # Unique per worker process and claim: a row is ours only while it carries this token.
+        token = f"{self.worker_id[:15]}-{uuid.uuid4().hex[:24]}"
+        until = now + timedelta(seconds=self.lease_seconds)
         claimed: list[Mapping[Any, Any]] = []
         with self.app.engine.begin() as conn:
             for priority in PRIORITIES:
@@ -105,7 +128,9 @@ class Dispatcher:
                 ids = [r[0] for r in conn.execute(pick)]
                 if ids:
                     claimed.extend(
-                        conn.execute(self._q_take, {"ids": ids, "token": token, "now": now}).mappings()
+                        conn.execute(
+                            self._q_take, {"ids": ids, "token": token, "now": now, "until": until}
+                        ).mappings()
                     )
         return sorted(claimed, key=lambda r: r["id"])  # the order they were planned in, as before
 
@@ -149,37 +174,73 @@ class Dispatcher:
     # --- process -----------------------------------------------------------------------------
 
     def process(self, rows: list[Mapping[Any, Any]], now: datetime | None = None) -> DispatchStats:
-        """Re-check, render and send claimed rows; every row ends in a recorded state."""
+        """Re-check, render and send claimed rows; every row ends in a recorded state.
+
+        Each chunk re-checks that its rows are still ours (extending their lease) right before
+        its sends, and each result is recorded as soon as it is known. A message that our own
+        code cannot handle (a poison row, a bug) fails alone, with a staff task."""
         now = now or self.app.clock()
         stats = DispatchStats(claimed=len(rows))
         if not rows:
             return stats
-        decider = Decider(self.app, now)
-        with self.app.engine.begin() as conn:
-            pats, sess, consent = self._load(conn, rows)
-            seen = max((e.id for events in consent.values() for e in events), default=0)
-            decisions = []
-            for r in rows:
-                events = consent[r["patient_id"]]
-                d = decider.decide(r, pats[r["patient_id"]], sess.get(r["session_id"]), events)
-                d.consent = events
-                decisions.append(d)
-            self.record.close_many(conn, [d for d in decisions if d.outcome != "send"], now, stats)
-        results: list[Outcome] = []
+        lease = Lease(self, rows[0]["claim_token"], rows[0]["claimed_at"] or now)
+        decisions, seen = self._decide_all(rows, now, stats)
         for channel, sends in self._by_channel([d for d in decisions if d.outcome == "send"]):
             transport = self.app.transports[channel]
             if isinstance(transport, RecordingTransport):
                 for chunk in _chunks(sends, _size(transport, "chunk_size")):
-                    self._send_recorded(transport, chunk, seen, now, stats)
+                    self._isolated(chunk, stats, partial(self._send_recorded, transport, lease, seen))
             elif _size(transport, "concurrency") > 1:
-                results.extend(self._send_concurrently(transport, sends, seen, now, stats))
+                self._send_concurrently(transport, sends, lease, seen, stats)
             else:
                 for chunk in _chunks(sends, _size(transport, "chunk_size")):
-                    results.extend(self._send_chunk(chunk, seen, now, stats))
-        if results:
-            with self.app.engine.begin() as conn:
-                self.record.record_many(conn, results, now, stats)
+                    self._record(
+                        [(d, self._send(d)) for d in self._prepare(chunk, lease, seen, stats)], stats
+                    )
+        if self.stopping.is_set():
+            self._release(lease.token, stats)
         return stats
+
+    def _release(self, token: str, stats: DispatchStats) -> None:
+        """Put back to pending the rows of claim `token` that were never sent (on a stop: every
+        result is recorded by now, so a row still sending under the token had no send)."""
+        with self.app.engine.begin() as conn:
+            released = self.record.release(conn, token, self.app.clock())
+        if released:
+            stats.reasons["released"] = stats.reasons.get("released", 0) + released
+            log.info("released", extra={"released": released})
+
+    def _decide_all(
+        self, rows: list[Mapping[Any, Any]], now: datetime, stats: DispatchStats
+    ) -> tuple[list[Decision], int]:
+        """Decide (and render) every row; record the outcomes that are not sends. Returns the
+        decisions and the last consent event seen (the gate looks for newer ones)."""
+        decider = Decider(self.app, now)
+        with reader(self.app.engine).connect() as conn:
+            pats, sess, consent = self._load(conn, rows)
+        seen = max((e.id for events in consent.values() for e in events), default=0)
+        decisions = [self._decide(decider, r, pats, sess, consent) for r in rows]
+        closing = [d for d in decisions if d.outcome != "send"]
+        if closing:
+            self._isolated(closing, stats, partial(self._close, now))
+        return decisions, seen
+
+    def _close(self, now: datetime, decisions: list[Decision], stats: DispatchStats) -> None:
+        with self.app.engine.begin() as conn:
+            self.record.close_many(conn, decisions, now, stats)
+
+    def _decide(
+        self, decider: Decider, row: Mapping[Any, Any], pats: dict, sess: dict, consent: dict
+    ) -> Decision:
+        """One row's decision; a row our code cannot handle (a NULL where a value belongs, a
+        template that raises) fails alone instead of failing the batch."""
+        try:
+            events = consent[row["patient_id"]]
+            d = decider.decide(row, pats[row["patient_id"]], sess.get(row["session_id"]), events)
+            d.consent = events
+            return d
+        except Exception as exc:
+            return Decision(row, "failed", _internal(row, exc, "decide"))
 
     @staticmethod
     def _by_channel(sends: list[Decision]) -> Iterable[tuple[str, list[Decision]]]:
@@ -188,19 +249,56 @@ class Dispatcher:
             by_channel.setdefault(d.row["channel"], []).append(d)
         return by_channel.items()
 
+    def _isolated(
+        self,
+        chunk: list[Decision],
+        stats: DispatchStats,
+        step: Callable[[list[Decision], DispatchStats], Any],
+    ) -> Any:
+        """Run `step` for a chunk in which nothing has left yet (its transaction rolls back whole);
+        if it raises, run it message by message, and fail alone the message that still raises.
+        Returns what `step` returned (a list: the concatenation, message by message)."""
+        local = DispatchStats()
+        try:
+            result = step(chunk, local)
+        except Exception as exc:
+            if len(chunk) == 1:
+                self._fail_internally(chunk[0], None, _internal(chunk[0].row, exc, "prepare"), stats)
+                return []
+            return [found for d in chunk for found in self._isolated([d], stats, step) or []]
+        stats.add(local)
+        return result
+
+    def _prepare(
+        self, chunk: list[Decision], lease: Lease, seen: int, stats: DispatchStats
+    ) -> list[Decision]:
+        """Re-check ownership (extending the lease), gate, and open the attempts of a chunk, in one
+        transaction committed before any send; returns the messages to send now."""
+
+        def ready(part: list[Decision], local: DispatchStats) -> list[Decision]:
+            now = self.app.clock()
+            with self.app.engine.begin() as conn:
+                kept = self._gated(conn, lease.hold(conn, part, local), seen, now, local)
+                if kept:
+                    self.record.open_attempts(conn, kept, now)
+            return kept
+
+        return list(self._isolated(chunk, stats, ready))
+
     def _send_recorded(
         self,
         transport: RecordingTransport,
-        chunk: list[Decision],
+        lease: Lease,
         seen: int,
-        now: datetime,
+        chunk: list[Decision],
         stats: DispatchStats,
     ) -> None:
-        """Gate, open the attempts, record the sends and mark them sent, in one transaction: the
-        transport's records and the sent state commit together or not at all (a crash leaves
+        """Hold, gate, open the attempts, record the sends and mark them sent, in one transaction:
+        the transport's records and the sent state commit together or not at all (a crash leaves
         the claim with no attempt, and recovery puts it back to pending)."""
+        now = self.app.clock()
         with self.app.engine.begin() as conn:
-            chunk = self._gated(conn, chunk, seen, now, stats)
+            chunk = self._gated(conn, lease.hold(conn, chunk, stats), seen, now, stats)
             if not chunk:
                 return
             self.record.open_attempts(conn, chunk, now, status=transport.recorded_status)
@@ -208,40 +306,74 @@ class Dispatcher:
             self.record.mark_sent(conn, chunk, now, stats)
         log.info("sent", extra={"channel": chunk[0].row["channel"], "sent": len(chunk)})
 
-    def _send_chunk(
-        self, chunk: list[Decision], seen: int, now: datetime, stats: DispatchStats
-    ) -> list[Outcome]:
-        """Gate a chunk and open its attempts (committed before any send), then send each."""
-        with self.app.engine.begin() as conn:
-            chunk = self._gated(conn, chunk, seen, now, stats)
-            if chunk:
-                self.record.open_attempts(conn, chunk, now)
-        return [(d, self._send(d)) for d in chunk]
+    def _record(self, results: list[Outcome], stats: DispatchStats) -> None:
+        """Record sends as soon as they are answered (one transaction for the few given). If that
+        raises, each is recorded alone; one that still raises is closed without its hooks (a
+        message that left stays sent) and a staff task says what to check."""
+        if not results:
+            return
+        local = DispatchStats()
+        try:
+            with self.app.engine.begin() as conn:
+                self.record.record_many(conn, results, self.app.clock(), local)
+        except Exception as exc:
+            if len(results) > 1:
+                for one in results:
+                    self._record([one], stats)
+                return
+            d, result = results[0]
+            self._fail_internally(d, result, _internal(d.row, exc, "record"), stats)
+            return
+        stats.add(local)
+
+    def _fail_internally(
+        self, d: Decision, result: SendResult | TransportError | None, reason: str, stats: DispatchStats
+    ) -> None:
+        """Close one message that our own code could not handle, and open a task for it."""
+        try:
+            with self.app.engine.begin() as conn:
+                status = self.record.record_internal_error(conn, d, result, reason, self.app.clock())
+        except Exception:
+            # Even closing it failed (the database may be away): its lease expires and recovery
+            # settles it; nothing is resent that may have left.
+            log.exception("closing a failed message failed", extra={"outbox_id": d.row["id"]})
+            return
+        if status is not None:
+            stats.count(status, reason)  # sent, unknown or failed: also the names of the counts
 
     def _send_concurrently(
-        self, transport: Transport, sends: list[Decision], seen: int, now: datetime, stats: DispatchStats
-    ) -> list[Outcome]:
+        self, transport: Transport, sends: list[Decision], lease: Lease, seen: int, stats: DispatchStats
+    ) -> None:
         """Up to the transport's `concurrency` sends in flight (a provider that answers slowly).
 
-        A few messages at a time are gated and their attempts committed, only once that many
+        A few messages at a time are held, gated and their attempts committed, only once that many
         sends have finished: a gated message goes straight to a free sender, so the gate stays
         right before its send (its wait for a slot of the sender's pace is bounded by the
-        transport: twilio_sms.IN_FLIGHT_SECONDS)."""
+        transport: twilio_sms.IN_FLIGHT_SECONDS). Answers are recorded as they come; while the
+        last ones are in flight, their lease is kept."""
         width = _size(transport, "concurrency")
         pool = self._executor(width)
         free = threading.Semaphore(width)
-        futures: list[tuple[Decision, Future[SendResult | TransportError]]] = []
+        flying: dict[Future[SendResult | TransportError], Decision] = {}
         for chunk in _chunks(sends, max(1, width // 4)):
             for _ in chunk:
-                free.acquire()
-            with self.app.engine.begin() as conn:
-                kept = self._gated(conn, chunk, seen, now, stats)
-                if kept:
-                    self.record.open_attempts(conn, kept, now)
+                while not free.acquire(timeout=lease.seconds / 6):
+                    lease.keep()  # every sender is busy: keep the lease of what they send
+            kept = self._prepare(chunk, lease, seen, stats)
             if len(kept) < len(chunk):
                 free.release(len(chunk) - len(kept))
-            futures.extend((d, pool.submit(self._send_then_release, d, free)) for d in kept)
-        return [(d, future.result()) for d, future in futures]
+            flying.update({pool.submit(self._send_then_release, d, free): d for d in kept})
+            self._record_done(flying, stats)
+        while flying:
+            wait(flying, timeout=lease.seconds / 3, return_when=FIRST_COMPLETED)
+            lease.keep()
+            self._record_done(flying, stats)
+
+    def _record_done(
+        self, flying: dict[Future[SendResult | TransportError], Decision], stats: DispatchStats
+    ) -> None:
+        done = [f for f in flying if f.done()]
+        self._record([(flying.pop(f), f.result()) for f in done], stats)
 
     def _send_then_release(self, d: Decision, free: threading.Semaphore) -> SendResult | TransportError:
         try:
@@ -262,6 +394,8 @@ class Dispatcher:
     def _gated(
         self, conn: Connection, chunk: list[Decision], seen: int, now: datetime, stats: DispatchStats
     ) -> list[Decision]:
+        if not chunk:
+            return chunk
         stops = self._gate(conn, chunk, seen)
         if not stops:
             return chunk
@@ -283,7 +417,10 @@ class Dispatcher:
     def run_once(self, max_batches: int = 50) -> DispatchStats:
         """Claim and process batches until nothing is due (or `max_batches` were done)."""
         total = DispatchStats()
+        self._recover_if_due()
         for _ in range(max_batches):
+            if self.stopping.is_set():
+                break
             rows = self.claim(self._claim_limit())
             if not rows:
                 break
@@ -298,10 +435,77 @@ class Dispatcher:
         return min([self.app.config.worker.batch_size, *(int(n) for n in limits if n)])
 
     def recover_stale(self, now: datetime | None = None) -> int:
-        """Put back claims abandoned by a dead worker (see services.recovery)."""
+        """Put back claims whose lease expired: their worker died (see services.recovery)."""
         from .recovery import recover_stale
 
         return recover_stale(self.app, now)
+
+    def _recover_if_due(self) -> None:
+        """Recover expired leases before claiming, at least twice per lease: a worker that died
+        mid-batch is taken over by the next tick of any other worker soon after its lease ends."""
+        now = self.app.clock()
+        every = timedelta(seconds=min(RECOVER_EVERY_SECONDS, self.lease_seconds / 2))
+        if self._recovered_at is None or now - self._recovered_at >= every:
+            self._recovered_at = now
+            self.recover_stale(now)
+
+
+class Lease:
+    """The lease of one claim, held by the dispatcher that made it.
+
+    `hold` runs right before each chunk's sends: it re-checks that the chunk's rows are still
+    ours and extends their lease, and, every third of a lease, the lease of every row of the
+    claim still in flight. A send never outlasts a third of a lease (the transports' timeouts),
+    so a live worker's rows never expire."""
+
+    def __init__(self, dispatcher: Dispatcher, token: str, extended_at: datetime) -> None:
+        self.app = dispatcher.app
+        self.record = dispatcher.record
+        self.stopping = dispatcher.stopping
+        self.token = token
+        self.seconds = dispatcher.lease_seconds
+        self._extended_at = extended_at
+
+    def hold(self, conn: Connection, chunk: list[Decision], stats: DispatchStats) -> list[Decision]:
+        """The messages of `chunk` still ours, their lease extended (in the caller's transaction)."""
+        if not chunk or self.stopping.is_set():  # stopping: nothing more leaves
+            return []
+        now = self.app.clock()
+        self._extend(conn, now)
+        until = now + timedelta(seconds=self.seconds)
+        ours = self.record.hold(conn, [d.row["id"] for d in chunk], self.token, until)
+        for d in chunk:
+            if d.row["id"] not in ours:  # its lease expired and recovery took it: not ours to send
+                log.warning("claim lost before its send", extra={"outbox_id": d.row["id"]})
+                stats.reasons["claim-lost"] = stats.reasons.get("claim-lost", 0) + 1
+        return [d for d in chunk if d.row["id"] in ours]
+
+    def keep(self) -> None:
+        """Extend the lease of the claim's rows still in flight, if a third of it has passed."""
+        now = self.app.clock()
+        if self._due(now):
+            with self.app.engine.begin() as conn:
+                self._extend(conn, now)
+
+    def _due(self, now: datetime) -> bool:
+        return now - self._extended_at >= timedelta(seconds=self.seconds / 3)
+
+    def _extend(self, conn: Connection, now: datetime) -> None:
+        if self._due(now):
+            self.record.extend(conn, self.token, now + timedelta(seconds=self.seconds))
+            self._extended_at = now
+
+
+def _internal(row: Mapping[Any, Any], exc: Exception, phase: str) -> str:
+    """The reason code of a message our own code failed on. The log says where it raised (file and
+    line), never the exception's text: that may quote patient data."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    at = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else None
+    log.error(
+        "message failed internally",
+        extra={"outbox_id": row.get("id"), "phase": phase, "error": type(exc).__name__, "at": at},
+    )
+    return f"{INTERNAL_ERROR}:{type(exc).__name__}"[:64]
 
 
 def _size(transport: object, attribute: str) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -35,18 +36,42 @@ class UnsubscribeLink(Protocol):
 
 
 class _Tracking:
-    """Remembers whether the message body (ending in CRLF.CRLF) was written to the server.
+    """Remembers whether the message body (ending in CRLF.CRLF) was written to the server, and
+    holds the whole exchange to one deadline.
 
-    Before that, a timeout or a dropped connection means the relay cannot have the message:
+    Before the body, a timeout or a dropped connection means the relay cannot have the message:
     retry. After it, the relay may have accepted it without our hearing so: ambiguous.
+
+    The deadline: smtplib's timeout applies to each read and write, so a relay answering each of
+    a dozen commands just in time could hold one send for a dozen timeouts. Here every read and
+    write gets only what is left of `timeout_seconds`, so a send never outlasts it, and the
+    dispatcher's claim lease (at least three timeouts) never expires under a live send.
     """
 
     body_sent = False
+    sock: Any
+
+    def __init__(self, *args: Any, deadline: float, **kwargs: Any) -> None:
+        self.deadline = deadline  # time.monotonic() by which the exchange must be over
+        super().__init__(*args, **kwargs)
+
+    def _within_deadline(self) -> None:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("smtp exchange exceeded its timeout")
+        if self.sock is not None:
+            self.sock.settimeout(left)
 
     def send(self, s: Any) -> None:
+        self._within_deadline()
         super().send(s)  # type: ignore[misc]
         if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
             self.body_sent = True
+
+    def getreply(self) -> tuple[int, bytes]:
+        self._within_deadline()
+        reply: tuple[int, bytes] = super().getreply()  # type: ignore[misc]
+        return reply
 
 
 class _SMTP(_Tracking, smtplib.SMTP):
@@ -137,10 +162,13 @@ class SmtpEmailTransport:
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
         smtp: smtplib.SMTP
+        deadline = time.monotonic() + cfg.timeout_seconds  # for the whole exchange
         if cfg.security == "ssl":
-            smtp = _SMTPSSL(cfg.host, cfg.port, timeout=cfg.timeout_seconds, context=self.tls_context)
+            smtp = _SMTPSSL(
+                cfg.host, cfg.port, timeout=cfg.timeout_seconds, context=self.tls_context, deadline=deadline
+            )
         else:
-            smtp = _SMTP(cfg.host, cfg.port, timeout=cfg.timeout_seconds)
+            smtp = _SMTP(cfg.host, cfg.port, timeout=cfg.timeout_seconds, deadline=deadline)
         try:
             smtp.ehlo()
             if cfg.security == "starttls":
