@@ -11,7 +11,10 @@ How it works (built to generalise, not to enumerate):
    "kms" -> "kill myself", "im" -> "i am"), Spanish pronouns split off their verb ("matarme" ->
    "matar me"), doubled letters forgiven ("pils"), and misspellings corrected against a short list of
    long, distinctive words at edit distance 1 ("sucidal", "vomitting", "cheast").
-3. Known phrases become one token, longest first ("passed out", "short of breath", "no puedo").
+   Unknown words are also tried without a plural "s" and under common phonetic spellings ("oxys",
+   "kiero", "pesho").
+3. Known phrases become one token, longest first ("passed out", "short of breath", "no puedo"); a
+   phrase keeps the meaning of its last word too ("en la cabeza" is still the head).
 4. Every token gets its concepts from the lexicon (`screen_lexicon.py`): "took" is TAKE_PAST,
    "all" is Q (a large quantity), "klonopin" is PILLS.
 5. Rules are concepts close together, in order or in any order within a window of a few tokens
@@ -21,7 +24,10 @@ How it works (built to generalise, not to enumerate):
    phrase ("I don't want to live", "no puedo respirar") are parts of their rules and so do not cancel them.
    Idioms are cancelled by the word that follows ("dying to see you", "me muero de risa",
    "stroke of luck"), laughter silences only the weak rules ("overdosed on netflix lol"), and a medical
-   event placed years ago ("had a stroke last year") is history, not an emergency.
+   event placed years ago ("had a stroke last year", "an overdose in 2015") is history, not an emergency.
+   A rule may name words that break it when they come just before or inside it ("I want *him* dead" is
+   harm to others, not suicide) and words that silence it in the same clause ("*almost* had a heart
+   attack", "*what if* my bp goes up").
 
 Linear time: the only regular expressions are single character classes (in `text.py`), which cannot
 backtrack; everything else is one pass over the tokens with dictionary look-ups and fixed windows. The
@@ -52,8 +58,15 @@ NEGATION_SCOPE = 5  # tokens a negation covers ("no ... thoughts of self harm")
 _MAX_PHRASE = 6
 _FUZZY_MIN, _FUZZY_MAX = 6, 24
 _EOC = frozenset({"EOC", "TERM", "FALL_SUBJ"})
-_PAST_CATEGORIES = frozenset({"medical-emergency", "urgent-symptom"})
+_PAST_CATEGORIES = frozenset({"overdose", "medical-emergency", "urgent-symptom"})
 _MARKS = frozenset({"EOC", "LAUGH", "PAST", "ROUTINE"})
+_GRAMMAR = frozenset({"NEG", "TERM"})
+
+
+@functools.cache
+def _marks() -> frozenset[str]:
+    """Concepts whose positions are kept: clause breaks, laughter, history, and every rule's `unless`."""
+    return _MARKS | {concept for rule in lex.RULES for concept in rule.unless}
 
 
 @dataclass(frozen=True)
@@ -183,15 +196,28 @@ def _canonical(word: str) -> tuple[str, ...]:
         stem = word[: -len(clitic)]
         if word.endswith(clitic) and stem in tables.vocabulary and stem.endswith(lex.CLITIC_HOST_ENDINGS):
             return (stem, clitic)
-    collapsed = tables.collapsed.get(_collapse(word))
+    collapsed = tables.collapsed.get(_collapse(word)) if len(word) >= 4 else None
     if collapsed:
         return (collapsed,)
+    respelled = _respelled(word, tables.vocabulary)
+    if respelled:
+        return (respelled,)
     if _FUZZY_MIN <= len(word) <= _FUZZY_MAX and word not in lex.NOT_MISSPELLINGS:
         for key in sorted(_one_deleted(word) | {word}):
             for target in tables.deletions.get(key, ()):
                 if _within_one_edit(word, target):
                     return (target,)
     return (word,)
+
+
+def _respelled(word: str, vocabulary: frozenset[str]) -> str | None:
+    """A known word under a plural or a phonetic spelling: "oxys" -> "oxy", "kiero" -> "quiero",
+    "pesho" -> "pecho". A fixed handful of candidates, each one dictionary look-up."""
+    candidates = [word[:-1]] if word.endswith("s") and len(word) >= 4 else []
+    candidates += [
+        variant for old, new in lex.RESPELLINGS if old in word for variant in (word.replace(old, new),)
+    ]
+    return next((c for c in candidates if c in vocabulary), None)
 
 
 def _canonical_tokens(text: str) -> list[str]:
@@ -223,15 +249,27 @@ def _concepts(token: str) -> frozenset[str]:
     if token == CLAUSE_BREAK:
         return _EOC
     if " " in token:
-        return tables.phrases.get(tuple(token.split()), frozenset())
+        # A phrase keeps the meaning of its last word too: "a building" is still a building, "en la
+        # cabeza" still the head, so merging a phrase never hides the word a rule is looking for.
+        last = token.rsplit(" ", 1)[1]
+        # Grammar is the phrase's own: "could not" is not a negation of what follows.
+        return tables.phrases.get(tuple(token.split()), frozenset()) | (
+            tables.words.get(last, frozenset()) - _GRAMMAR
+        )
     found = set(tables.words.get(token, ()))
     number = _number(token)
     if number is not None:
         found.add("NUM")
         if 5 <= number <= 1000:
             found.add("BIGNUM")
+        if 3 <= number <= 4:
+            found.add("FEWNUM")
         if 180 <= number <= 300:
             found.add("SYS_HIGH")
+        if 110 <= number <= 200:
+            found.add("DIA_HIGH")
+        if 1940 <= number <= 2024:
+            found.add("PAST")  # a year gone by: "an overdose in 2015"
     return frozenset(found)
 
 
@@ -253,6 +291,10 @@ def _concepts_in(word: str, following: str, after: str) -> frozenset[str]:
             concepts = concepts - {concept}
     if following in lex.IDIOM_NEXT_WORD.get(word, ()):
         concepts = frozenset()
+    if (following in lex.PAST_UNITS and after in lex.AGO) or (
+        word in lex.AGO and (following in lex.PAST_UNITS or after in lex.PAST_UNITS)
+    ):
+        concepts = concepts | {"PAST"}  # "10 years ago", "hace muchos anos": history, not an emergency
     first = _number(word)
     if first is not None and following in ("/", "over", "sobre", "out of", "de"):
         second = _number(after)
@@ -286,10 +328,11 @@ class _Context:
     @classmethod
     def build(cls, words: list[str], concepts: list[frozenset[str]]) -> _Context:
         governing: list[int] = []
-        marks: dict[str, list[int]] = {mark: [] for mark in _MARKS}
+        kept = _marks()
+        marks: dict[str, list[int]] = {mark: [] for mark in kept}
         current = -1
         for i, cs in enumerate(concepts):
-            for mark in _MARKS & cs:
+            for mark in kept & cs:
                 marks[mark].append(i)
             if "TERM" in cs or "EOC" in cs:
                 current = -1
@@ -330,11 +373,30 @@ class _Context:
         following = self.concepts[end + 1] if end + 1 < len(self.concepts) else frozenset()
         if any(b in following for b in rule.blockers):
             return False
+        if rule.breakers and self._broken(rule.breakers, positions):
+            return False
+        if any(self.near(mark, start, end, same_clause=True) for mark in rule.unless):
+            return False
         if rule.weak and self.near("LAUGH", start, end, same_clause=False):
             return False
         if rule.category in _PAST_CATEGORIES and self.near("PAST", start, end, same_clause=True):
             return False
-        return not (rule.category == "overdose" and self.near("ROUTINE", start, end, same_clause=True))
+        # "took all my morning pills, as usual": the routine may sit in the next clause.
+        return not (
+            rule.category == "overdose" and self.near("ROUTINE", start, end, same_clause=False, span=8)
+        )
+
+    def _broken(self, breakers: tuple[str, ...], positions: tuple[int, ...]) -> bool:
+        """True when the word just before the match, or one inside it, has a breaker concept.
+
+        "I want him dead" is about someone else: "him" breaks "want ... dead". Matches span a few
+        tokens (rule windows are small), so this costs a bounded number of look-ups.
+        """
+        inside = set(positions)
+        for p in range(max(positions[0] - 1, 0), positions[-1]):
+            if p not in inside and any(b in self.concepts[p] for b in breakers):
+                return True
+        return False
 
     def phrase(self, positions: tuple[int, ...]) -> str:
         span = self.words[positions[0] : positions[-1] + 1]

@@ -97,6 +97,32 @@ EXPANSIONS: dict[str, str] = {
     "myslef": "myself",
     "mysef": "myself",
     "selfharm": "self harm",
+    "he'll": "he will",
+    "she'll": "she will",
+    "they'll": "they will",
+    "we'll": "we will",
+    "you'll": "you will",
+    "it'll": "it will",
+    "he'd": "he would",
+    "she'd": "she would",
+    "oded": "overdosed",
+    "od'ed": "overdosed",
+    "odd'd": "overdosed",
+    "oding": "overdosing",
+    "od'ing": "overdosing",
+    "odeing": "overdosing",
+    "wasn't": "was not",
+    "weren't": "were not",
+    "wnt": "want",
+    "wnat": "want",
+    "wnna": "want to",
+    "tooka": "took a",
+    "chst": "chest",
+    "chset": "chest",
+    "kiero": "quiero",
+    "qiero": "quiero",
+    "kero": "quiero",
+    "x": "por",
     # Spanish text-speak.
     "q": "que",
     "k": "que",
@@ -140,11 +166,11 @@ CONCEPTS: dict[str, str] = {
     # A negation stops at these (and at punctuation): "no chest pain but i can't breathe".
     "TERM": "but,though,although,however,except,besides,i,pero,aunque,sino,yo,because,porque,and,y,then,so,now,"
     "luego,entonces,ahora",
-    "LAUGH": "lol,lmao,lmfao,rofl,haha,hahaha,hehe,jaja,jajaja,jajajaja,jeje,jk,xd,lool,lolol",
-    "PAST": "years ago,year ago,months ago,month ago,last year,last month,as a kid,as a child,"
+    "LAUGH": "laughed,laughing,laugh,laughs,laughter,cracking up,dying laughing,riendo,risa,carcajada,carcajadas,me rei,lol,lmao,lmfao,rofl,haha,hahaha,hehe,jaja,jajaja,jajajaja,jeje,jk,xd,lool,lolol",
+    "PAST": "as a teenager,de adolescente,in my twenties,back in the day,in the past,en el pasado,long ago,a long time ago,hace tiempo,hace anos,was hospitalized,estuve hospitalizado,estuve hospitalizada,history of,historial de,family history,antecedentes,for the form,para el formulario,years ago,year ago,months ago,month ago,last year,last month,as a kid,as a child,"
     "when i was a kid,when i was little,when i was young,in high school,in college,hace anos,hace meses,"
     "hace mucho,hace mucho tiempo,el ano pasado,de nino,de nina,de chico,de chica,de pequeno,de pequena",
-    "ROUTINE": "as prescribed,as directed,as usual,like usual,like always,as always,like you said,"
+    "ROUTINE": "as usual,como de costumbre,per usual,same as always,my usual,as prescribed,as directed,as usual,like usual,like always,as always,like you said,"
     "como siempre,como me indicaron,como me dijeron,como indicado,every night,every morning,every day",
     "ME": "me",
     "MYSELF": "myself,my self,my own self,meself,mi mismo,mi misma,a mi mismo,a mi misma",
@@ -161,7 +187,7 @@ CONCEPTS: dict[str, str] = {
     "MORE": "anymore,any more,any longer,mas,ya mas",
     "THIS_IT": "this,it,esto,that",
     "DO_TAKE": "do,take,handle,soportar,aguantar",
-    "OF": "of,de",
+    "OF": "del,of,de",
     "INSTEAD_OF": "instead of,en vez de,en lugar de",
     "DOUBT": "not sure,do not know if,not know if,do not think,do not know how much longer,unsure,"
     "no se si,no creo,no estoy seguro,no estoy segura,doubt",
@@ -172,19 +198,21 @@ CONCEPTS: dict[str, str] = {
     "noose,carta de despedida,suicide note,goodbye note,goodbye letter,goodbye letters,"
     "end of my rope",
     "KILL": _en("kill", "murder") + ",unalive,unalived,kil,kiling",
-    "SELFVERB": _en("kill", "hurt", "harm", "cut", "burn", "hang", "shoot", "stab", "drown", "starve", "slit")
+    "SELFVERB": "biting,bit,bite,bitten,pinching,hitting,punching,banging,carve,carved,carving,carves,slice,sliced,slicing,scratch,scratched,scratching,gouge,gouged,punched,bled,"
+    + _en("kill", "hurt", "harm", "cut", "burn", "hang", "shoot", "stab", "drown", "starve", "slit")
     + ",hurt,cut,shot,hung,unalive,kil",
     "SELFVERB_ES": "matar,lastimar,cortar,herir,ahorcar,colgar,quemar,envenenar,tirar,aventar,lanzar,"
     "suicidar,matando,lastimando,cortando,quitar,disparar,pegar",
     "KILL_ES": "matar,mato,mate,matare,mataria,matando",
-    "DIE": "die,dies,died,dying,dyin,dead,death,morir,morirme,muerto,muerta,muerte,morirse,muera,"
+    "DIE": "dye,dyeing,me muriera,muriera,me muera,die,dies,died,dying,dyin,dead,death,morir,morirme,muerto,muerta,muerte,morirse,muera,"
     "muriendo,muero",
-    "WANT": _en("want", "wish") + ",wanted,quiero,quisiera,queria,deseo",
-    "INTENT": _en("want", "wish", "plan", "hope", "urge", "think", "consider", "contemplate", "fantasize")
+    "WANT": "should,deberia," + _en("want", "wish") + ",wanted,quiero,quisiera,queria,deseo",
+    "INTENT": "thinking about,thought about,thinking of,should,should just,deberia,might as well,better just,picture,picturing,imagine,imagining,"
+    + _en("want", "wish", "plan", "hope", "urge", "think", "consider", "contemplate", "fantasize")
     + ",ready,going to,about to,feel like,feels like,felt like,would rather,rather,thought,thoughts,"
     "tempted,decided,deserve,ideation,quiero,quisiera,queria,ganas,pienso,pensando,pensamientos,pensado,"
     "planeo,planeando,voy a,ojala,deseo,desearia,me dan ganas,tengo ganas,fantasies,keep thinking",
-    "INTENT_HARM": "will,might,may,could,scared,afraid,swear,miedo,going to,gonna,want,wanted,wanting,"
+    "INTENT_HARM": "thinking about,thought about,thinking of,picture,picturing,pictured,imagine,imagining,imagined,visualize,visualizing,me imagino,imaginando,me veo,see myself,intrusive thoughts,pensamientos intrusivos,keep imagining,keep picturing,should,deberia,will,might,may,could,scared,afraid,swear,miedo,going to,gonna,want,wanted,wanting,"
     "wish,plan,planning,think,thinking,thought,thoughts,urge,urges,feel like,ready,about to,quiero,"
     "quisiera,ganas,pienso,pensando,pensamientos,voy a,tengo ganas,me dan ganas,tempted,fantasize,"
     "fantasizing,keep thinking,decided",
@@ -196,19 +224,19 @@ CONCEPTS: dict[str, str] = {
     "FILLER": "to be honest,not going to lie",
     "END": "end,ends,ended,ending,take,taking,took,quitar,quitarme,acabar,terminar,terminar con,acabar con,"
     "termine,acabe,se acabe,se termine,be over",
-    "LIFE": "life,own life,vida,mi vida,la vida,my life,this life",
-    "LIFE_OBJ": "it,things,everything,all,it all,todo,con todo",
+    "LIFE": "suffering,misery,sufrimiento,existence,existencia,my suffering,my misery,life,own life,vida,mi vida,la vida,my life,this life",
+    "LIFE_OBJ": "this,esto,it,things,everything,all,it all,todo,con todo",
     "LIVE": "live,living,alive,keep living,go on living,stay alive,seguir viviendo,exist,existing,be here,be alive,be around,wake up,vivir,viviendo,vivo,viva,"
     "existir,estar aqui,estar vivo,estar viva,seguir aqui,despertar,life,vida,la vida,breathing anymore",
     "BE_HERE": "be here,be around,be alive,be here anymore,be around anymore,siga aqui,seguir aqui,"
     "estar aqui,sigo aqui,be here much longer,be around much longer,estar vivo,estar viva",
     "POINT": "point,reason,sense,purpose,sentido,razon,caso,motivo",
     "WORTH": "worth,worth it,vale la pena,valga la pena,vale,worthwhile",
-    "TIRED": "tired,sick,done,fed up,exhausted,cansado,cansada,harto,harta",
-    "BETTER": "better,better off,mejor,mejores",
+    "TIRED": "canse,me canse,ya me canse,cansa,me cansa,cansadisimo,cansadisima,hartos,tired,sick,done,fed up,exhausted,cansado,cansada,harto,harta",
+    "BETTER": "happier,easier,mas felices,mas facil,mas tranquilos,mas tranquilas,relieved,aliviados,better,better off,mejor,mejores",
     "WITHOUT": "without,sin",
     "ME_OBJ": "me,mi",
-    "BURDEN": "burden,carga,estorbo",
+    "BURDEN": "problem,bother,molestia,problema,a problem,un problema,a bother,trouble for anyone,burden,carga,estorbo",
     "DISAPPEAR": _en("disappear", "vanish") + ",desaparecer,gone forever",
     "SAY": _en("say", "write") + ",said,wrote,written,writing,saying,left,escribi,escribiendo,dije",
     "GOODBYE": "goodbye,goodbyes,good bye,farewell,farewells,despedida,despedidas",
@@ -218,37 +246,210 @@ CONCEPTS: dict[str, str] = {
     "HAVE": "have,got,made,tengo,hice,have got",
     "PLAN": "plan,a plan,un plan",
     "GIVE_AWAY": "gave away,give away,giving away,given away,gave all,regale,regalando,regalado",
-    "JUMP": _en("jump") + ",leap,aventar,aventarme,tirarme,lanzarme,aventandome,tirandome",
+    "JUMP": "tirar,aventar,lanzar,throw myself,tirar me,aventar me,lanzar me,"
+    + _en("jump")
+    + ",leap,aventar,aventarme,tirarme,lanzarme,aventandome,tirandome",
     "HIGH_PLACE": "bridge,building,roof,rooftop,cliff,balcony,overpass,train,traffic,puente,edificio,techo,"
     "azotea,balcon,tren,in front of a train,in front of a car,in front of a bus,in front of a truck,"
     "into traffic,frente al tren,frente a un carro,delante del tren",
     "ROPE": "rope,noose,soga,cuerda",
     "ACQUIRE": "bought,buy,buying,got,have,ordered,tengo,compre,consegui",
-    "SAVED": "saved,saving,stockpiled,stockpiling,stockpile,hoarding,hoarded,stashed,stashing,stash,"
+    "SAVED": "juntadas,juntados,saved up,stocked up,stocking up,collecting,collected,acumulando,acumuladas,escondidas,saved,saving,stockpiled,stockpiling,stockpile,hoarding,hoarded,stashed,stashing,stash,"
     "guardadas,guardados,guardando,ahorrando,juntando,juntado,guarde",
     "CUTTING": "cutting,cuttin,burning myself",
     "CUT_ES": "corte,corto,cortando,cortar,cortado,queme,quemando",
-    "BODYPART": "arm,arms,wrist,wrists,thigh,thighs,leg,legs,skin,stomach,brazo,brazos,muneca,munecas,"
+    "BODYPART": "wrist,forearm,forearms,hips,hip,belly,chest,antebrazo,antebrazos,muslo,muslos,panza,abdomen,arm,arms,wrist,wrists,thigh,thighs,leg,legs,skin,stomach,brazo,brazos,muneca,munecas,"
     "pierna,piernas,piel",
-    "GO_ON": "go on,keep going,keep living,hold on,make it,carry on,survive,seguir,seguir adelante,"
+    "GO_ON": "going on,carrying on,keep going on,keep doing this,keep doing it,do this life thing,keep doing this life thing,seguir con esto,seguir asi,con esta vida,con la vida,con mi vida,con todo esto,keep fighting,seguir luchando,keep trying,go on,keep going,keep living,hold on,make it,carry on,survive,seguir,seguir adelante,"
     "aguantar,seguir viviendo,continuar",
     "AGUANTO": "aguanto,soporto,puedo mas",
     "OUT": "out,out of",
-    "SLEEP_WISH": "sleep,hope,wish,want,ojala,dormir,dormirme,pray",
-    "WAKE": "wake,wake up,waking,woke,wake up tomorrow,despertar,despierte,despertarme,amanecer",
+    "SLEEP_WISH": "easier,better,mejor,rather,prefer,prefiero,would be nice,sleep,hope,wish,want,ojala,dormir,dormirme,pray",
+    "WAKE": "despertara,despierte,despertarme,desperte,wakes,wake,wake up,waking,woke,wake up tomorrow,despertar,despierte,despertarme,amanecer",
+    # Indirect suicidal language: no way out, farewells, preparations, looking up methods, means at hand.
+    "WAY_OUT": "way out,salida,otra salida,other way out,escape,",
+    "ONLY": "only,unica,the only,la unica,only one",
+    "RESOLVE_DAY": "tonight is the night,today is the day,tonight's the night,tonight is the day,hoy es el dia,"
+    "hoy es la noche,esta noche es la noche,"
+    "go through with it,going through with it,went through with it,"
+    "llego la hora,my time is up",
+    "ALL_OF_IT": "it all,everything,all of it,todo,de todo,con todo,all this,life,vida,la vida,this world,este mundo,"
+    "the world,existing,being alive,intentarlo",
+    "FOREVER": "for good,forever,permanently,para siempre,de una vez por todas,once and for all,for ever,permanentemente,"
+    "de una vez,for real this time",
+    "STOP": "stop,end,go away,be over,pare,termine,acabe,se acabe,se termine,cease,stops,ends,desaparezca,"
+    "se vaya,",
+    "NOBODY": "nobody,no one,noone,no body,nadie,a nadie,not a single person,no one at all",
+    "GONE": "si ya no estoy,ya no estoy,si no estoy,si ya no estuviera,cuando ya no este,i was gone,i were gone,i am gone,i was not here,i were not here,i was not around,i were not around,"
+    "i was not alive,i did not exist,i never existed,yo no estuviera,"
+    "no estuviera,me muriera,yo muriera,desapareciera,no existiera,i am not here,"
+    "i am not around,i left for good,"
+    "me matara,ya no estuviera,yo faltara,falto yo,"
+    "i was out of the picture,i were out of the picture,i was not alive anymore,"
+    "i am not here anymore,i am no longer here,ya no este,",
+    "NEVER_BORN": "never been born,never born,no haber nacido,nunca hubiera nacido,nunca haber nacido,"
+    "not been born,was never born,hubiera nacido",
+    "HATE": "hate,hating,despise,odio,detesto,cant stand,can not stand,no soporto",
+    "ALIVE": "alive,being alive,existing,exist,my life,mi vida,estar vivo,estar viva,vivir,existir,my existence,"
+    "mi existencia,being here,",
+    "SHOULD": "should,deberia,ought to,deserve to",
+    "WHAT_POINT": "what is the point,whats the point,what's the point,para que,de que sirve,why bother,why even try,"
+    "why keep,why go on,por que seguir,para que seguir,para que vivir,why live,why am i alive,why am i still here",
+    "POINTLESS": "pointless,meaningless,sin sentido,no tiene sentido,hopeless,sin esperanza,sin caso,no tiene caso,"
+    "empty,vacia,vacio,worthless,no vale nada",
+    "GIVE_UP": "give up,giving up,gave up,given up,me rindo,rendirme,me doy por vencido,me doy por vencida,"
+    "tirar la toalla,throw in the towel,ready to quit,quit on",
+    "NOTHING_LEFT": "nothing left for me,nothing to live for,nothing left to live for,nada por que vivir,"
+    "nada por lo que vivir,nada para vivir,no reason to live,no reason to be here,no tengo por que vivir,"
+    "no tengo razon para vivir,no tengo motivo para vivir,no hay razon para vivir,nothing left here for me",
+    "YA": "ya",
+    "RESEARCH": "googled,googling,google,googles,looked up,looking up,look up,looks up,searched,searching,search,"
+    "researched,researching,research,reading about,read about,read up on,reading up on,busque,buscando,buscar,"
+    "investigando,investigue,investigar,lei sobre,leyendo sobre,asked chatgpt,asked google,checking online,"
+    "looked online,looking online,en internet,online",
+    "METHOD": "painless way,painless ways,painless death,painless method,least painful way,painlessly,ways to die,way to die,ways to go,way to go,formas de morir,"
+    "maneras de morir,como morir,forma de morir,lethal dose,dosis letal,"
+    "fatal dose,easiest way to die,quickest way to die,least painful,"
+    "how many it would take,how many would it take,how much it would take,how many it takes,how much it takes,"
+    "cuantas se necesitan,cuantas pastillas se necesitan,cuantas necesito,cuanto se necesita,how long it takes to die,"
+    "how long does it take to die,how to hang,how many pills,how many tylenol,"
+    "cuantas pastillas,overdose amount,lethal amount,cantidad letal,what would kill,what will kill me,"
+    "suicide methods,tall enough,altura suficiente,duele morir,"
+    "most painless",
+    "GUN": "gun,guns,pistol,rifle,shotgun,firearm,pistola,escopeta,arma,revolver,glock,handgun",
+    "AT_HAND": "loaded,cargada,cargado,cargue,in my lap,in my hand,in my hands,holding,sosteniendo,en la mano,"
+    "en mi mano,en las manos,pointed at,to my head,in my mouth,apuntando,a mi cabeza,en la cabeza,next to me,"
+    "sitting here with,aqui conmigo,junto a mi,on my nightstand,on the table,on my lap,cocked,safety off,"
+    "loading,cargando,staring at,mirando",
+    "LEDGE": "bridge,roof,rooftop,ledge,cliff,overpass,puente,azotea,cornisa,borde,the tracks,train tracks,"
+    "las vias,vias del tren,top floor,parking garage,precipicio,barranco,acantilado",
+    "AT_ON": "at,on,standing on,sitting on,en,on top of,arriba de,arriba del,al borde,on the edge of,edge of,"
+    "parado en,parada en,sentado en,sentada en,up on,standing at,near,cerca del,here at,on the side of",
+    "REHOME": "rehomed,rehoming,rehome,re homed,re homing,new home for,a new home for,found a home for,"
+    "found homes for,le encontre casa,le busque casa,un hogar para,nuevo hogar,nueva casa para,le encontre hogar,"
+    "adopt out,cuiden a mi,cuiden de mi,take care of my,look after my,regale a mi,di en adopcion,"
+    "",
+    "PET": "dog,cat,pet,pets,perro,perra,gato,gata,mascota,mascotas,puppy,kitten,perrito,perrita,gatito,gatita,bird,"
+    "dogs,cats,fish,hamster,bunny,conejo,pajaro",
+    "VALUABLES": "dog,cat,perro,gato,all my,stuff,things,belongings,possessions,cosas,pertenencias,everything i own,all i own,"
+    "todo lo que tengo,jewelry,joyas,guitar,collection,coleccion,car to,pet,pets,mascota",
+    "PAPERS": "insurance papers,insurance policy,life insurance,my will,passwords,bank info,account info,bank accounts,"
+    "papeles del seguro,seguro de vida,testamento,contrasenas,"
+    "my funeral,mi funeral,obituary,pin numbers",
+    "LEFT_OUT": "left,leave,leaving,put,laid out,on the table,on the desk,en la mesa,deje,dejando,dejo,sobre la mesa,"
+    "organized,arranged,arreglado,arreglados,arreglada,ready,listo,listos,lista,listas,where to find,donde encontrar,"
+    "written,wrote,made,hice,set up,in order,en orden,planned,planee,prepared,prepare",
+    "AFFAIRS": "my affairs in order,affairs in order,put my affairs,getting my affairs,mis asuntos en orden,"
+    "poniendo en orden mis asuntos,arreglando mis asuntos,tying up loose ends,atando cabos sueltos",
+    "ARRANGED": "arreglado,todo arreglado,todo listo,my affairs in order,affairs in order,everything in order,"
+    "put my affairs,everything is ready,everything ready,tengo todo listo,deje todo listo,deje todo arreglado,"
+    "all set up,everything sorted,todo en orden,dejando todo en orden,getting my affairs,my affairs,mis asuntos",
+    "WHEN_GONE": "cuando me vaya,when i am gone,when i go,after i am gone,for when i am gone,cuando ya no este,"
+    "cuando me muera,after i die,when i die,once i am gone,cuando yo falte,when i am not here,when i am dead,"
+    "para cuando me vaya,para cuando no este,for after,para despues",
+    "LAST_INTRO": "this is my last,this will be my last,this is the last,my last ever,my final,esta es mi ultima,"
+    "este es mi ultimo,sera mi ultimo,sera mi ultima,es mi ultimo,es mi ultima,my very last,mis ultimas,"
+    "this is probably my last,probably my last,",
+    "LAST_THING": "text,message,msg,night,day,words,goodbye,mensaje,noche,dia,texto,palabras,despedida,letter,"
+    "carta,night alive,day alive,sunset,breath,texts,messages,mensajes",
+    "SORRY_ALL": "sorry for everything,i am sorry for everything,perdon por todo,perdoname por todo,"
+    "perdonenme por todo,perdonenme,lo siento por todo,forgive me for everything,"
+    "sorry for being a burden,sorry for all of it,sorry for everything i put you through,lo siento mucho por todo,"
+    "perdon por ser una carga,sorry for all the pain,i am sorry for all the pain",
+    "BYE": "goodbye,bye,adios,farewell,good bye,bye bye,goodnight forever,so long,hasta nunca",
+    "EVERYONE_ALL": "everyone,everybody,todos,a todos,world,cruel world,y'all,all of you,ustedes,familia,"
+    "my family,forever,for good,para siempre,mundo,todo el mundo",
+    "TELL": "tell,diganle,dile,digan,decirle,decirles",
+    "LOVE": "love,loved,quiero,amo,it was not their fault,it is not their fault,no fue su culpa",
+    "PLAN_VERB": "know,knew,figured,figured out,planned,decided,thought about,thinking about,pense,se,decidi,planee,"
+    "tengo pensado,ya se,worked out,chose,chosen,picked,escogi,elegi,have it all planned,have it planned",
+    "HOW": "how,como,when and how,where and how,cuando y como",
+    "DO_IT": "i am going to do it,i will do it,i would do it,hacer lo,lo voy a hacer,lo hago,lo haria,"
+    "voy a hacer lo,doing it,acabar con todo,",
+    "BLADE": "razor,razors,blade,blades,razor blade,razor blades,knife,navaja,navajas,cuchilla,cuchillas,"
+    "box cutter,exacto,xacto,scissors,tijeras,pencil sharpener,sacapuntas,vidrio,glass,broken glass,lighter,"
+    "encendedor,cigarette,cigarro,cigarrillo,hot iron",
+    "VISION_LOSS": "out of one eye,in one eye,de un ojo,del ojo izquierdo,del ojo derecho,lost vision,lost my vision,"
+    "went blind,perdi la vista,sudden blindness,can not see anything,no veo nada,vision went dark,vision went black,"
+    "se me nublo la vista,curtain over my eye,cortina en el ojo",
+    "CO_DETECTOR": "detector,detectors,alarm,alarma,leak,fuga,poisoning awareness",
+    "CO_POISON": "carbon monoxide,monoxido de carbono,car running in the garage,car is running in the garage,"
+    "running the car in the garage,exhaust in the car,hose from the exhaust,manguera del escape,gas on,"
+    "gas is on,stove gas,charcoal in the room,carbon en el cuarto",
+    "SEE_YOU": "see you,see ya,nos vemos,hasta luego,hasta pronto,next week,la proxima,tomorrow,manana,"
+    "have a good,que tengan,thanks,gracias,tuesday,monday,wednesday,thursday,friday,saturday,sunday,weekend",
+    "THIRD": "him,her,them,lo,le,les,he,she,they",
+    "THAN": "than,de lo que,de las que,de los que,que",
+    "NOT_WAKE": "to not wake up,to never wake up,para no despertar,and not wake up,never wake up again,never wake up,"
+    "not wake up again,no volver a despertar,not to wake up,to not wake,sin despertar,y no despertar",
+    "LACED": "laced,was in it,cut with,contaminated,adulterated,was fentanyl,had fentanyl,tenia fentanilo,fentanilo",
+    "UNTIL_BLEED": "until they bleed,until it bleeds,until i bleed,until they bled,until it bled,until i bled,"
+    "till it bleeds,till they bleed,till i bleed,till it bled,hasta sangrar,hasta que sangre,hasta que sangraron,"
+    "hasta sacar me sangre,hasta sangrar me,until there is blood,hasta que sale sangre,until it bleed",
+    "GIVE": "give,giving,gave,given,regalando,regale,regalado,donating,donated,donando,done",
+    "AWAY": "away,a todos,to everyone,to friends",
+    "MUCH_LONGER": "much longer,for much longer,for long,mucho tiempo mas,por mucho tiempo,mucho mas tiempo,"
+    "after tonight,after today,despues de hoy,much more",
+    "GUN_PURPOSE": "what it is for,what its for,para que es,para que la quiero,para que la compre,what i need it for,"
+    "what i am going to do with it,lo que voy a hacer con ella,thinking about it,thought about it,"
+    "thinking about using it,pensado en usar la,pensando en usar la,pensado en usarla,pensando en usarla,"
+    "usar la contra mi,usarla contra mi,use it on myself,contra mi,on myself,at myself,en mi contra,"
+    "been thinking about it",
+    "HALLU": "bugs,bichos,spiders,aranas,snakes,culebras,shadows,sombras,faces,caras,insects,insectos,"
+    "people who are not there,gente que no esta,colors,colores,patterns,visuals,visions,animales",
+    "WITH_ME": "with me,conmigo,along with me",
+    "CUT_OBJ": "hair,my,the,a,an,grass,bangs,back,down,it,some,class,ties,costs,out,off,up,in,nails,lawn,pelo,cabello,"
+    "corners,ties with,carbs,sugar,him,her,them",
+    "PARTICLE": "off,back,home,away,to school,at school,to the,to practice,to work,a la escuela,to daycare",
+    "RAZOR": "razor,razors,blade,blades,razor blade,razor blades,navaja,navajas,cuchilla,cuchillas,box cutter",
+    "HANG_ES": "ahorcar,colgar,envenenar,suicidar,matar,disparar,pegar un tiro,aventar,tirar,lanzar,cortar las venas",
+    "CUTS_N": "cuts,cortadas,cortaditas,cortes,heridas,rasgunos,scratches,scars,burns,quemaduras,marks,"
+    "wounds,gashes,lines",
+    "CUT_V": "cut,cutting,cuttin,carved,carving,burned,burnt,burning,self harmed,self harming,sh,sh'd,relapsed",
+    "SUBJ_I": "i,yo",
+    "ON_PURPOSE": "on purpose,a proposito,adrede,intentionally,deliberately,purposely,purposefully,a drede,"
+    "para sentir algo,to feel something,to punish myself,para castigarme",
+    "HURT_ANY": "hurt,cut,burned,bled,bleed,punched,hit,lastime,corte,queme,golpee,pegue,sangre,starved,scratched,"
+    "banged,slammed,lastimo,corto,quemo,golpeo",
+    "HURT_ES_PAST": "pego,golpeo,rasguno,muerdo,mordi,pegue,rasgune,rasgunaba,arano,arane,lastime,lastimo,corte,corto,queme,quemo,hice dano,rasgune,raspe,rasguno,he cortado,he lastimado,"
+    "he quemado,estoy cortando,estoy lastimando,estoy quemando,hice cortadas,hice heridas,marque",
+    "DRIVE_INTO": "drive off,driving off,drive my car off,drive the car off,off the road,into a tree,into a wall,into oncoming traffic,into traffic,"
+    "into a pole,crash my car,crashing my car,crash the car,crashing the car,wreck my car,wrecking my car,"
+    "contra un arbol,contra un poste,contra una pared,contra un muro,estrellar me,estrellar el carro,"
+    "off a cliff,into the river,into the lake,into a semi,into a truck,",
+    "TAKE_ANY": "take,taking,tomar,tomar me,tragar,tragar me,swallow,swallowing,chug,ingerir",
+    "FOOD": "water,agua,jugo,juice,coffee,cafe,soup,sopa,food,comida,breakfast,desayuno,lunch,dinner,cena,pizza,"
+    "tea,te,leche,milk,beer,cerveza,espresso,shot,coke,soda,refresco,snack,cake,pastel,cookies,galletas,fries,"
+    "advice,notes,class,test,exam,day,days,week,nap,walk,bath,shower,break,photo,photos,picture,pictures,chance,"
+    "time,rest,weekend,hint,turn,turns,stairs,elevator,bus,train,uber,road",
+    "YOU_OBJ": "you,your,u,ur,to heart,personally,seriously,literally,back,home,with me,off,out,away,in stride,"
+    "into account,apart",
+    "PRONOUN_Q": "all of them,all of it,todas,todos,them all,em all,every one of them,every last one,every single one,"
+    "the lot,everything,the rest,the rest of them,the rest of it,what was left,whatever was left,what i had,"
+    "lo que quedaba,lo que tenia,lo que habia,todo lo que habia,todo lo que tenia,everything i had,"
+    "all that was left,las que quedaban,the whole thing,the whole lot",
+    "MANY_Q": "un monton,a ton,a bunch,a lot,a handful,muchas,muchisimas,bastantes,way too many,a bunch of them,"
+    "lots,so many,tons,like a hundred,a whole bunch,un chingo,un buen,varias",
+    "DOUBLE": "double,triple,twice,twice as much,el doble,el triple,x2,x3,quadruple,",
+    "KID": "son,daughter,kid,kids,toddler,baby,child,children,nino,nina,ninos,hijo,hija,bebe,nieto,nieta,grandson,"
+    "granddaughter,little one,niece,nephew,sobrino,sobrina,3 year old,2 year old,grandkid,grandkids,nietos,"
+    "toddlers,babies,bebes,kiddo,teen,teenager,hijos,hijas",
+    "LEFT_PILLS": "left out,on the counter,on the table,en la mesa,que deje,i left,lying around,sobre la mesa,"
+    "from my purse,de mi bolsa,in the cabinet,del botiquin,from the cabinet",
+    "Q_AFTER": "entero,entera,enteros,enteras,completo,completa,todas,todos,all of them,every one,de golpe,",
     # Overdose and poisoning ---------------------------------------------------------------------
-    "OVERDOSE": "overdose,overdosed,overdosing,overdoses,od,over dose,over dosed,sobredosis,odeado,odie",
-    "TAKE_PAST": "took,taken,taking,swallowed,swallow,ate,eaten,popped,downed,chugged,gulped,ingested,"
+    "OVERDOSE": "oded,oding,odeing,sobredosifique,sobredosificar,sobredosificado,sobredosificada,me sobredosifique,am odin,sobre dosis,overdose,overdosed,overdosing,overdoses,od,over dose,over dosed,sobredosis,odeado,odie",
+    "TAKE_PAST": "me eche,eche,se echo,snorted,sniffed,inhaled,huffed,shot up,used,se tomo,se trago,se comio,me las tome,me los tome,me las trague,me los trague,las tome,los tome,took,taken,taking,swallowed,swallow,ate,eaten,popped,downed,chugged,gulped,ingested,"
     "tome,me tome,trague,me trague,tragado,tomado,me he tomado,bebi,consumi,injected",
-    "SWALLOW": "swallowed,swallowing,downed,chugged,gulped,trague,me trague,tragado,tragandome",
-    "TAKE3": "se tomo,se trago,se comio,took,swallowed,ate,got into,se metio",
+    "SWALLOW": "swallowed,downed,chugged,gulped,trague,me trague,tragado,tragandome",
+    "TAKE3": "ate,eaten,swallowed,chewed,drank,got in,se las comio,se las tomo,se las trago,se metio unas,se comio unas,se tomo,se trago,se comio,took,swallowed,ate,got into,se metio",
     "GOT_INTO": "got into,got in to,gotten into,se metio en",
-    "Q": "all,all my,all of my,all of,all the,whole,entire,every,bunch,a bunch,handful,a handful,ton,a ton,tons,lots,a lot,lot,many,several,"
+    "Q": "the whole,a whole,todo el,toda la,el entero,completo,completa,all,all my,all of my,all of,all the,whole,entire,every,bunch,a bunch,handful,a handful,ton,a ton,tons,lots,a lot,lot,many,several,"
     "rest of,the rest of,double,triple,todas,todos,toda,todo,muchas,muchos,entero,entera,varias,varios,"
     "un monton,un punado,doble,triple,mas,more,fistful,extra,bunches,like a hundred",
     "TOO_MUCH": "too many,too much,way too many,way too much,demasiado,demasiadas,demasiados,de mas,"
     "more than i should,more than prescribed,mas de la cuenta,mas de lo que",
-    "PILLS": "pill,pills,pils,pillz,tablet,tablets,tabs,meds,med,medication,medications,medicine,medicines,"
+    "PILLS": "cough syrup,syrup,jarabe,jarabe para la tos,robitussin,dayquil,theraflu,pastis,chochos,medicine cabinet,botiquin,gummy,iron pills,muscle relaxers,relaxants,anxiety meds,sleep meds,antidepressants,antidepresivos,benzodiazepines,kpins,percs,norco,dilaudid,narcos,pill,pills,pils,pillz,tablet,tablets,tabs,meds,med,medication,medications,medicine,medicines,"
     "capsule,capsules,caps,dose,doses,dosage,prescription,bottle,bottles,pack,packet,box,"
     "pastilla,pastillas,pildora,pildoras,medicina,medicinas,medicamento,medicamentos,frasco,caja,"
     "bote,dosis,capsulas,"
@@ -266,22 +467,23 @@ CONCEPTS: dict[str, str] = {
     "BIGNUM": "five,six,seven,eight,nine,ten,eleven,twelve,fifteen,twenty,thirty,forty,fifty,hundred,"
     "dozen,a dozen,cinco,seis,siete,ocho,nueve,diez,doce,quince,veinte,treinta,cuarenta,cincuenta,cien,"
     "una docena",
-    "INGEST": "drank,drink,drinking,drunk,swallowed,swallow,ate,eaten,took,taken,ingested,sipped,tome,"
+    "INGEST": "chugged,downed,gulped,slammed,me eche,eche,se echo,consumed,inhaled,huffed,sniffed,snorted,drank,drink,drinking,drunk,swallowed,swallow,ate,eaten,took,taken,ingested,sipped,tome,"
     "tomo,se tomo,bebi,bebio,trague,se trago,me tome",
-    "POISON": "bleach,antifreeze,poison,rat poison,cleaning,cleaning stuff,cleaning products,cleaner,"
+    "POISON": "carbon monoxide,monoxido,monoxido de carbono,exhaust,exhaust fumes,under the sink,debajo del fregadero,liquido de limpieza,limpiador,productos de limpieza,quimico,quimicos,cleaning liquid,cleaning fluid,chemicals,chemical,gas,fumes,charcoal,windshield fluid,washer fluid,lighter fluid,paint thinner,turpentine,kerosene,rubbing alcohol,nail polish remover,hand sanitizer,peroxide,hydrogen peroxide,destapacanos,destapa canos,anticongelante,aguarras,thinner,fabuloso,pinol,acetona,liquido de frenos,raid,roach killer,bug spray,laundry pods,pods,dish soap,drano,liquid plumr,ant killer,mata cucarachas,matacucarachas,insecticide,herbicide,fertilizer,battery acid,acido,muriatico,bleach,antifreeze,poison,rat poison,cleaning,cleaning stuff,cleaning products,cleaner,"
     "detergent,tide pod,tide pods,lye,ammonia,pesticide,weed killer,drain cleaner,cloro,veneno,"
     "veneno para ratas,lejia,raticida,detergente,amoniaco,pesticida,insecticida,matarratas,clorox,"
     "windex,mouthwash,gasoline,gasolina",
-    "POISONED_SELF": "poisoned myself,poisoning myself,me envenene,envenenarme,me estoy envenenando",
+    "POISONED_SELF": "poisoned himself,poisoned herself,poisoned themselves,se enveneno,se intoxico,se intoxicaron,me intoxique,intoxicarme,me estoy intoxicando,me intoxique con,me envenene con,envenenandome,poisoning myself on purpose,poisoned myself,poisoning myself,me envenene,envenenarme,me estoy envenenando",
     "MIX": "mixed,mixing,mix,combined,mezcle,mezclando,mezclar",
-    "ALCOHOL": "alcohol,wine,vodka,beer,beers,liquor,whiskey,whisky,tequila,booze,rum,gin,drinks,vino,"
+    "ALCOHOL": "shots,bottle of wine,fifth,handle,alcohol,wine,vodka,beer,beers,liquor,whiskey,whisky,tequila,booze,rum,gin,drinks,vino,"
     "cerveza,cervezas,trago,tragos,licor,together,juntas,juntos,on purpose",
     "MORE_THAN": "more than,way more than,mas de,mas de lo que,mas de las que,mas de los que",
-    "SUPPOSED": "supposed,should,prescribed,allowed,told,recommended,directed,debia,deberia,indicado,"
+    "SUPPOSED": "usual,normal,i usually do,normally,de costumbre,lo normal,lo usual,usually,recommended,supposed,should,prescribed,allowed,told,recommended,directed,debia,deberia,indicado,"
     "indicaron,recetado,recetaron,permitido",
-    "OVERDID": "me pase,me pase con,me pase de,overdid,overdid it",
+    "OVERDID": "se me paso la mano,me pase de la raya,se le paso la mano,me excedi,me excedi con,me pase,me pase con,me pase de,overdid,overdid it",
     # Harm to others ------------------------------------------------------------------------------
-    "HARM_VERB": _en(
+    "HARM_VERB": "kil,kill,shove,shoving,shoved,push,pushing,pushed,drop,dropping,dropped,throw,throwing,threw,empujar,empujando,aventar,tirar,sacudir,sacudiendo,lastimando,matando,golpeando,pegando,ahogando,asfixiando,apunalando,asesinar,asesino,asesinare,acuchillar,balacear,balear,pegar le un tiro,estrangular,ahorcar,atacar,slit,slitting,smash,bash,bashing,stomp,curb stomp,choke out,choking,maim,torture,torturing,pummel,drown,smothering,shake,shaking,"
+    + _en(
         "kill",
         "murder",
         "hurt",
@@ -305,10 +507,10 @@ CONCEPTS: dict[str, str] = {
     + ",hurt,shot,hit,beat,beaten,beat up,shoot up,matar,mato,mate,matare,lastimar,lastimo,lastime,"
     "lastimare,herir,hiero,golpear,golpeo,golpee,pegar,pego,pegue,quemar,quemo,queme,ahorcar,ahorco,"
     "apunalar,apunalo,disparar,disparo,dispare,envenenar,ahogar,dano,hacer dano",
-    "HARM_ES_1P": "matar,mato,mate,matare,lastimar,lastimo,lastime,lastimare,herir,hiero,golpear,golpeo,"
+    "HARM_ES_1P": "asesinar,asesino,asesinare,acuchillar,balacear,balear,estrangular,atacar,apunalar,torturar,ahogar,romper le,partir le,matar,mato,mate,matare,lastimar,lastimo,lastime,lastimare,herir,hiero,golpear,golpeo,"
     "golpee,pegar,pego,pegue,quemar,quemo,queme,ahorcar,ahorco,apunalar,apunalo,disparar,disparo,"
     "envenenar,ahogar,dano,hacer dano",
-    "OTHER": "him,her,them,his,someone,somebody,anyone,anybody,people,everyone,everybody,others,"
+    "OTHER": "he,she,they,the baby,my baby,la bebe,el bebe,al bebe,ella,ellos,stepdad,stepmom,stepson,stepdaughter,landlord,manager,classmate,classmates,teachers,students,customers,wife's,that guy,that man,that woman,that bitch,that bastard,my ex,mi ex,el tipo,ese wey,ese guey,him,her,them,his,someone,somebody,anyone,anybody,people,everyone,everybody,others,"
     "other people,husband,wife,boyfriend,girlfriend,partner,ex,boss,coworker,coworkers,roommate,"
     "roommates,neighbor,neighbour,neighbors,neighbours,mom,mother,dad,father,brother,sister,son,daughter,"
     "kid,kids,child,children,baby,babies,toddler,toddlers,grandson,granddaughter,grandkids,nephew,niece,"
@@ -320,17 +522,58 @@ CONCEPTS: dict[str, str] = {
     "OTHER_CLITIC": "lo,la,le,los,las,les",
     "RUN": "run,running,ran,atropellar,atropellarlo,atropellarla",
     "OVER": "over,down",
-    "WEAPON": "gun,guns,knife,knives,pistol,rifle,firearm,weapon,weapons,shotgun,pistola,cuchillo,arma,"
+    "WEAPON": "bat,baseball bat,bate,hammer,martillo,crowbar,axe,hacha,blade,razor,gun's,rifle,glock,bullets,bullet,ammo,balas,escopeta,revolver,gun,guns,knife,knives,pistol,rifle,firearm,weapon,weapons,shotgun,pistola,cuchillo,arma,"
     "armas,navaja,machete",
-    "THREAT": "who it is for,who its for,who it's for,make them pay,make him pay,make her pay,pay for this,"
+    "THREAT": "waiting for him,waiting for her,waiting for them,lo estoy esperando,la estoy esperando,"
+    "los estoy esperando,when he gets home,when she gets home,cuando llegue a la casa,for him to get home,"
+    "for her to get home,will not hurt anyone again,will not hurt me again,never hurt anyone again,is not going to hurt anyone,is not going to hurt me,have his address,have her address,have the address,tengo su direccion,what is coming,lo que se merece,what he deserves,what she deserves,what they deserve,never going to hurt me again,never hurt me again,not going to hurt me again,will not hurt me again,never going to hurt anyone again,regret it,regret this,going to regret,se va a arrepentir,se van a arrepentir,va a pagar,van a pagar,know where he lives,know where she lives,know where they live,se donde vive,se donde viven,no me va a volver a lastimar,nunca mas me va a lastimar,get what is coming,get what he deserves,get what she deserves,teach him a lesson,teach her a lesson,dar le una leccion,who it is for,who its for,who it's for,make them pay,make him pay,make her pay,pay for this,"
     "pay for what,revenge,venganza,para quien es,me las va a pagar,me la va a pagar,me las van a pagar",
     "HOMICIDAL": "homicidal,homicida,homicidas",
-    "TEXTMSG": "text,texts,message,email,msg,line,call,note,a text,a message,an email,a line,a call,a note,"
+    "TEXTMSG": "texts,messages,msgs,reminders,reminder,emails,calls,mensajes,textos,recordatorios,the reminders,the texts,text,texts,message,email,msg,line,call,note,a text,a message,an email,a line,a call,a note,"
     "a quick text,a quick message",
+    "HARM_STRONG": "break his legs,break her legs,break his arms,break her arms,break his jaw,break her jaw,break his nose,break her nose,break his knees,set his house on fire,set her house on fire,set their house on fire,set fire to,burn his house down,burn her house down,burn their house down,burn the house down,burn down his,burn down her,quemar le la casa,prender le fuego,incendiar,is getting stabbed,is getting shot,is going to get stabbed,is going to get shot,is going to get hurt,gets stabbed,gets shot,going to get what is coming,romper le las piernas,quebrar le las piernas,hacer pagar,beat the crap out of,beat the shit out of,beat the hell out of,beat the life out of,"
+    "kick his ass,kick her ass,kick their ass,break his neck,break her neck,break his face,break her face,"
+    "snap his neck,snap her neck,slit his throat,slit her throat,cut his throat,cut her throat,bash his head in,"
+    "bash her head in,bash his face in,kill them all,kill all of them,go on a rampage,rampage,shooting spree,"
+    "killing spree,mass shooting,bloodbath,blood bath,shoot up the,shoot the place up,shoot everyone,"
+    "stab him,stab her,stab them,put my hands on her,put my hands on him,put hands on her,put hands on him,"
+    "lay hands on her,lay hands on him,lay my hands on,end him,end her,end them,take him out,take her out,"
+    "take them out,make him bleed,make her bleed,make them bleed,make him suffer,make her suffer,make them suffer,"
+    "make him pay,make her pay,make them pay,romper la cara,romper le la cara,partir le la cara,partir la cara,"
+    "partir le la madre,romper le la madre,partir le su madre,romper le el hocico,meter le un balazo,meter un balazo,"
+    "pegar le un tiro,dar le un tiro,un balazo,unos balazos,un plomazo,hacer lo pagar,hacer la pagar,"
+    "hacer los pagar,me las va a pagar,se va a arrepentir,le voy a dar en la madre,"
+    "dar le en la madre,acabar con ella,acabar con ellos,quitar le la vida,matar lo,matar la,"
+    "matar los,murder him,murder her,murder them,hurt him,hurt her,hurt them,hurt the baby,hurt my baby,"
+    "hurt my kids,hurt my son,hurt my daughter,hurt the kids,shake the baby,smother the baby,drown the baby,"
+    "strangle him,strangle her,choke him,choke her,shoot him,shoot her,shoot them,kill him,kill her,kill them",
+    "BREAK": "break,snap,smash,crack,romper,partir,quebrar,romper le,partir le,quebrar le",
+    "HIS": "his,her,their,su,sus,le,les,that guy's,his fucking,her fucking",
+    "BODY": "legs,leg,arm,arms,neck,face,jaw,nose,skull,head,ribs,teeth,knees,kneecaps,fingers,hands,cara,piernas,"
+    "brazos,cuello,nariz,dientes,cabeza,madre,hocico,rodillas,costillas,manos,dedos",
+    "HE_SHE": "he,she,they,el,ella,ellos,se va a,se van a,va a,van a,that bitch,that bastard,",
+    "REGRET": "regret,regrets,regretting,arrepentir,arrepentirse,arrepentira,arrepentiran,sorry,pay,pagar,"
+    "wish he had never,wish she had never",
+    "GO_AFTER": "going over there,go over there,went over there,heading over there,head over there,voy para alla,ir para alla,voy a ir para alla,voy a su casa,going to his house,going to her house,going to their house,pull up on,pulling up on,pull up to,go after,going after,went after,come after,coming after,ir a buscar,buscar lo,buscar la,a buscar,"
+    "ir por el,ir por ella,voy por el,voy por ella,hunt him down,hunt her down,hunt down,track him down,"
+    "track her down,find him,find her,show up at,go over there,go to his,go to her,ir a su casa,wait for him,"
+    "wait for her,esperar lo,esperar la,confront him,confront her",
+    "OTHER_PRON": "him,her,them,he,she,they,se,lo,le,los,les,someone,somebody,husband,wife,boyfriend,girlfriend,"
+    "partner,ex,boss,coworker,roommate,neighbor,everyone,everybody,them all,all of them,people,esposo,esposa,"
+    "marido,novio,novia,jefe,vecino,vecina,todos,ellos,el tipo,that guy,that man,that woman",
+    "PERSON": "him,her,them,he,she,they,someone,somebody,husband,wife,boyfriend,girlfriend,partner,ex,boss,coworker,"
+    "roommate,neighbor,mom,mother,dad,father,brother,sister,son,daughter,kid,kids,child,baby,esposo,esposa,"
+    "marido,novio,novia,jefe,vecino,vecina,mama,papa,hermano,hermana,hijo,hija,bebe,lo,la,los,las,se,el,ella,"
+    "ellos,everyone,everybody,todos,them all,all of them,people,gente,alguien",
+    "DEAD": "dead,muerto,muerta,muertos,muertas,gone,die,dies,died,muera,mueran,morir,six feet under,bleed,"
+    "suffer,sufra,sufran,in the ground,bajo tierra",
+    "WHAT_DO": "what i will do to,what i might do to,what i could do to,what i would do to,what i am going to do to,"
+    "what i may do to,lo que le pueda hacer,lo que le puedo hacer,lo que le haga,lo que le voy a hacer,"
+    "lo que les pueda hacer,lo que les haga,lo que podria hacer le,what i might do,lo que pueda hacer",
     # Medical emergency ---------------------------------------------------------------------------
-    "CHEST": "chest,chests,pecho,cheast",
+    "CHEST": "my chest,sternum,esternon,chest,chests,pecho,cheast",
     "HEART": "heart,corazon",
-    "PAIN": "pain,pains,pian,pane,paine,painful,hurt,hurts,hurting,ache,aches,aching,tight,tightness,tighter,pressure,"
+    "PAIN": "squeezed,squeeze,squeezes,pressed,pressing,crushed,crush,weight,heavy weight,elephant,elefante,aplastan,aplastando,aplasta,peso,presionando,clamped,vice,vise,band,fist,caving in,on fire,constriction,constricted,pain,pains,pian,pane,paine,painful,hurt,hurts,hurting,ache,aches,aching,tight,tightness,tighter,pressure,"
     "crushing,squeezing,heavy,heaviness,killing,burning,sharp,stabbing,dolor,dolores,duele,duelen,"
     "doliendo,aprieta,apretado,apretada,opresion,presion,punzada,ardor,weird pain",
     "HEART_ATTACK": "heart attack,infarto,ataque al corazon,ataque cardiaco,paro cardiaco,cardiac arrest",
@@ -339,41 +582,66 @@ CONCEPTS: dict[str, str] = {
     "DIFFICULTY": "trouble,hard,difficult,difficulty,struggling,struggle,barely,hardly,labored,problems,"
     "problem,cuesta,dificultad,hard time,trabajo para,hard to,can barely",
     "BREATH_WEAK": "out of breath,winded,sin aliento",
-    "BREATH_EMERGENCY": "short of breath,shortness of breath,falta de aire,me falta el aire,"
+    "BREATH_EMERGENCY": "suffocating,suffocate,suffocated,suffocation,asfixio,asfixiando,asfixia,me asfixio,me estoy asfixiando,no me entra el aire,no me entra aire,me falta la respiracion,me falta respiracion,falta de respiracion,no entra el aire,no me llega el aire,no me llega aire,no me alcanza el aire,se puso morado,se puso morada,se esta poniendo morado,se esta poniendo morada,turning purple,turned blue,went blue,labios azules,blue lips,gasping for air,choking on,not getting air,no air,drowning,air hunger,short of breath,shortness of breath,falta de aire,me falta el aire,"
     "me falta aire,me ahogo,ahogando,gasping,wheezing,choking,lips look blue,lips are blue,turning blue,"
     "lips blue,stopped breathing,dejo de respirar,sin aire,cant get air,me estoy ahogando,labios morados",
     "THROAT": "throat,garganta,tongue,lengua",
-    "CLOSING": "closing,closing up,swelling,swollen,tight,cerrando,cerrandose,hinchada,hinchando,se cierra",
-    "FAINT": "fainted,faint,fainting,faints,passed out,pass out,passing out,passes out,blacked out,"
+    "CLOSING": "cierra,cerro,closed,closes,shut,swelling shut,swelled,hinchado,hinchandose,tight,closing,closing up,swelling,swollen,tight,cerrando,cerrandose,hinchada,hinchando,se cierra",
+    "FAINT": "went limp,gone limp,goes limp,go limp,losing consciousness,lose consciousness,losing conciousness,lost conciousness,pierdo el conocimiento,perdiendo el conocimiento,se me va el conocimiento,se desmayo,me desvaneci,me desvanezco,desvaneci,desvanecio,se desvanece,me voy a desmayar,casi me desmayo,keeled over,keep blacking out,blackouts,syncope,fainted again,went unconscious,out cold,dropped to the floor,hit the floor,se cayo desmayado,se cayo desmayada,is not waking,fainted,faint,fainting,faints,passed out,pass out,passing out,passes out,blacked out,"
     "black out,blacking out,unconscious,unresponsive,collapsed,collapse,collapsing,desmaye,desmayo,"
     "desmayado,desmayada,desmayando,desmayarme,desmayar,desmayos,inconsciente,perdi el conocimiento,"
     "perdio el conocimiento,lost consciousness,knocked out,no reacciona,se desvanecio",
     "RESPONSIVE": "responding,responsive,respond,responds,reacting,reacciona,responde,reaccionaba,respondia,"
     "despierta",
     "ANSWERING": "answering,answer,contesta,contestando",
-    "SEIZURE": "seizure,seizures,seizing,seized,convulsing,convulsion,convulsions,convulsionando,"
+    "SEIZURE": "bit my tongue,bit her tongue,bit his tongue,se mordio la lengua,me mordi la lengua,had a fit,has a fit,tuvo un ataque,eyes rolling,dando un ataque,dio un ataque,dando convulsiones,ataque de epilepsia,epilepsia,grand mal,eyes rolled back,ojos en blanco,foaming at the mouth,espuma por la boca,seizure,seizures,seizing,seized,convulsing,convulsion,convulsions,convulsionando,"
     "convulsiones,convulsiono,convulsionar,ataque epileptico,epileptic fit,fitting,having a fit",
     "SHAKING": "shaking,shakes,jerking,twitching,temblando,sacudiendo,convulsing",
-    "ALL_OVER": "all over,uncontrollably,non stop,nonstop,sin control,sin parar,todo el cuerpo",
-    "STROKE": "stroke,strokes,derrame,derrame cerebral,embolia,ataque cerebral,accidente cerebrovascular",
-    "FACE": "face,cara,boca,mouth,smile,sonrisa,rostro",
-    "DROOP": "drooping,droopy,droop,droops,drooped,sagging,saggy,crooked,uneven,lopsided,caida,caido,"
+    "ALL_OVER": "will not stop,can not stop,no para,no deja de,whole body,entire body,todo el cuerpo,all over,uncontrollably,non stop,nonstop,sin control,sin parar,todo el cuerpo",
+    "STROKE": "ictus,derrame cerebral,stroke,strokes,derrame,derrame cerebral,embolia,ataque cerebral,accidente cerebrovascular",
+    "FACE": "face,mitad de la cara,lips,labios,eye,ojo,cheek,mejilla,face,cara,boca,mouth,smile,sonrisa,rostro",
+    "DROOP": "torcio,se torcio,se me torcio,torcida,sagging,went crooked,se cayo de un lado,drooping,droopy,droop,droops,drooped,sagging,saggy,crooked,uneven,lopsided,caida,caido,"
     "chueca,chueco,torcida,torcido,colgando",
     "SPEECH": "speech,words,talking,speaking,talk,speak,voice,habla,hablar,hablo,palabras,hablando",
     "SLUR": "slurred,slurring,slur,slurry,garbled,arrastrando,arrastro,trabada,trabo,enredada",
-    "SIDE": "side,lado,one side,un lado,half my body,half of my body,mitad del cuerpo",
+    "SIDE": "medio cuerpo,medio lado,media cara,half of my body,half,half of,mitad,la mitad,one half,side,lado,one side,un lado,half my body,half of my body,mitad del cuerpo",
     "LR": "left,right,izquierdo,izquierda,derecho,derecha",
     "LIMB": "arm,arms,leg,legs,hand,hands,face,foot,feet,fingers,brazo,brazos,pierna,piernas,mano,manos,"
     "cara,pie,pies,dedos,side,lado,body,cuerpo",
-    "WEAK": "weak,weakness,numb,numbness,limp,heavy,paralyzed,cant move,dead,debil,debilidad,entumido,"
+    "WEAK": "entumio,entumecio,adormecio,entumecida,entumecido,se me durmio,se me entumio,se me adormecio,went numb,gone numb,tingling and numb,numbing,dead weight,useless,floppy,weak,weakness,numb,numbness,limp,heavy,paralyzed,cant move,dead,debil,debilidad,entumido,"
     "entumida,adormecido,adormecida,dormido,dormida,durmio,paralizado,paralizada,no siento,no lo siento",
     "MOVE": "move,lift,raise,feel,use,mover,levantar,sentir,siento,mueve",
     "SPEAK_OK": "right,properly,normally,normal,straight,bien,clearly,claro",
+    "SHALLOW": "shallow,rapid,labored,laboured,raspy,irregular,superficial,entrecortada,agitada,gasping,weak,"
+    "struggling,slow,very slow,stops,stopping,noisy,rattling",
+    "AIR_VERB": "entra,llega,alcanza,get,getting,pasa,jalar,jalo,pull,pulling,sucking",
+    "FALTA": "falta,me falta,faltando,me esta faltando,lacking,short on,se me va,se me acaba,me hace falta",
+    "NOT_MOVING": "not moving,no se mueve,sin moverse,no se movia,is not moving,wont move,will not move,not responsive,"
+    "lifeless,limp,went limp,gone limp,cold and blue,not breathing right,no reacciona,no responde,not responding,"
+    "unresponsive,not waking up,no despierta,not answering,is not waking,will not wake,not moving at all,"
+    "face down,boca abajo,passed out,out cold,eyes rolled,unconscious,inconsciente",
+    "ON_FLOOR": "on the floor,on the ground,en el piso,en el suelo,on the bathroom floor,in the tub,in the bathtub,"
+    "en la tina,en el bano,found him,found her,la encontre,lo encontre,encontre a,found my,is lying,laying there,"
+    "lying there,ahi tirado,ahi tirada",
+    "ODD": "weird,strange,funny,wrong,garbled,jumbled,mixed up,raras,extranas,raro,rara,no salen,coming out wrong,"
+    "come out wrong,gibberish,nonsense,no tienen sentido,not making sense,making no sense,stuck",
+    "CANT_SPEAK3": "no puede hablar,he can not talk,she can not talk,he can not speak,she can not speak,"
+    "can not form words,can not get words out,can not get the words out,no le salen las palabras,"
+    "no me salen las palabras,can not find the words,can not find my words,can not say words,"
+    "he is not making sense,she is not making sense,no puede hablar bien,no habla bien,no le entiendo",
+    "RADIATE": "radiating,radiates,radiate,spreading,spreads,shooting down,goes down,going down,down my arm,"
+    "into my arm,to my arm,into my jaw,to my jaw,baja al brazo,se corre al brazo,se extiende,se me va al brazo,"
+    "hasta el brazo,al brazo,jaw,mandibula,back and arm",
+    "ALMOST": "almost,nearly,casi,practically,about to have,like i was going to have",
+    "HYPO": "side effect,side effects,efecto secundario,efectos secundarios,watch for,look out for,could i have,can it,does it,puede dar,la ketamina,ketamine,will ketamine,is it safe,does ketamine,can ketamine cause,is that a sign,should i be worried about,what are the chances,possible to,posible que,will i,what if,what happens if,is it normal,is it normal to,que pasa si,es normal,y si,could i,might i,"
+    "can it cause,does it cause,puede causar,is it possible,should i worry,is it common,es comun,do people,"
+    "will it,would i,can ketamine,puede la ketamina,in case,en caso de,si llego a,if i ever,if i start,"
+    "si me da,if it happens,do you think i will,should i expect",
     # Urgent symptoms -----------------------------------------------------------------------------
-    "VOMIT": "vomit,vomits,vomiting,vomited,vomitting,vomitted,throwing up,throw up,threw up,thrown up,"
+    "VOMIT": "vomitado,vomite,he vomitado,threw up again,puked again,dry heaves,arcadas,guacarear,guacareando,guacarie,wretching,retching,throwing up blood,vomiting blood,hurling,hurled,vomit,vomits,vomiting,vomited,vomitting,vomitted,throwing up,throw up,threw up,thrown up,"
     "throwin up,throws up,puke,puking,puked,pukes,barf,barfing,barfed,vomitar,vomitando,vomitado,vomito,"
     "vomite,vomitos,devolviendo,deposiciones,heaving,dry heaving",
-    "PERSIST": "keep,keeps,kept,still,constantly,nonstop,non stop,continuous,continuously,repeatedly,"
+    "PERSIST": "keeps,not stopping,no se detiene,all the time,every hour,every few minutes,cada rato,a cada rato,cada hora,still going,still happening,keep on,sigue y sigue,non stop,keep,keeps,kept,still,constantly,nonstop,non stop,continuous,continuously,repeatedly,"
     "all night,all day,all morning,all afternoon,all evening,hours,for hours,since,every,again and again,"
     "over and over,will not stop,can not stop,not stopped,not stopping,has not stopped,have not stopped,"
     "not passed,has not passed,not gone,not go away,not going away,will not go away,not worn off,"
@@ -384,21 +652,21 @@ CONCEPTS: dict[str, str] = {
     "its been,been hours,hours later,hours after,horas despues,for days,all weekend,still have not",
     "KEEP": "keep,hold,retener,mantener,retengo",
     "DOWN": "down,dentro",
-    "RETAIN": "retengo,retener,retiene,aguanto nada",
+    "RETAIN": "retener,retener nada,keep anything,keep nothing,hold anything,retengo,retener,retiene,aguanto nada",
     "HEADACHE": "headache,headaches,head ache,head aches,migraine,migraines,dolor de cabeza,jaqueca,"
     "migrana,migranas,hedache,headach",
-    "HEAD": "head,cabeza,skull",
-    "SEVERE": "severe,terrible,horrible,awful,worst,excruciating,unbearable,intense,extreme,really bad,"
+    "HEAD": "forehead,frente,noggin,nuca,temple,sien,back of my head,head,cabeza,skull",
+    "SEVERE": "estallar,estalla,burst,bursting,split open,worst pain,peor dolor,fuertisimo,durisimo,unreal,brutal,killer,excruciante,agudo,10 out of 10,ten out of ten,like a hammer,like a knife,thunderclap,severe,terrible,horrible,awful,worst,excruciating,unbearable,intense,extreme,really bad,"
     "so bad,very bad,bad,agonizing,splitting,pounding,throbbing,exploding,killing,blinding,insane,"
     "crazy,peor,fuerte,fuertisimo,insoportable,terrible,horrible,muchisimo,espantoso,tremendo,"
     "horrendo,explotar,worse,worst ever",
-    "BP": "blood pressure,bp,b p,presion,presion arterial,tension,tension arterial,bloodpressure,"
+    "BP": "systolic,top number,the top number,sistolica,la de arriba,bp reading,pressure reading,presion alta,high blood pressure,hypertension,hipertension,bps,bp's,mmhg,blood pressure,bp,b p,presion,presion arterial,tension,tension arterial,bloodpressure,"
     "blood preasure,blood presure",
-    "VERY_HIGH": "really high,very high,super high,so high,too high,sky high,through the roof,way high,"
+    "VERY_HIGH": "dangerously,insanely high,scary high,alarmingly high,really really high,altisima,altisimo,muy elevada,elevadisima,muy alta,bien alta,altota,really high,very high,super high,so high,too high,sky high,through the roof,way high,"
     "dangerously high,crazy high,por las nubes,muy alta,altisima,bien alta,elevadisima,super alta,"
     "demasiado alta,hypertensive crisis,crisis hipertensiva,off the charts,high as",
     "HIGH": "high,alta,elevated,elevada",
-    "PSYCH": "hallucinating,hallucinate,hallucinations,hallucination,hallucinated,seeing things,"
+    "PSYCH": "tripping hard,cant come down,can not come down,not come back,not coming back,stuck in the k hole,bad trip,no he regresado,sigo drogado,sigo drogada,psychotic,psicosis,psychosis,paranoia,paranoica,paranoico,hallucinating,hallucinate,hallucinations,hallucination,hallucinated,seeing things,"
     "hearing things,hearing voices,voices,confused,confusion,disoriented,disorientated,out of it,"
     "dissociating,dissociated,dissociation,tripping,delirious,paranoid,alucinando,alucinaciones,"
     "alucinacion,alucino,confundido,confundida,desorientado,desorientada,voces,viendo cosas,veo cosas,"
@@ -411,27 +679,48 @@ CONCEPTS: dict[str, str] = {
     "WHERE": "where,donde",
     "MOVING": "moving,melting,breathing,crawling,se mueven,se mueve,moviendo,derritiendo,waving,bending",
     "WALLS": "walls,wall,ceiling,floor,paredes,pared,techo,piso",
-    "FALL": "fell,fall,falls,fallen,falling,tripped,slipped,cai,me cai,took a fall,had a fall,"
+    "FALL": "wiped out on,wipe out on,wiped out in,wiped out down,took a tumble,took a spill,tumble,tumbled,biffed,face planted,faceplanted,face plant,went down hard,eat shit,ate shit,fell over,fell down,keeled,lost my balance,perdi el equilibrio,me fui de boca,me fui de espaldas,me cai en,rodé,rode por,fell,fall,falls,fallen,falling,tripped,slipped,cai,me cai,took a fall,had a fall,"
     "have fallen,me resbale,me tropece,resbale,tropece",
     "FALL_SUBJ": "i,me,just,then,and,also,y,also,almost,nearly",
-    "FALL_IDIOM": "asleep,behind,love,for,through,apart,short,dormido,dormida,bien,mal",
-    "HIT": _en("hit", "bump", "bang", "smack", "strike") + ",struck,hit,pegue,golpee,golpe,golpeo,"
+    "FALL_IDIOM": "in love,enamorado,enamorada,asleep,behind,love,for,through,apart,short,dormido,dormida,bien,mal",
+    "HIT": "bashed,bash,bonked,bonk,whacked,whack,conked,knocked,smashed,smacked,banged,pegue durisimo,me pegue,me di un golpe,me golpee,me di un golpazo,golpazo,madrazo,chingadazo,trancazo,"
+    + _en("hit", "bump", "bang", "smack", "strike")
+    + ",struck,hit,pegue,golpee,golpe,golpeo,"
     "me pegue,me golpee,me di,cracked,slammed",
-    "HEAD_INJURY": "head injury,head injuries,concussion,conmocion,golpe en la cabeza,golpe fuerte,"
+    "HEAD_INJURY": "bashed my head,bonked my head,banged my head,smacked my head,whacked my head,cracked my head,split my head,hit my head,knocked my head,me pegue en la cabeza,me rompi la cabeza,me abri la cabeza,golpe en la frente,descalabre,me descalabre,head injury,head injuries,concussion,conmocion,golpe en la cabeza,golpe fuerte,"
     "hit my head,hit his head,hit her head,bumped my head",
-    "CRASH": "crashed,crash,crashing,wrecked,wreck,totaled,totalled,collision,accident,accidents,"
+    "CRASH": "estrelle,me estrelle,estrello,nos estrellamos,se estrello,wrecked,wreck,accidente de transito,choque,fender bender,hit and run,rolled the car,flipped the car,rolled my car,flipped my car,totaled it,ran into,rammed,plowed into,slammed into,crashed into,me volque,volque el carro,me sali del camino,crashed,crash,crashing,wrecked,wreck,totaled,totalled,collision,accident,accidents,"
     "accidente,choque,choco,chocamos,chocaron,me chocaron,fender bender,rear ended,rear end,"
     "rear ending,t boned,sideswiped,ran off the road,se volteo,volque",
-    "VEHICLE": "car,cars,truck,vehicle,van,suv,carro,carros,coche,auto,camioneta,moto,motorcycle,road,"
+    "VEHICLE": "red light,stop sign,a red light,intersection,my car,the car,el carro,mi carro,bike,bicycle,bicicleta,camion,bus,uber,lyft,on the road,calle,carretera,autopista,semaforo,car,cars,truck,vehicle,van,suv,carro,carros,coche,auto,camioneta,moto,motorcycle,road,"
     "highway,freeway,driving,drove,drive,drive home,manejando,manejar,maneje,conduciendo,conducir,"
     "on the way home,camino a casa,another car,otro carro,traffic,parking lot",
-    "OBSTACLE": "pole,tree,wall,guardrail,mailbox,curb,deer,poste,arbol,pared,barda,telephone pole,"
+    "OBSTACLE": "car in front,the car in front,el de adelante,un poste,un arbol,una pared,a guardrail,the median,a ditch,ditch,zanja,cuneta,the garage,garage door,building,a building,pole,tree,wall,guardrail,mailbox,curb,deer,poste,arbol,pared,barda,telephone pole,"
     "light pole,a pole,a tree,a wall,someone,a car,another car,a pedestrian",
     "GOT_IN": "got in,got into,was in,been in,were in,tuve,tuvimos,estuve en,was involved in,had a car",
-    "PEE": "pee,peeing,peed,urinate,urinating,urination,urine,orinar,orina,orino,hacer pipi,pipi,mear,"
-    "wee,piss",
-    "NOTHING_COMES": "nothing comes out,nothing comes,nothing came out,nothing happens,no sale nada,"
+    "PEE": "he orinado,ha orinado,he hecho pipi,he hecho pis,orinado,pis,hacer pis,mear,mee,peed,urinated,void,voided,pee,peeing,peed,urinate,urinating,urination,urine,orinar,orina,orino,hacer pipi,pipi,mear,"
+    "piss",
+    "NOTHING_COMES": "no puedo,just dribbles,dribbling,only a trickle,trickle,nothing comes out,nothing comes,nothing came out,nothing happens,no sale nada,"
     "no sale,nothing is coming out,only drops,solo gotas",
+    # Urgent symptoms in other words: counts of vomiting, a head about to burst, readings in words, not
+    # recognising home or family, a bladder that will not empty.
+    "TIMES": "times,veces,time,vez",
+    "EXPLODE": "explode,exploding,explote,estallar,estalla,explotar,explota,burst,going to pop,split open,"
+    "splitting open,cracking open,partir,partiendo,reventar,revienta",
+    "PRESSURE": "pressure,presion,tension,numbers,readings,reading,",
+    "BP_DIA": "diastolic,bottom number,diastolica,la de abajo,the bottom number,lower number",
+    "RISE": "subio,se subio,se me subio,me subio,spiked,shot up,went up,skyrocketed,skyrocketing,rising,se disparo,"
+    "se me disparo,jumped,increased,sube,subiendo,climbing,keeps going up,sigue subiendo,esta subiendo,spiking",
+    "MILD": "a bit,a little,un poco,slightly,tantito,poquito,a tad,little bit,a little bit,un poquito,barely,mild,"
+    "normal,normales",
+    "RECOGNIZE": "recognize,recognise,reconozco,reconoce,recognizing,recognising,reconocer,know who i am,"
+    "know who he is,know who she is,know what day,know what day it is,know what year,know what time it is,"
+    "know my name,se quien soy,se que dia es,se donde estoy,recuerdo quien soy,remember who i am,remember my name,"
+    "know where i live,se donde vivo,recognize my,recognize anyone,reconozco a",
+    "PHONE_NUM": "this number,the number,este numero,ese numero,that number,the name,this name,el nombre,the caller,"
+    "your number,the song,the app,the address,the voice",
+    "BLADDER": "bladder,vejiga,my bladder,mi vejiga",
+    "FULL": "full,so full,llena,bursting,distended,swollen,hinchada,pressure,hurts,hurting,pain,dolor,duele,aching",
 }
 
 
@@ -441,7 +730,9 @@ class Rule:
 
     `window` is the largest gap in tokens between consecutive parts (ordered; one number, or one per gap)
     or the span of all parts (unordered). `weak` rules are silenced by laughter ("lol", "jaja") in the same message; `blockers`
-    are concepts that silence the rule when they follow it directly ("stroke of luck").
+    are concepts that silence the rule when they follow it directly ("stroke of luck"); `breakers` when
+    they come just before it or between its parts ("want *him* dead" is not about the writer); `unless`
+    when they occur in the same clause ("*almost* had a heart attack", "*what if* my bp goes up").
     """
 
     category: str
@@ -450,6 +741,8 @@ class Rule:
     ordered: bool = True
     weak: bool = False
     blockers: tuple[str, ...] = ()
+    breakers: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
 
 
 def _r(category: str, parts: str, window: int | tuple[int, ...] = 3, **options: object) -> Rule:
@@ -461,13 +754,23 @@ S, OD, HO, ME, US = "suicide", "overdose", "harm-others", "medical-emergency", "
 RULES: tuple[Rule, ...] = (
     # Suicide and self-harm.
     _r(S, "SUICIDE", 1),
+    _r(S, "BURDEN MUCH_LONGER", 6),
+    _r(S, "NEG MUCH_LONGER", (6,), weak=True),
+    _r(S, "GUN GUN_PURPOSE", 12, ordered=False, unless=("THREAT",)),
+    _r(S, "LEDGE JUMP", 12, ordered=False),
+    _r(S, "GIVE VALUABLES AWAY", (3, 2)),
+    _r(S, "INTENT CUT_V", 2, blockers=("CUT_OBJ", "FOOD")),
+    _r(S, "UNTIL_BLEED", 1, unless=("THIRD",)),
+    _r(S, "NOT_WAKE", 1),
+    _r(S, "HURT_ES_PAST MYSELF", 2),
+    _r(S, "INTENT TAKE_ANY PERSON WITH_ME", (2, 3, 2)),
     _r(S, "SELFVERB MYSELF", 2),
     _r(S, "KILL YOURSELF", 1),
     _r(S, "SELFVERB_ES ME", 1),
     _r(S, "ME INTENT KILL_ES", 2),
     _r(S, "ME INTENT DIE", 2),
     _r(S, "HACER ME HARM_ES_1P", 1),
-    _r(S, "INTENT DIE", 4),
+    _r(S, "INTENT DIE", 4, breakers=("OTHER_PRON",)),
     _r(S, "END MY LIFE", 2),
     _r(S, "END LIFE", 3),
     _r(S, "INTENT END LIFE_OBJ", 4),
@@ -497,17 +800,81 @@ RULES: tuple[Rule, ...] = (
     _r(S, "SAY NOTE EVERYONE", 3),
     _r(S, "HAVE PLAN EOC", 2),
     _r(S, "HAVE PLAN FALL_SUBJ", 2),
-    _r(S, "GIVE_AWAY MY", 2),
+    _r(S, "GIVE_AWAY MY VALUABLES", (2, 3)),
+    _r(S, "GIVE_AWAY Q VALUABLES", (2, 3)),
+    _r(S, "GIVE_AWAY EVERY_THING", 2),
+    _r(S, "GIVE_AWAY PET", 3),
     _r(S, "JUMP HIGH_PLACE", 4),
     _r(S, "ACQUIRE ROPE", 3),
     _r(S, "SAVED PILLS", 4, ordered=False),
     _r(S, "CUTTING AGAIN", 2),
-    _r(S, "SELFVERB MY BODYPART", 2),
+    _r(S, "SELFVERB MY BODYPART", (3, 2)),
+    _r(S, "RAZOR AGAIN", 4),
+    _r(S, "ME INTENT HANG_ES", (2, 2)),
+    _r(S, "POINTLESS GO_ON", 3),
+    _r(S, "POINTLESS LIVE", 3),
     _r(S, "CUT_ES BODYPART", 3),
     _r(S, "ME CUT_ES AGAIN", 3),
     _r(S, "ME CUT_ES EOC", 1),
     _r(S, "SLEEP_WISH NEG WAKE", 8),
     _r(S, "WANT NEG WAKE", 8),
+    # Indirect language: no way out, a night chosen, pain to stop for good, others better off.
+    _r(S, "NEG WAY_OUT", 3),
+    _r(S, "ONLY WAY_OUT", 3),
+    _r(S, "WAY_OUT END", 4, ordered=False),
+    _r(S, "RESOLVE_DAY", 1, weak=True, blockers=("OF",)),
+    _r(S, "TIRED ALL_OF_IT", 3),
+    _r(S, "INTENT STOP FOREVER", (6, 3), breakers=("TEXTMSG",)),
+    _r(S, "STOP FOREVER", 2, breakers=("TEXTMSG",), unless=("TEXTMSG",)),
+    _r(S, "NOBODY GONE", 8, ordered=False),
+    _r(S, "NOBODY DIE", 8, ordered=False),
+    _r(S, "NOBODY DISAPPEAR", 8, ordered=False),
+    _r(S, "BETTER GONE", 8, ordered=False),
+    _r(S, "NEVER_BORN", 1),
+    _r(S, "HATE ALIVE", 3),
+    _r(S, "SHOULD NEG ALIVE", 3),
+    _r(S, "SHOULD NEG BE_HERE", 3),
+    _r(S, "WHAT_POINT LIVE", 4),
+    _r(S, "WHAT_POINT GO_ON", 3),
+    _r(S, "NEG POINT MORE", (4, 4)),
+    _r(S, "NEG POINT GO_ON", (4, 3)),
+    _r(S, "LIVE NEG POINT", (3, 3)),
+    _r(S, "LIVE POINTLESS", 3),
+    _r(S, "WANT OUT EOC", (2, 1), weak=True),
+    _r(S, "GIVE_UP ALL_OF_IT", 3),
+    _r(S, "GIVE_UP MYSELF", 3),
+    _r(S, "GIVE_UP EOC", 1, weak=True),
+    _r(S, "NOTHING_LEFT", 1),
+    _r(S, "YA CANT EOC", (1, 1)),
+    _r(S, "WANT NEG ALIVE", (4, 2)),
+    _r(S, "CANT GO_ON", 3),
+    # Looking up methods, and the means at hand.
+    _r(S, "RESEARCH METHOD", 6),
+    _r(S, "GUN AT_HAND", 6, ordered=False, unless=("THREAT",)),
+    _r(S, "IAM AT_ON LEDGE", (2, 3), unless=("VEHICLE",)),
+    _r(S, "INTENT TAKE_ANY Q PILLS", (4, 2, 4), unless=("ROUTINE", "HYPO")),
+    _r(S, "INTENT TAKE_ANY PRONOUN_Q", (4, 2), unless=("ROUTINE", "HYPO", "FOOD")),
+    _r(S, "INTENT DRIVE_INTO", 8, ordered=False),
+    _r(S, "CRASH ON_PURPOSE", 8, ordered=False),
+    # Preparations and farewells.
+    _r(S, "REHOME PET", 5, ordered=False),
+    _r(S, "PAPERS LEFT_OUT", 6, ordered=False),
+    _r(S, "PAPERS WHEN_GONE", 8, ordered=False),
+    _r(S, "ARRANGED WHEN_GONE", 8, ordered=False),
+    _r(S, "AFFAIRS", 1),
+    _r(S, "LAST_INTRO LAST_THING", 2),
+    _r(S, "SORRY_ALL", 1),
+    _r(S, "BYE EVERYONE_ALL", 2, weak=True, unless=("SEE_YOU",)),
+    _r(S, "TELL PERSON LOVE", (3, 4)),
+    _r(S, "PLAN_VERB HOW DO_IT", (2, 4)),
+    # Self-harm: a blade or a cut on the body, on purpose, again.
+    _r(S, "BLADE BODYPART", 6, ordered=False),
+    _r(S, "CUTS_N BODYPART", 4),
+    _r(S, "SUBJ_I CUT_V AGAIN", (2, 1)),
+    _r(S, "HURT_ANY ON_PURPOSE", 8, ordered=False),
+    _r(S, "ME HURT_ES_PAST BODYPART", (1, 3)),
+    _r(S, "ME HURT_ES_PAST ON_PURPOSE", (1, 4)),
+    _r(S, "ME HURT_ES_PAST BLADE", (1, 6)),
     # Overdose and poisoning.
     _r(OD, "OVERDOSE", 1, weak=True),
     _r(OD, "TAKE_PAST Q PILLS", 4),
@@ -527,32 +894,76 @@ RULES: tuple[Rule, ...] = (
     _r(OD, "OVERDID PILLS", 4),
     _r(OD, "TOO_MUCH PILLS", 3),
     _r(OD, "TAKE_PAST MORE_THAN SUPPOSED", (3, 5)),
+    # Vague objects after a strong intake verb ("took all of them"), counts without a noun, children.
+    _r(OD, "TAKE_PAST PRONOUN_Q", 3, blockers=("FOOD", "YOU_OBJ"), unless=("HYPO", "ROUTINE")),
+    _r(OD, "TAKE_PAST BIGNUM EOC", (2, 1)),
+    _r(OD, "TAKE_PAST BIGNUM TERM", (2, 1)),
+    _r(OD, "TAKE_PAST BIGNUM Q_AFTER", (2, 2)),
+    _r(OD, "TAKE_PAST DOUBLE", 2, blockers=("FOOD",), unless=("HYPO",)),
+    _r(OD, "TAKE_PAST MANY_Q EOC", (2, 1)),
+    _r(OD, "TAKE_PAST MANY_Q TERM", (2, 1)),
+    _r(OD, "TAKE_PAST PILLS Q_AFTER", (3, 2)),
+    _r(OD, "INGEST CONTAINER PILLS", (4, 3)),
+    _r(OD, "KID TAKE3 PILLS", (3, 6)),
+    _r(OD, "TAKE_PAST PILLS DOUBLE", (4, 2)),
+    _r(OD, "TAKE_PAST Q THAN SUPPOSED", (3, 6, 3)),
+    _r(OD, "PILLS LACED", 6, ordered=False),
+    _r(OD, "CO_POISON", 1, blockers=("CO_DETECTOR",)),
+    _r(OD, "KID GOT_INTO", 3),
+    _r(OD, "PILLS LEFT_PILLS", 4, ordered=False, unless=("HYPO",)),
     # Harm to others.
-    _r(HO, "INTENT_HARM HARM_VERB OTHER", (6, 3), blockers=("TEXTMSG",)),
+    _r(HO, "INTENT_HARM HARM_VERB OTHER", (6, 3), blockers=("TEXTMSG", "PARTICLE")),
     _r(HO, "OTHER_CLITIC HARM_ES_1P", 4),
-    _r(HO, "HARM_ES_1P OTHER_CLITIC", 1),
+    _r(
+        HO,
+        "HARM_ES_1P OTHER_CLITIC",
+        1,
+        breakers=("ME",),
+        blockers=("BODY", "HEAD", "BODYPART", "LIMB", "FACE"),
+    ),
     _r(HO, "INTENT_HARM RUN OTHER OVER", 4),
     _r(HO, "WEAPON THREAT", 12, ordered=False),
     _r(HO, "HOMICIDAL", 1),
-    _r(HO, "HIT OTHER", 2, blockers=("TEXTMSG",)),
+    _r(HO, "HIT OTHER", 2, blockers=("TEXTMSG",), unless=("VEHICLE",)),
+    _r(HO, "INTENT_HARM HARM_STRONG", 6),
+    _r(HO, "HARM_STRONG", 1, weak=True),
+    _r(HO, "GO_AFTER WEAPON", 8, ordered=False),
+    _r(HO, "HE_SHE REGRET", 4),
+    _r(HO, "HE_SHE THREAT", 4),
+    _r(HO, "INTENT OTHER_PRON DEAD", (2, 3)),
+    _r(HO, "OTHER_PRON INTENT DEAD", (2, 4)),
+    _r(HO, "WHAT_DO OTHER", 3),
+    _r(HO, "WHAT_DO KID", 3),
+    _r(HO, "INTENT_HARM HARM_VERB KID", (6, 3), blockers=("PARTICLE",)),
+    _r(HO, "INTENT_HARM BREAK HIS BODY", (4, 1, 2)),
     # Medical emergencies.
-    _r(ME, "CHEST PAIN", 5, ordered=False),
+    _r(ME, "CHEST PAIN", 5, ordered=False, unless=("HYPO",)),
     _r(ME, "HEART PAIN", 4, ordered=False),
-    _r(ME, "HEART_ATTACK", 1, weak=True),
-    _r(ME, "CANT BREATHE", 3),
-    _r(ME, "DIFFICULTY BREATHE", 3, ordered=False),
+    _r(ME, "HEART_ATTACK", 1, weak=True, unless=("ALMOST", "HYPO")),
+    _r(ME, "CANT BREATHE", 3, weak=True),
+    _r(ME, "DIFFICULTY BREATHE", 3, ordered=False, weak=True),
     _r(ME, "BREATH_WEAK", 1, weak=True),
     _r(ME, "NEG BREATHE", 1),
-    _r(ME, "BREATH_EMERGENCY", 1),
+    _r(ME, "BREATH_EMERGENCY", 1, weak=True, blockers=("OF",)),
+    _r(ME, "SHALLOW BREATHE", 4, ordered=False, weak=True),
+    _r(ME, "NEG AIR_VERB BREATHE", (3, 2)),
+    _r(ME, "FALTA BREATHE", 2),
+    _r(ME, "ON_FLOOR NOT_MOVING", 8, ordered=False),
+    _r(ME, "PERSON NOT_MOVING", 4),
+    _r(ME, "SPEECH ODD", 4, ordered=False, weak=True),
+    _r(ME, "CANT_SPEAK3", 1),
+    _r(ME, "VISION_LOSS", 1),
+    _r(ME, "RADIATE LIMB", 4, ordered=False),
+    _r(ME, "PAIN RADIATE", 5, ordered=False),
     _r(ME, "THROAT CLOSING", 4, ordered=False),
-    _r(ME, "FAINT", 1, weak=True),
+    _r(ME, "FAINT", 1, weak=True, unless=("HYPO",)),
     _r(ME, "NEG RESPONSIVE", 2),
     _r(ME, "NEG ANSWERING ME_OBJ", 2),
-    _r(ME, "OTHER NEG WAKE", 4),
+    _r(ME, "PERSON NEG WAKE", 4),
     _r(ME, "CANT WAKE OTHER", 3),
-    _r(ME, "SEIZURE", 1),
+    _r(ME, "SEIZURE", 1, blockers=("OF",), unless=("HYPO",)),
     _r(ME, "SHAKING ALL_OVER", 2),
-    _r(ME, "STROKE", 1, blockers=("OF",)),
+    _r(ME, "STROKE", 1, blockers=("OF",), unless=("ALMOST",)),
     _r(ME, "FACE DROOP", 4, ordered=False),
     _r(ME, "SPEECH SLUR", 4, ordered=False),
     _r(ME, "CANT SPEECH SPEAK_OK", 2),
@@ -561,15 +972,33 @@ RULES: tuple[Rule, ...] = (
     _r(ME, "CANT MOVE LIMB", 4),
     # Urgent symptoms after a session.
     _r(US, "PERSIST VOMIT", 6, ordered=False),
+    _r(US, "VOMIT BIGNUM TIMES", (3, 1)),
+    _r(US, "VOMIT FEWNUM TIMES", (3, 1)),
+    _r(US, "VOMIT Q TIMES", (3, 1)),
+    _r(US, "VOMIT MANY_Q TIMES", (3, 1)),
+    _r(US, "HEAD EXPLODE", 6, ordered=False),
+    _r(US, "NEG RECOGNIZE", 3, blockers=("PHONE_NUM",)),
+    _r(US, "NEG KNOW RECOGNIZE", 3, weak=True),
+    _r(US, "BLADDER FULL", 4, ordered=False),
+    _r(US, "PEE CANT", 3),
+    _r(US, "CRASH OBSTACLE", 4, ordered=False),
     _r(US, "VOMIT VOMIT", 2),
     _r(US, "CANT KEEP DOWN", 4),
+    _r(US, "CANT RETAIN", 3),
+    _r(US, "PRESSURE SYS_HIGH", 4),
+    _r(US, "PERSIST SEE HALLU", (3, 3)),
+    _r(US, "HALLU WALLS", 4, ordered=False),
     _r(US, "NEG RETAIN", 1),
     _r(US, "EVERY_THING VOMIT", 5),
     _r(US, "SEVERE HEADACHE", 5, ordered=False),
     _r(US, "SEVERE HEAD", 4, ordered=False),
     _r(US, "PERSIST HEADACHE", 5, ordered=False),
-    _r(US, "BP VERY_HIGH", 4, ordered=False),
-    _r(US, "BP HIGH", 3),
+    _r(US, "BP VERY_HIGH", 4, ordered=False, unless=("HYPO",)),
+    _r(US, "BP HIGH", 3, unless=("HYPO", "MILD")),
+    _r(US, "PRESSURE VERY_HIGH", 3, unless=("HYPO",)),
+    _r(US, "BP_DIA DIA_HIGH", 3),
+    _r(US, "RISE BP", 4, ordered=False, unless=("HYPO", "MILD")),
+    _r(US, "RISE PRESSURE", 4, ordered=False, unless=("HYPO", "MILD")),
     _r(US, "BP SYS_HIGH", 4),
     _r(US, "BP_READING", 1),
     _r(US, "PERSIST PSYCH", 7, ordered=False),
@@ -585,17 +1014,46 @@ RULES: tuple[Rule, ...] = (
     _r(US, "HIT OBSTACLE", 2),
     _r(US, "GOT_IN CRASH", 3),
     _r(US, "CRASH_ALONE", 1),
-    _r(US, "CANT PEE", 3),
-    _r(US, "DIFFICULTY PEE", 3),
-    _r(US, "PAIN PEE", 3, ordered=False),
+    _r(US, "CANT PEE", 3, unless=("HYPO",)),
+    _r(US, "DIFFICULTY PEE", 3, unless=("HYPO",)),
+    _r(US, "PAIN PEE", 3, ordered=False, unless=("HYPO",)),
     _r(US, "PEE NOTHING_COMES", 6, ordered=False),
     _r(US, "NEG PEE", 1),
 )
+
+# Phonetic spellings tried on an unknown word: "kiero" -> "quiero", "pesho" -> "pecho".
+RESPELLINGS: tuple[tuple[str, str], ...] = (
+    ("k", "qu"),
+    ("sh", "ch"),
+    ("z", "s"),
+    ("y", "ll"),
+    ("v", "b"),
+    ("b", "v"),
+)
+
+# "10 years ago", "hace dos anos": a number of these units before "ago", or after "hace", is history.
+PAST_UNITS = frozenset({"years", "yrs", "year", "months", "anos", "ano", "meses", "decades", "decadas"})
+AGO = frozenset({"ago", "hace"})
 
 # Concepts whose meaning a following word cancels: "dying to see you", "die of embarrassment",
 # "me muero de risa", "took 20 mg".
 IDIOM_NEXT: dict[str, frozenset[str]] = {
     "DIE": frozenset({"of", "for", "de", "por", "laughing", "laughin"}),
+    "BREATH_EMERGENCY": frozenset({"in", "en", "de", "with", "con", "under", "bajo"}),
+    "SUICIDE": frozenset(
+        {
+            "prevention",
+            "awareness",
+            "hotline",
+            "prevencion",
+            "survivors",
+            "rates",
+            "rate",
+            "statistics",
+            "squad",
+        }
+    ),
+    "OVERDOSE": frozenset({"of"}),
     "BIGNUM": frozenset(
         {
             "mg",
@@ -635,6 +1093,7 @@ IDIOM_NEXT: dict[str, frozenset[str]] = {
 
 # The same for single words: "dying to see you" (but "i want to die to be honest" still counts).
 IDIOM_NEXT_WORD: dict[str, frozenset[str]] = {
+    "dye": frozenset({"my", "your", "her", "his", "it", "the", "hair", "them", "mine"}),
     "dying": frozenset({"to"}),
     "dyin": frozenset({"to"}),
 }

@@ -133,6 +133,71 @@ def test_near_misses_of_the_corpus_rarely_fire():
     assert len(fired) <= 0.05 * len(near_misses), fired
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # Indirect suicidal language, preparations, means, farewells, self-harm on the writer's own body.
+        ("i see no way out except ending it", "suicide"),
+        ("nobody would even notice if i was gone", "suicide"),
+        ("mi familia estaria mejor si yo no estuviera", "suicide"),
+        ("been googling painless ways to go", "suicide"),
+        ("sitting here with my dads gun loaded", "suicide"),
+        ("found a new home for my dog", "suicide"),
+        ("this is my last text", "suicide"),
+        ("ya me canse de vivir", "suicide"),
+        ("me lastime los brazos con una navaja", "suicide"),
+        # Vague objects after a strong intake verb, text-speak, household poisons, children.
+        ("took all of them at once", "overdose"),
+        ("me las tome todas", "overdose"),
+        ("i think im oding", "overdose"),
+        ("tome destapacaños", "overdose"),
+        ("my toddler ate some pills i left out", "overdose"),
+        # Violence in slang, and a target named by a pronoun.
+        ("im gonna end him", "harm-others"),
+        ("i want him dead", "harm-others"),
+        ("voy a ir a buscarlo con la pistola", "harm-others"),
+        ("keep picturing hurting my son", "harm-others"),
+        # Chest metaphors, air hunger, someone found not moving, one side of the face.
+        ("feels like an elephant sitting on my chest", "medical-emergency"),
+        ("no me entra el aire", "medical-emergency"),
+        ("found her on the floor not moving", "medical-emergency"),
+        ("se me entumio la mitad de la cara", "medical-emergency"),
+        # Counts, readings in words, a head about to burst, falls and crashes in slang, the bladder.
+        ("ive thrown up like 12 times", "urgent-symptom"),
+        ("systolic 196 diastolic 118", "urgent-symptom"),
+        ("my head feels like its going to explode", "urgent-symptom"),
+        ("wiped out on the stairs and bashed my head", "urgent-symptom"),
+        ("me estrelle con el carro", "urgent-symptom"),
+        ("quiero orinar y no puedo", "urgent-symptom"),
+        ("me golpee la cabeza", "urgent-symptom"),
+    ],
+)
+def test_indirect_and_slang_phrasings_fire_as_their_category(text, category):
+    hit = screen(text)
+    assert hit is not None and hit.category == category, hit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "laughed so hard i couldnt breathe lol",
+        "almost had a heart attack when i saw the bill",
+        "will i feel like im going to pass out",
+        "swallowing pills is hard, can i crush them",
+        "me estoy ahogando en deudas jaja",
+        "I took all my morning pills, as usual",
+        "my grandfather died of a heart attack in 1998",
+        "i fell in love with the music you played",
+        "tonight is the night of the big game",
+        "i dont recognize this number",
+        "im going to drop my kids off at school",
+        "we crushed it at the game yesterday",
+    ],
+)
+def test_hyperbole_questions_and_history_do_not_fire(text):
+    assert screen(text) is None
+
+
 def test_a_negation_covers_only_the_next_few_words_of_its_clause():
     assert screen("not sure if I want to die") is not None
     assert screen("no, I want to kill myself") is not None
