@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import json
 import logging
 import secrets
 import sys
+import threading
 from typing import Any
 
 import click
@@ -116,10 +116,29 @@ def _require_routing(app: Interlude) -> None:
         sys.exit(2)
 
 
+def _unreachable(app: Interlude, exc: Exception) -> None:
+    """One clear line and exit 2 when the database cannot be reached (no traceback)."""
+    from .db.engine import describe
+    from .db.outage import unreachable
+
+    if unreachable(exc):
+        click.echo(
+            f"error: cannot reach the database ({describe(app.config.database.url)}): "
+            f"{type(exc.__cause__ or exc).__name__}; is it running, and is [database] url right?",
+            err=True,
+        )
+        sys.exit(2)
+
+
 def _require_schema(app: Interlude) -> None:
     from .db.migrate import is_current
 
-    if not is_current(app.engine):
+    try:
+        current = is_current(app.engine)
+    except Exception as exc:
+        _unreachable(app, exc)
+        raise
+    if not current:
         click.echo("error: the database is not at the current schema; run `interlude init` first", err=True)
         sys.exit(2)
 
@@ -133,7 +152,11 @@ def init(demo: bool) -> None:
     app = _app()
     from .db.migrate import upgrade
 
-    upgrade(app.engine)
+    try:
+        upgrade(app.engine)
+    except Exception as exc:
+        _unreachable(app, exc)
+        raise
     ensure_clinic(app)
     click.echo("database ready")
     if demo:
@@ -242,18 +265,21 @@ def _serve(app: Flask, host: str, port: int) -> None:
 @click.option("--port", default=None, type=int)
 def serve(host: str | None, port: int | None) -> None:
     """Run the web app and the worker in one process (one clinic, one machine)."""
-    from .scheduler import build_scheduler
+    from .scheduler import build_scheduler, run_until_stopped
 
     logs.setup()
     app = _app()
     _require_routing(app)
     _require_schema(app)
-    scheduler = build_scheduler(app, blocking=False)
+    stopping = threading.Event()
+    scheduler = build_scheduler(app, blocking=False, stopping=stopping)
     scheduler.start()
-    try:
-        _serve(current_app._get_current_object(), host or app.config.web.host, port or app.config.web.port)  # type: ignore[attr-defined]
-    finally:
-        scheduler.shutdown(wait=True)
+    flask_app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_until_stopped(
+        scheduler,
+        stopping,
+        lambda: _serve(flask_app, host or app.config.web.host, port or app.config.web.port),
+    )
 
 
 @cli.command()
@@ -271,16 +297,16 @@ def web(host: str | None, port: int | None) -> None:
 @cli.command()
 def worker() -> None:
     """Run only the worker (as many as wanted against one PostgreSQL)."""
-    from .scheduler import build_scheduler
+    from .scheduler import build_scheduler, run_until_stopped
 
     logs.setup()
     app = _app()
     _require_routing(app)
     _require_schema(app)
-    click.echo("worker running; Ctrl-C to stop")
-    scheduler = build_scheduler(app, blocking=True)
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        scheduler.start()
+    click.echo("worker running; Ctrl-C or SIGTERM to stop")
+    stopping = threading.Event()
+    scheduler = build_scheduler(app, blocking=True, stopping=stopping)
+    run_until_stopped(scheduler, stopping, scheduler.start)
 
 
 @cli.command()

@@ -58,3 +58,4 @@ def setup(level: int = logging.INFO) -> None:
     root.setLevel(level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("waitress").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -76,9 +76,10 @@ def test_serve_runs_web_and_worker_and_the_demo_messages_arrive(tmp_path):
         assert {m["channel"] for m in messages} == {"sms", "email"}
         assert any("Interlude Demo Clinic" in m["body"] for m in messages)
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
+        server.send_signal(signal.SIGTERM)  # what systemd sends: a clean stop, exit 0
+        code = server.wait(timeout=30)
         log.close()
     text = (tmp_path / "serve.log").read_text()
+    assert code == 0, text
     assert "Traceback" not in text
     assert "+12025550123" not in text and "alex.demo" not in text  # no phone or address in logs

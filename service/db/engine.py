@@ -97,5 +97,12 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
     raise DatabaseError(f"database.url: unsupported database {parsed.get_backend_name()!r}")
 
 
+def describe(url: str) -> str:
+    """The database of `url` for a message: backend, host and name, never the password."""
+    parsed = make_url(url)
+    where = f"{parsed.host}:{parsed.port or 'default port'}/" if parsed.host else ""
+    return f"{parsed.get_backend_name()} {where}{parsed.database or ''}"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -32,6 +33,7 @@ from sqlalchemy import (
 
 from ..bootstrap import Interlude
 from ..db.engine import reader
+from ..db.outage import unreachable
 from ..db.tables import consent_events, outbox, patients, sessions
 from ..domain import delivery
 from ..domain.consent import ConsentEvent, allows, purpose_of
@@ -240,6 +242,7 @@ class Dispatcher:
             d.consent = events
             return d
         except Exception as exc:
+            _unless_the_database(exc)
             return Decision(row, "failed", _internal(row, exc, "decide"))
 
     @staticmethod
@@ -262,6 +265,7 @@ class Dispatcher:
         try:
             result = step(chunk, local)
         except Exception as exc:
+            _unless_the_database(exc)
             if len(chunk) == 1:
                 self._fail_internally(chunk[0], None, _internal(chunk[0].row, exc, "prepare"), stats)
                 return []
@@ -314,9 +318,9 @@ class Dispatcher:
             return
         local = DispatchStats()
         try:
-            with self.app.engine.begin() as conn:
-                self.record.record_many(conn, results, self.app.clock(), local)
+            self._record_retrying(results, local)
         except Exception as exc:
+            _unless_the_database(exc)
             if len(results) > 1:
                 for one in results:
                     self._record([one], stats)
@@ -325,6 +329,22 @@ class Dispatcher:
             self._fail_internally(d, result, _internal(d.row, exc, "record"), stats)
             return
         stats.add(local)
+
+    def _record_retrying(self, results: list[Outcome], stats: DispatchStats) -> None:
+        """Record, trying again when the connection was lost: these messages have left, and a
+        dropped connection (a failover, a restart) usually answers again within seconds."""
+        for pause in (*RECORD_RETRY_PAUSES, None):
+            tried = DispatchStats()  # counted only once its transaction commits
+            try:
+                with self.app.engine.begin() as conn:
+                    self.record.record_many(conn, results, self.app.clock(), tried)
+            except Exception as exc:
+                if pause is None or not unreachable(exc):
+                    raise
+                time.sleep(pause)
+                continue
+            stats.add(tried)
+            return
 
     def _fail_internally(
         self, d: Decision, result: SendResult | TransportError | None, reason: str, stats: DispatchStats
@@ -518,3 +538,15 @@ def _chunks(items: list[Decision], size: int) -> Iterable[list[Decision]]:
     (a rate-limited provider) declares chunk_size 1, so each message is gated on its own."""
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+# Pauses between tries to record a sent message over a lost connection (then it is left to the
+# lease and recovery, which never resend what may have left).
+RECORD_RETRY_PAUSES = (0.2, 1.0, 3.0)
+
+
+def _unless_the_database(exc: Exception) -> None:
+    """Re-raise a lost database connection: that is no fault of the message at hand. The batch
+    stops; the claim's lease expires and recovery takes its rows back."""
+    if unreachable(exc):
+        raise exc
