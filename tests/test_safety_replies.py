@@ -142,13 +142,25 @@ def test_each_crisis_category_gets_its_own_truthful_reply_an_escalation_and_a_pa
         assert [t["kind"] for t in tasks] == ["escalation-unrouted"]
 
 
-@ON_CALL_ONLY
-def test_a_crisis_from_an_unknown_number_gets_help_and_a_task_and_claims_no_alert(app, client):
+def test_a_crisis_from_an_unknown_number_is_paged_as_one_and_told_the_truth(app, client, routing):
+    """A patient writing from a new phone, or someone on their behalf: the on-call clinician is
+    paged about "an unknown number", and day staff get a task to call it back."""
     reply = said(Phone(client, sender="+12025550999").text("I took too many pills"))
-    assert "call 911 now" in reply and "1-800-222-1222" in reply and "alerted" not in reply.lower()
-    assert rows(app, escalations) == [] and pages(app) == []
-    [task] = client.get("/api/v1/tasks", headers=AUTH).json
-    assert task["kind"] == "crisis-unknown-sender" and "overdose" in task["detail"]
+    assert "call 911 now" in reply and "1-800-222-1222" in reply
+    [esc] = rows(app, escalations)
+    assert (esc["patient_id"], esc["kind"], esc["category"]) == (None, "crisis", "overdose")
+    kinds = sorted(t["kind"] for t in client.get("/api/v1/tasks", headers=AUTH).json)
+    if routing == "nobody-on-call":
+        assert "alerted" not in reply.lower() and pages(app) == []
+        assert kinds == ["crisis-unknown-sender", "escalation-unrouted"]
+        return
+    assert ALERTED["en"] in reply and kinds == ["crisis-unknown-sender"]
+    assert pages(app) and {p["patient_id"] for p in pages(app)} == {None}
+    Dispatcher(app).run_once()
+    paged = sandbox(app)
+    assert paged and all("unknown number" in m["body"] for m in paged if m["channel"] == "sms")
+    assert "pills" not in " ".join(m["body"] for m in paged)  # never the sender's words in a page
+    assert {r["status"] for r in pages(app)} == {"sent"}
 
 
 # --- replies never fall silent ---------------------------------------------------------------------
@@ -350,7 +362,7 @@ def test_wrong_number_stops_texts_to_it_opens_a_task_and_confirms_once(app, clie
     assert due and {(r["status"], r["reason"]) for r in due} == {("skipped", "sms-unusable")}, due
     # And that number no longer speaks for the patient: its next text is from an unknown sender.
     said(Phone(client).text("I want to die"))
-    assert rows(app, escalations) == []
+    assert [e["patient_id"] for e in rows(app, escalations)] == [None]  # not in the patient's name
     assert "crisis-unknown-sender" in [t["kind"] for t in client.get("/api/v1/tasks", headers=AUTH).json]
 
 

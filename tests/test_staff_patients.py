@@ -293,10 +293,11 @@ def test_reschedule_previews_which_messages_move_then_moves_them(staff_services,
     assert any(c.action == "new" and c.step == "session_rescheduled" for c in changes)
 
 
-def test_reschedule_preview_says_what_was_sent_is_not_sent_again(staff_services, admin_client, clock):
+def test_reschedule_preview_says_what_was_sent_is_not_sent_again(staff_services, staff_app, clock):
     p = enrol(staff_services)
     s = book(staff_services, p["id"], "2027-03-05T09:00")
     clock.set(datetime(2027, 3, 3, 17, 5, tzinfo=UTC))  # Wednesday 12:05 EST
+    admin_client = signed_in(staff_app, ADMIN)  # a day later: a sign-in lasts 12 hours
     Dispatcher(staff_services).run_once()
     assert {r["status"] for r in rows(staff_services, step_id="edu_general_pre1")} == {"sent"}
     url = f"/staff/sessions/{s['id']}/reschedule"
@@ -345,13 +346,14 @@ def test_cancel_lists_the_messages_then_cancels_them(staff_services, admin_clien
     assert f"{len(pending)} pending messages cancelled" in page and "No upcoming session." in page
 
 
-def test_complete_and_no_show_and_their_conflicts(staff_services, admin_client, clock):
+def test_complete_and_no_show_and_their_conflicts(staff_services, staff_app, admin_client, clock):
     p = enrol(staff_services)
     first = book(staff_services, p["id"], "2027-03-03T09:00")
     second = book(staff_services, p["id"], "2027-03-03T13:00")
     early = admin_client.post(f"/staff/sessions/{first['id']}/complete")
     assert early.status_code == 409 and "has not started yet" in text(early)
     clock.set(clock.now + timedelta(days=1, hours=5))  # Wednesday 15:00: both sessions have started
+    admin_client = signed_in(staff_app, ADMIN)  # a sign-in lasts 12 hours
     assert admin_client.post(f"/staff/sessions/{first['id']}/complete").status_code == 302
     assert admin_client.post(f"/staff/sessions/{second['id']}/no-show").status_code == 302
     statuses = {r["id"]: r["status"] for r in session_rows(staff_services, p["id"])}

@@ -154,15 +154,21 @@ def test_an_escalation_nobody_could_be_paged_for_has_its_own_banner(unrouted):
     assert f'href="tel:{PATIENT_PHONE}"' in card
 
 
-def test_a_crisis_from_a_number_that_is_not_a_patient_raises_the_banner_too(routed):
+def test_a_crisis_from_a_number_that_is_not_a_patient_is_an_escalation_with_a_call_button(routed):
     result = text_in(routed, CRISIS, sender="+12025550999")
+    esc = the_escalation(routed)
+    assert esc["patient_id"] is None
     nurse = signed_in(web(routed), STAFF)
-    assert "1 crisis could not be paged to anyone" in banner(html(nurse.get("/staff/patients")))
+    assert "1 open escalation:" in banner(html(nurse.get("/staff/patients")))
     page = html(nurse.get("/staff/today"))
-    assert "Nobody could be paged for these (1)" in page and "Crisis unknown sender" in page
-    assert f'id="flagged-{result.inbound_id}"' in page  # the words, under the escalations
-    nurse.post(f"/staff/inbox/{result.inbound_id}/handled")  # read and called back: closes the task
+    assert "a number no patient has" in page and CRISIS in page
+    assert 'href="tel:+12025550999"' in page  # call the sender back
+    nurse.post(f"/staff/escalations/{esc['id']}/ack", {"outcome": "called back: her sister, now with her"})
+    assert the_escalation(routed)["state"] == "acknowledged"
     assert [t["state"] for t in tasks_of(routed, "crisis-unknown-sender")] == ["done"]
+    with routed.engine.connect() as conn:
+        message = conn.execute(select(inbound_messages).where(inbound_messages.c.id == result.inbound_id))
+        assert message.mappings().one()["needs_attention"] is False
     assert banner(html(nurse.get("/staff/patients"))) is None
 
 
@@ -275,6 +281,7 @@ def test_today_lists_what_was_acknowledged_in_the_last_24_hours_with_who_and_the
     admin = signed_in(web(routed), ADMIN)
     admin.post(f"/staff/escalations/{esc['id']}/ack", {"outcome": "called: safe, seen tomorrow 9:00"})
     clock.advance(timedelta(hours=23))
+    admin = signed_in(web(routed), ADMIN)  # a sign-in lasts 12 hours
     page = html(admin.get("/staff/today"))
     acked = page[page.index("Acknowledged in the last 24 hours (1)") : page.index("Today: ")]
     assert f"acknowledged by <strong>{ADMIN[0]}</strong> at Tue 02 Mar, 10:00 EST" in acked

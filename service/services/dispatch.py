@@ -139,7 +139,8 @@ class Dispatcher:
     # --- load and decide ---------------------------------------------------------------------
 
     def _load(self, conn: Connection, rows: list[Mapping[Any, Any]]) -> tuple[dict, dict, dict]:
-        patient_ids = {r["patient_id"] for r in rows}
+        # A page about an unknown sender has no patient (patient_id NULL).
+        patient_ids = {r["patient_id"] for r in rows if r["patient_id"] is not None}
         session_ids = {r["session_id"] for r in rows if r["session_id"] is not None}
         pats = {p["id"]: p for p in conn.execute(self._q_patients, {"ids": list(patient_ids)}).mappings()}
         sess: dict[Any, Mapping[Any, Any]] = {}
@@ -154,7 +155,7 @@ class Dispatcher:
         """The last look before a chunk of sends: a cancel or an opt-out that landed since the
         batch was loaded stops the message. Returns replacement decisions by outbox id."""
         session_ids = [d.row["session_id"] for d in chunk if d.row["session_id"] is not None]
-        patient_ids = list({d.row["patient_id"] for d in chunk})
+        patient_ids = list({d.row["patient_id"] for d in chunk if d.row["patient_id"] is not None})
         status = dict(conn.execute(self._q_session_status, {"ids": session_ids}).all()) if session_ids else {}
         newer: dict[int, list[ConsentEvent]] = {}
         for e in conn.execute(self._q_new_consent, {"ids": patient_ids, "seen": seen_consent}).mappings():
@@ -237,8 +238,9 @@ class Dispatcher:
         """One row's decision; a row our code cannot handle (a NULL where a value belongs, a
         template that raises) fails alone instead of failing the batch."""
         try:
-            events = consent[row["patient_id"]]
-            d = decider.decide(row, pats[row["patient_id"]], sess.get(row["session_id"]), events)
+            events = consent.get(row["patient_id"], [])
+            patient = pats[row["patient_id"]] if row["patient_id"] is not None else None
+            d = decider.decide(row, patient, sess.get(row["session_id"]), events)
             d.consent = events
             return d
         except Exception as exc:

@@ -77,13 +77,15 @@ class Decider:
     def decide(
         self,
         row: Mapping[Any, Any],
-        patient: Mapping[Any, Any],
+        patient: Mapping[Any, Any] | None,
         session: Mapping[Any, Any] | None,
         consent: Iterable[ConsentEvent],
     ) -> Decision:
         """The outcome for one claimed row: "send" with the rendered message, or why not."""
         if row["audience"] == "staff":
-            return self._decide_staff(row, patient, session)
+            return self._decide_staff(row, patient or self._nobody(), session)
+        if patient is None:  # only a page may lack a patient
+            return Decision(row, "failed", "no-patient")
         stop = self._session_stop(row, session)
         if stop is not None:
             return stop
@@ -114,6 +116,16 @@ class Decider:
         if row["category"] == "prep" and session["start_at"] <= self.now:
             return Decision(row, "skipped", "session-started")
         return None
+
+    def _nobody(self) -> Mapping[str, Any]:
+        """The template variables' patient for a page about a number no patient has."""
+        return {
+            "id": None,
+            "first_name": "",
+            "timezone": self.app.config.clinic.timezone,
+            "language": self.app.config.messages.default_language,
+            "detailed_messages": False,
+        }
 
     def _decide_staff(
         self, row: Mapping[Any, Any], patient: Mapping[Any, Any], session: Mapping[Any, Any] | None

@@ -60,6 +60,10 @@ def _code(conn: Connection) -> str:
     raise RuntimeError("could not find a free escalation code")  # pragma: no cover
 
 
+# How a page names the sender of crisis words that no patient's number matches.
+UNKNOWN_SENDER = "an unknown number"
+
+
 def _initials(patient: Mapping[Any, Any]) -> str:
     return f"{patient['first_name'][:1]}.{patient['last_name'][:1]}.".upper()
 
@@ -68,7 +72,7 @@ def raise_escalation(
     app: Interlude,
     conn: Connection,
     *,
-    patient: Mapping[Any, Any],
+    patient: Mapping[Any, Any] | None,
     kind: str,
     now: datetime,
     session_id: int | None = None,
@@ -78,6 +82,8 @@ def raise_escalation(
 ) -> dict[str, Any]:
     """Open an escalation and page the on-call clinicians, inside the caller's transaction.
 
+    `patient` is None for crisis language from a number no patient has (a patient writing from
+    a new phone, someone on their behalf): it is paged all the same, as "an unknown number".
     Returns {"id", "code", "paged"}: paged is True only when a page to at least one on-call
     contact was queued (with nobody on call the escalation becomes an unrouted staff task).
     """
@@ -86,7 +92,7 @@ def raise_escalation(
         insert(escalations)
         .values(
             code=code,
-            patient_id=patient["id"],
+            patient_id=patient["id"] if patient else None,
             session_id=session_id,
             checkin_id=checkin_id,
             inbound_id=inbound_id,
@@ -171,7 +177,7 @@ def _contacts(app: Interlude, level: int) -> tuple[ContactConfig, ...]:
 
 
 def _page(
-    app: Interlude, conn: Connection, esc: Mapping[Any, Any], patient: Mapping[Any, Any], now: datetime
+    app: Interlude, conn: Connection, esc: Mapping[Any, Any], patient: Mapping[Any, Any] | None, now: datetime
 ) -> int:
     """Queue the page of `esc` at its level; returns how many messages (0: an unrouted task)."""
     contacts = _contacts(app, esc["level"])
@@ -181,7 +187,7 @@ def _page(
             key=f"escalation-unrouted:{esc['id']}",
             kind="escalation-unrouted",
             now=now,
-            patient_id=patient["id"],
+            patient_id=esc["patient_id"],
             session_id=esc["session_id"],
             detail="no on-call clinician configured in [escalation]: call the patient",
         )
@@ -195,7 +201,7 @@ def _page(
             rows.append(
                 {
                     "dedupe_key": f"e{esc['id']}:l{esc['level']}:{i}:{channel}",
-                    "patient_id": patient["id"],
+                    "patient_id": esc["patient_id"],
                     "session_id": esc["session_id"],
                     "schedule": "_system",
                     "step_id": "_escalation",
@@ -220,7 +226,7 @@ def _page(
 
 
 def _context(
-    app: Interlude, conn: Connection, esc: Mapping[Any, Any], patient: Mapping[Any, Any]
+    app: Interlude, conn: Connection, esc: Mapping[Any, Any], patient: Mapping[Any, Any] | None
 ) -> dict[str, Any]:
     session_date = None
     if esc["session_id"] is not None:
@@ -231,7 +237,7 @@ def _context(
     base = app.config.web.public_base_url.rstrip("/")
     return {
         "code": esc["code"],
-        "initials": _initials(patient),
+        "initials": _initials(patient) if patient else UNKNOWN_SENDER,
         "reason": reason_label(esc["kind"], esc.get("category")),
         "low_urgency": esc["kind"] in LOW_URGENCY,
         "session_date": session_date,
@@ -261,9 +267,8 @@ def sweep(app: Interlude, now: datetime | None = None) -> int:
                     level=level, notify_again_at=now + timedelta(minutes=app.config.escalation.ack_minutes)
                 )
             )
-            patient = (
-                conn.execute(select(patients).where(patients.c.id == esc["patient_id"])).mappings().one()
-            )
+            who = select(patients).where(patients.c.id == esc["patient_id"])
+            patient = conn.execute(who).mappings().first() if esc["patient_id"] is not None else None
             _page(app, conn, {**esc, "level": level}, patient, now)
             paged += 1
     return paged

@@ -288,9 +288,9 @@ def _crisis(
     hit: CrisisHit,
 ) -> _Route:
     """Escalate, and answer with the resources for what was found; "alerted" only if a page went."""
-    paged = False
     if patient is None:
-        # An escalation (and its page) belongs to a patient; a person calls this number back.
+        # A patient writing from a new phone, or someone on their behalf: paged all the same, and
+        # a task for whoever reads it in the day to call this number back.
         open_task(
             conn,
             key=f"crisis-unknown:{inbound_id}",
@@ -298,19 +298,18 @@ def _crisis(
             now=now,
             detail=f"crisis language ({hit.category}) from a number not enrolled: call back now",
         )
-    else:
-        session_id = _current_session(conn, patient["id"], now)
-        raised = raise_escalation(
-            app,
-            conn,
-            patient=patient,
-            kind="crisis",
-            now=now,
-            session_id=session_id,
-            inbound_id=inbound_id,
-            category=hit.category,
-        )
-        paged = raised.get("paged") is True
+    session_id = _current_session(conn, patient["id"], now) if patient else None
+    raised = raise_escalation(
+        app,
+        conn,
+        patient=patient,
+        kind="crisis",
+        now=now,
+        session_id=session_id,
+        inbound_id=inbound_id,
+        category=hit.category,
+    )
+    paged = raised.get("paged") is True
     return _Route(
         "crisis",
         f"reply_crisis_{hit.category.replace('-', '_')}",

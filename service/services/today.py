@@ -121,8 +121,10 @@ def _escalation_query() -> Select[Any]:
             inbound_messages.c.body.label("words"),
             inbound_messages.c.received_at.label("words_at"),
             inbound_messages.c.kind.label("words_kind"),
+            inbound_messages.c.sender.label("sender"),
         )
-        .join(patients, patients.c.id == escalations.c.patient_id)
+        # An escalation about an unknown sender has no patient: its card shows the sender's number.
+        .outerjoin(patients, patients.c.id == escalations.c.patient_id)
         .outerjoin(sessions, sessions.c.id == escalations.c.session_id)
         .outerjoin(inbound_messages, inbound_messages.c.id == escalations.c.inbound_id)
     )
@@ -170,6 +172,7 @@ def acknowledged_recently(app: Interlude, hours: int = 24) -> list[dict[str, Any
 
 def _escalation_view(r: Mapping[Any, Any]) -> dict[str, Any]:
     category = r.get("category")
+    phone = r["phone"] if r["patient_id"] else r["sender"]
     return {
         "id": r["id"],
         "code": r["code"],
@@ -187,9 +190,9 @@ def _escalation_view(r: Mapping[Any, Any]) -> dict[str, Any]:
         "outcome": r["outcome"],
         "outcome_needed": r["state"] == "acknowledged" and not r["outcome"],
         "patient_id": r["patient_id"],
-        "patient_name": f"{r['first_name']} {r['last_name']}",
-        "phone": r["phone"],
-        "phone_display": display_phone(r["phone"]) if r["phone"] else None,
+        "patient_name": f"{r['first_name']} {r['last_name']}" if r["patient_id"] else "Unknown sender",
+        "phone": phone,
+        "phone_display": display_phone(phone) if phone else None,
         "session_start": r["session_start"],
         "words": r["words"],
         "words_at": r["words_at"],
