@@ -28,6 +28,10 @@ How it works (built to generalise, not to enumerate):
    A rule may name words that break it when they come just before or inside it ("I want *him* dead" is
    harm to others, not suicide) and words that silence it in the same clause ("*almost* had a heart
    attack", "*what if* my bp goes up").
+   Laughing emoji count as laughter; a medical or urgent symptom that something said just after it
+   settles ("gone now", "the nurse checked me and I was fine") does not fire; and a phrase marked
+   OPAQUE ("my uncle died by suicide") no longer means its last word, so someone else's past suicide
+   is not read as the patient's.
 
 Linear time: the only regular expressions are single character classes (in `text.py`), which cannot
 backtrack; everything else is one pass over the tokens with dictionary look-ups and fixed windows. The
@@ -59,7 +63,13 @@ _MAX_PHRASE = 6
 _FUZZY_MIN, _FUZZY_MAX = 6, 24
 _EOC = frozenset({"EOC", "TERM", "FALL_SUBJ"})
 _PAST_CATEGORIES = frozenset({"overdose", "medical-emergency", "urgent-symptom"})
-_MARKS = frozenset({"EOC", "LAUGH", "PAST", "ROUTINE"})
+_MARKS = frozenset({"EOC", "LAUGH", "PAST", "ROUTINE", "RESOLVED"})
+_RESOLVABLE = frozenset({"medical-emergency", "urgent-symptom"})
+_RESOLVED_SPAN = 16  # tokens after a symptom in which "gone now", "I was fine" can settle it
+# Laughter written as emoji: `fold` would drop them, so they become a word the lexicon knows first.
+_LAUGH_EMOJI = str.maketrans(
+    dict.fromkeys("\U0001f602\U0001f923\U0001f606\U0001f639\U0001f480\U0001f605", " lol ")
+)
 _GRAMMAR = frozenset({"NEG", "TERM"})
 
 
@@ -223,7 +233,7 @@ def _respelled(word: str, vocabulary: frozenset[str]) -> str | None:
 def _canonical_tokens(text: str) -> list[str]:
     """Canonical tokens with known phrases merged, framed by clause breaks."""
     flat: list[str] = [CLAUSE_BREAK]
-    for token in tokens(text):
+    for token in tokens(text.translate(_LAUGH_EMOJI)):
         flat += _canonical(token) if token not in (CLAUSE_BREAK, "/") else (token,)
     flat.append(CLAUSE_BREAK)
     tables = _tables()
@@ -252,10 +262,11 @@ def _concepts(token: str) -> frozenset[str]:
         # A phrase keeps the meaning of its last word too: "a building" is still a building, "en la
         # cabeza" still the head, so merging a phrase never hides the word a rule is looking for.
         last = token.rsplit(" ", 1)[1]
+        own = tables.phrases.get(tuple(token.split()), frozenset())
+        if "OPAQUE" in own:  # "died by suicide" is about someone else: not "suicide" any more
+            return own
         # Grammar is the phrase's own: "could not" is not a negation of what follows.
-        return tables.phrases.get(tuple(token.split()), frozenset()) | (
-            tables.words.get(last, frozenset()) - _GRAMMAR
-        )
+        return own | (tables.words.get(last, frozenset()) - _GRAMMAR)
     found = set(tables.words.get(token, ()))
     number = _number(token)
     if number is not None:
@@ -286,8 +297,10 @@ def _concepts_at(words: list[str], i: int) -> frozenset[str]:
 @functools.lru_cache(maxsize=8192)
 def _concepts_in(word: str, following: str, after: str) -> frozenset[str]:
     concepts = _concepts(word)
+    head = following.split(" ", 1)[0]  # "drowning the baby": "the baby" is one merged token
     for concept, cancelled_by in lex.IDIOM_NEXT.items():
-        if concept in concepts and following in cancelled_by:
+        by_first = concept in lex.IDIOM_NEXT_FIRST_WORD and head in cancelled_by
+        if concept in concepts and (following in cancelled_by or by_first):
             concepts = concepts - {concept}
     if following in lex.IDIOM_NEXT_WORD.get(word, ()):
         concepts = frozenset()
@@ -358,7 +371,8 @@ class _Context:
         before, after = self._around(mark, start, end)
         if same_clause:
             clause_start, clause_end = self._around("EOC", start, end)
-            return before > clause_start or after < clause_end
+            inside = bisect.bisect_left(self.marks[mark], start) < bisect.bisect_right(self.marks[mark], end)
+            return inside or before > clause_start or after < clause_end
         return (before >= 0 and start - before <= span) or (
             after < len(self.concepts) and after - end <= span
         )
@@ -381,10 +395,20 @@ class _Context:
             return False
         if rule.category in _PAST_CATEGORIES and self.near("PAST", start, end, same_clause=True):
             return False
+        if rule.category in _RESOLVABLE and self.settled_after(end):
+            return False
         # "took all my morning pills, as usual": the routine may sit in the next clause.
         return not (
             rule.category == "overdose" and self.near("ROUTINE", start, end, same_clause=False, span=8)
         )
+
+    def settled_after(self, end: int) -> bool:
+        """True when "gone now", "the nurse checked me and I was fine" follows a symptom closely.
+
+        Only what comes after counts: "I was fine this morning, now chest pain" is not settled.
+        """
+        _, after = self._around("RESOLVED", end, end)
+        return after < len(self.concepts) and after - end <= _RESOLVED_SPAN
 
     def _broken(self, breakers: tuple[str, ...], positions: tuple[int, ...]) -> bool:
         """True when the word just before the match, or one inside it, has a breaker concept.

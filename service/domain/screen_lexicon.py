@@ -166,17 +166,17 @@ CONCEPTS: dict[str, str] = {
     # A negation stops at these (and at punctuation): "no chest pain but i can't breathe".
     "TERM": "but,though,although,however,except,besides,i,pero,aunque,sino,yo,because,porque,and,y,then,so,now,"
     "luego,entonces,ahora",
-    "LAUGH": "laughed,laughing,laugh,laughs,laughter,cracking up,dying laughing,riendo,risa,carcajada,carcajadas,me rei,lol,lmao,lmfao,rofl,haha,hahaha,hehe,jaja,jajaja,jajajaja,jeje,jk,xd,lool,lolol",
-    "PAST": "as a teenager,de adolescente,in my twenties,back in the day,in the past,en el pasado,long ago,a long time ago,hace tiempo,hace anos,was hospitalized,estuve hospitalizado,estuve hospitalizada,history of,historial de,family history,antecedentes,for the form,para el formulario,years ago,year ago,months ago,month ago,last year,last month,as a kid,as a child,"
+    "LAUGH": "in a good way,en el buen sentido,in the best way,super cool,so cool,que padre,que chido,laughed,laughing,laugh,laughs,laughter,cracking up,dying laughing,riendo,risa,carcajada,carcajadas,me rei,lol,lmao,lmfao,rofl,haha,hahaha,hehe,jaja,jajaja,jajajaja,jeje,jk,xd,lool,lolol",
+    "PAST": "before i was born,antes de que yo naciera,antes de que naciera,cuando yo era nino,cuando yo era nina,cuando yo era joven,cuando yo era chico,cuando yo era chica,when i was little,when i was younger,last week,la semana pasada,when i was a teen,when i was a teenager,as a teen,in my teens,de joven,cuando era joven,cuando era adolescente,cuando era nino,cuando era nina,as a teenager,de adolescente,in my twenties,back in the day,in the past,en el pasado,long ago,a long time ago,hace tiempo,hace anos,was hospitalized,estuve hospitalizado,estuve hospitalizada,history of,historial de,family history,antecedentes,for the form,para el formulario,years ago,year ago,months ago,month ago,last year,last month,as a kid,as a child,"
     "when i was a kid,when i was little,when i was young,in high school,in college,hace anos,hace meses,"
     "hace mucho,hace mucho tiempo,el ano pasado,de nino,de nina,de chico,de chica,de pequeno,de pequena",
-    "ROUTINE": "as usual,como de costumbre,per usual,same as always,my usual,as prescribed,as directed,as usual,like usual,like always,as always,like you said,"
+    "ROUTINE": "de hoy,for today,del dia,todays,de la manana,de la noche,daily,diarias,diarios,as usual,como de costumbre,per usual,same as always,my usual,as prescribed,as directed,as usual,like usual,like always,as always,like you said,"
     "como siempre,como me indicaron,como me dijeron,como indicado,every night,every morning,every day",
     "ME": "me",
     "MYSELF": "myself,my self,my own self,meself,mi mismo,mi misma,a mi mismo,a mi misma",
     "YOURSELF": "yourself,urself",
     "MY": "my,mi,mis,all my,my own",
-    "SELF_BE": "am,soy,feel like,siento que soy,just",
+    "SELF_BE": "no soy mas que,solo soy,nada mas soy,i am nothing but,nothing but,just a,i am just a,such a,i am such a,soy un,soy una,am,soy,feel like,siento que soy,just",
     "IAM": "am,estoy",
     "CAN": "can,could,pueda,puedo,podre,podria",
     "CANT": "can not,could not,unable to,not able to,no puedo,no pude,no podia,no puede,no podemos,"
@@ -207,7 +207,7 @@ CONCEPTS: dict[str, str] = {
     "DIE": "dye,dyeing,me muriera,muriera,me muera,die,dies,died,dying,dyin,dead,death,morir,morirme,muerto,muerta,muerte,morirse,muera,"
     "muriendo,muero",
     "WANT": "should,deberia," + _en("want", "wish") + ",wanted,quiero,quisiera,queria,deseo",
-    "INTENT": "thinking about,thought about,thinking of,should,should just,deberia,might as well,better just,picture,picturing,imagine,imagining,"
+    "INTENT": "deserves,deserved,merece,se merece,la decision de,tome la decision de,ya tome la decision de,thinking about,thought about,thinking of,should,should just,deberia,might as well,better just,picture,picturing,imagine,imagining,"
     + _en("want", "wish", "plan", "hope", "urge", "think", "consider", "contemplate", "fantasize")
     + ",ready,going to,about to,feel like,feels like,felt like,would rather,rather,thought,thoughts,"
     "tempted,decided,deserve,ideation,quiero,quisiera,queria,ganas,pienso,pensando,pensamientos,pensado,"
@@ -218,7 +218,7 @@ CONCEPTS: dict[str, str] = {
     "fantasizing,keep thinking,decided",
     "VOY": "voy,vo,voy a",
     "HACER": "hacer,haciendo",
-    "CRASH_ALONE": "rear ended,rear end,rear ending,t boned,sideswiped,ran off the road,fender bender,"
+    "CRASH_ALONE": "me sali de la carretera,me sali del camino,me fui a la cuneta,derrape,me derrape,spun out,swerved into,went into a ditch,ended up in a ditch,landed in a ditch,clipped a car,clipped another car,rear ended,rear end,rear ending,t boned,sideswiped,ran off the road,fender bender,"
     "car accident,car crash,wrecked my car,totaled my car,crashed my car,crashed the car,accidente de carro,"
     "accidente de coche,accidente de auto,choque el carro,me chocaron",
     "FILLER": "to be honest,not going to lie",
@@ -228,21 +228,23 @@ CONCEPTS: dict[str, str] = {
     "LIFE_OBJ": "this,esto,it,things,everything,all,it all,todo,con todo",
     "LIVE": "live,living,alive,keep living,go on living,stay alive,seguir viviendo,exist,existing,be here,be alive,be around,wake up,vivir,viviendo,vivo,viva,"
     "existir,estar aqui,estar vivo,estar viva,seguir aqui,despertar,life,vida,la vida,breathing anymore",
-    "BE_HERE": "be here,be around,be alive,be here anymore,be around anymore,siga aqui,seguir aqui,"
+    "BE_HERE": "being here,being around,being alive,see christmas,see my birthday,see next year,make it to christmas,make it to my birthday,ver la navidad,llegar a navidad,be here,be around,be alive,be here anymore,be around anymore,siga aqui,seguir aqui,"
     "estar aqui,sigo aqui,be here much longer,be around much longer,estar vivo,estar viva",
     "POINT": "point,reason,sense,purpose,sentido,razon,caso,motivo",
     "WORTH": "worth,worth it,vale la pena,valga la pena,vale,worthwhile",
     "TIRED": "canse,me canse,ya me canse,cansa,me cansa,cansadisimo,cansadisima,hartos,tired,sick,done,fed up,exhausted,cansado,cansada,harto,harta",
-    "BETTER": "happier,easier,mas felices,mas facil,mas tranquilos,mas tranquilas,relieved,aliviados,better,better off,mejor,mejores",
+    "BETTER": "lighter,calmer,more peaceful,mas ligero,mas ligera,mas livianas,mas facil,mas faciles,happier,easier,mas felices,mas facil,mas tranquilos,mas tranquilas,relieved,aliviados,better,better off,mejor,mejores",
     "WITHOUT": "without,sin",
     "ME_OBJ": "me,mi",
     "BURDEN": "problem,bother,molestia,problema,a problem,un problema,a bother,trouble for anyone,burden,carga,estorbo",
     "DISAPPEAR": _en("disappear", "vanish") + ",desaparecer,gone forever",
-    "SAY": _en("say", "write") + ",said,wrote,written,writing,saying,left,escribi,escribiendo,dije",
-    "GOODBYE": "goodbye,goodbyes,good bye,farewell,farewells,despedida,despedidas",
+    "SAY": "deje,dejo,dejando,he dejado,les deje,le deje,"
+    + _en("say", "write")
+    + ",said,wrote,written,writing,saying,left,escribi,escribiendo,dije",
+    "GOODBYE": "this is goodbye,esto es un adios,es un adios,es mi despedida,goodbye forever,adios para siempre,goodbye for good,goodbye,goodbyes,good bye,farewell,farewells,despedida,despedidas",
     "SAID_GOODBYE": "me despedi,despidiendome,me estoy despidiendo",
     "NOTE": "note,notes,letter,letters,carta,cartas",
-    "EVERYONE": "everyone,everybody,family,kids,todos,familia",
+    "EVERYONE": "parents,mom,dad,mama,papa,papas,padres,wife,husband,esposa,esposo,hijos,sister,brother,hermana,hermano,everyone,everybody,family,kids,todos,familia",
     "HAVE": "have,got,made,tengo,hice,have got",
     "PLAN": "plan,a plan,un plan",
     "GIVE_AWAY": "gave away,give away,giving away,given away,gave all,regale,regalando,regalado",
@@ -254,7 +256,7 @@ CONCEPTS: dict[str, str] = {
     "into traffic,frente al tren,frente a un carro,delante del tren",
     "ROPE": "rope,noose,soga,cuerda",
     "ACQUIRE": "bought,buy,buying,got,have,ordered,tengo,compre,consegui",
-    "SAVED": "juntadas,juntados,saved up,stocked up,stocking up,collecting,collected,acumulando,acumuladas,escondidas,saved,saving,stockpiled,stockpiling,stockpile,hoarding,hoarded,stashed,stashing,stash,"
+    "SAVED": "counting,counted,contando,conte,junte,juntando,ya junte,lined up,lining up,juntadas,juntados,saved up,stocked up,stocking up,collecting,collected,acumulando,acumuladas,escondidas,saved,saving,stockpiled,stockpiling,stockpile,hoarding,hoarded,stashed,stashing,stash,"
     "guardadas,guardados,guardando,ahorrando,juntando,juntado,guarde",
     "CUTTING": "cutting,cuttin,burning myself",
     "CUT_ES": "corte,corto,cortando,cortar,cortado,queme,quemando",
@@ -277,7 +279,7 @@ CONCEPTS: dict[str, str] = {
     "the world,existing,being alive,intentarlo",
     "FOREVER": "for good,forever,permanently,para siempre,de una vez por todas,once and for all,for ever,permanentemente,"
     "de una vez,for real this time",
-    "STOP": "stop,end,go away,be over,pare,termine,acabe,se acabe,se termine,cease,stops,ends,desaparezca,"
+    "STOP": "ir,ir me,irme,leave this world,dejar este mundo,be gone,stop,end,go away,be over,pare,termine,acabe,se acabe,se termine,cease,stops,ends,desaparezca,"
     "se vaya,",
     "NOBODY": "nobody,no one,noone,no body,nadie,a nadie,not a single person,no one at all",
     "GONE": "si ya no estoy,ya no estoy,si no estoy,si ya no estuviera,cuando ya no este,i was gone,i were gone,i am gone,i was not here,i were not here,i was not around,i were not around,"
@@ -325,7 +327,7 @@ CONCEPTS: dict[str, str] = {
     "las vias,vias del tren,top floor,parking garage,precipicio,barranco,acantilado",
     "AT_ON": "at,on,standing on,sitting on,en,on top of,arriba de,arriba del,al borde,on the edge of,edge of,"
     "parado en,parada en,sentado en,sentada en,up on,standing at,near,cerca del,here at,on the side of",
-    "REHOME": "rehomed,rehoming,rehome,re homed,re homing,new home for,a new home for,found a home for,"
+    "REHOME": "put up for adoption,up for adoption,gave up for adoption,en adopcion,dar en adopcion,di en adopcion,surrendered,surrender,rehomed,rehoming,rehome,re homed,re homing,new home for,a new home for,found a home for,"
     "found homes for,le encontre casa,le busque casa,un hogar para,nuevo hogar,nueva casa para,le encontre hogar,"
     "adopt out,cuiden a mi,cuiden de mi,take care of my,look after my,regale a mi,di en adopcion,"
     "",
@@ -390,7 +392,7 @@ CONCEPTS: dict[str, str] = {
     "AWAY": "away,a todos,to everyone,to friends",
     "MUCH_LONGER": "much longer,for much longer,for long,mucho tiempo mas,por mucho tiempo,mucho mas tiempo,"
     "after tonight,after today,despues de hoy,much more",
-    "GUN_PURPOSE": "what it is for,what its for,para que es,para que la quiero,para que la compre,what i need it for,"
+    "GUN_PURPOSE": "usarla conmigo,usarlo conmigo,usarla en mi,usarlo en mi,usarla contra mi,usarlo contra mi,usar la conmigo,usar lo conmigo,usar la en mi,usar lo en mi,usar la contra mi,using it on myself,used it on myself,turn it on myself,turning it on myself,point it at myself,usar la,usar lo,what it is for,what its for,para que es,para que la quiero,para que la compre,what i need it for,"
     "what i am going to do with it,lo que voy a hacer con ella,thinking about it,thought about it,"
     "thinking about using it,pensado en usar la,pensando en usar la,pensado en usarla,pensando en usarla,"
     "usar la contra mi,usarla contra mi,use it on myself,contra mi,on myself,at myself,en mi contra,"
@@ -418,7 +420,7 @@ CONCEPTS: dict[str, str] = {
     "contra un arbol,contra un poste,contra una pared,contra un muro,estrellar me,estrellar el carro,"
     "off a cliff,into the river,into the lake,into a semi,into a truck,",
     "TAKE_ANY": "take,taking,tomar,tomar me,tragar,tragar me,swallow,swallowing,chug,ingerir",
-    "FOOD": "water,agua,jugo,juice,coffee,cafe,soup,sopa,food,comida,breakfast,desayuno,lunch,dinner,cena,pizza,"
+    "FOOD": "vitamins,vitaminas,supplements,suplementos,probiotics,probioticos,fish oil,multivitamin,multivitaminico,multivitaminas,omega,water,agua,jugo,juice,coffee,cafe,soup,sopa,food,comida,breakfast,desayuno,lunch,dinner,cena,pizza,"
     "tea,te,leche,milk,beer,cerveza,espresso,shot,coke,soda,refresco,snack,cake,pastel,cookies,galletas,fries,"
     "advice,notes,class,test,exam,day,days,week,nap,walk,bath,shower,break,photo,photos,picture,pictures,chance,"
     "time,rest,weekend,hint,turn,turns,stairs,elevator,bus,train,uber,road",
@@ -431,7 +433,7 @@ CONCEPTS: dict[str, str] = {
     "MANY_Q": "un monton,a ton,a bunch,a lot,a handful,muchas,muchisimas,bastantes,way too many,a bunch of them,"
     "lots,so many,tons,like a hundred,a whole bunch,un chingo,un buen,varias",
     "DOUBLE": "double,triple,twice,twice as much,el doble,el triple,x2,x3,quadruple,",
-    "KID": "son,daughter,kid,kids,toddler,baby,child,children,nino,nina,ninos,hijo,hija,bebe,nieto,nieta,grandson,"
+    "KID": "newborn,newborns,recien nacido,recien nacida,infant,bebito,bebita,my baby,mi bebe,son,daughter,kid,kids,toddler,baby,child,children,nino,nina,ninos,hijo,hija,bebe,nieto,nieta,grandson,"
     "granddaughter,little one,niece,nephew,sobrino,sobrina,3 year old,2 year old,grandkid,grandkids,nietos,"
     "toddlers,babies,bebes,kiddo,teen,teenager,hijos,hijas",
     "LEFT_PILLS": "left out,on the counter,on the table,en la mesa,que deje,i left,lying around,sobre la mesa,"
@@ -444,12 +446,12 @@ CONCEPTS: dict[str, str] = {
     "SWALLOW": "swallowed,downed,chugged,gulped,trague,me trague,tragado,tragandome",
     "TAKE3": "ate,eaten,swallowed,chewed,drank,got in,se las comio,se las tomo,se las trago,se metio unas,se comio unas,se tomo,se trago,se comio,took,swallowed,ate,got into,se metio",
     "GOT_INTO": "got into,got in to,gotten into,se metio en",
-    "Q": "the whole,a whole,todo el,toda la,el entero,completo,completa,all,all my,all of my,all of,all the,whole,entire,every,bunch,a bunch,handful,a handful,ton,a ton,tons,lots,a lot,lot,many,several,"
+    "Q": "un puno,un puno de,puno,punado,palmful,a palmful,mouthful,the whole,a whole,todo el,toda la,el entero,completo,completa,all,all my,all of my,all of,all the,whole,entire,every,bunch,a bunch,handful,a handful,ton,a ton,tons,lots,a lot,lot,many,several,"
     "rest of,the rest of,double,triple,todas,todos,toda,todo,muchas,muchos,entero,entera,varias,varios,"
     "un monton,un punado,doble,triple,mas,more,fistful,extra,bunches,like a hundred",
     "TOO_MUCH": "too many,too much,way too many,way too much,demasiado,demasiadas,demasiados,de mas,"
     "more than i should,more than prescribed,mas de la cuenta,mas de lo que",
-    "PILLS": "cough syrup,syrup,jarabe,jarabe para la tos,robitussin,dayquil,theraflu,pastis,chochos,medicine cabinet,botiquin,gummy,iron pills,muscle relaxers,relaxants,anxiety meds,sleep meds,antidepressants,antidepresivos,benzodiazepines,kpins,percs,norco,dilaudid,narcos,pill,pills,pils,pillz,tablet,tablets,tabs,meds,med,medication,medications,medicine,medicines,"
+    "PILLS": "devices,device,spray devices,dispositivos,nasal spray,sprays,inhalers,puffs,heart pills,blood pressure pills,cough syrup,syrup,jarabe,jarabe para la tos,robitussin,dayquil,theraflu,pastis,chochos,medicine cabinet,botiquin,gummy,iron pills,muscle relaxers,relaxants,anxiety meds,sleep meds,antidepressants,antidepresivos,benzodiazepines,kpins,percs,norco,dilaudid,narcos,pill,pills,pils,pillz,tablet,tablets,tabs,meds,med,medication,medications,medicine,medicines,"
     "capsule,capsules,caps,dose,doses,dosage,prescription,bottle,bottles,pack,packet,box,"
     "pastilla,pastillas,pildora,pildoras,medicina,medicinas,medicamento,medicamentos,frasco,caja,"
     "bote,dosis,capsulas,"
@@ -482,7 +484,7 @@ CONCEPTS: dict[str, str] = {
     "indicaron,recetado,recetaron,permitido",
     "OVERDID": "se me paso la mano,me pase de la raya,se le paso la mano,me excedi,me excedi con,me pase,me pase con,me pase de,overdid,overdid it",
     # Harm to others ------------------------------------------------------------------------------
-    "HARM_VERB": "kil,kill,shove,shoving,shoved,push,pushing,pushed,drop,dropping,dropped,throw,throwing,threw,empujar,empujando,aventar,tirar,sacudir,sacudiendo,lastimando,matando,golpeando,pegando,ahogando,asfixiando,apunalando,asesinar,asesino,asesinare,acuchillar,balacear,balear,pegar le un tiro,estrangular,ahorcar,atacar,slit,slitting,smash,bash,bashing,stomp,curb stomp,choke out,choking,maim,torture,torturing,pummel,drown,smothering,shake,shaking,"
+    "HARM_VERB": "wreck,wrecking,destroy,mess up,messing up,fuck up,beat down,jump,jumping,pop,smoke,cap,body,merk,merc,lay out,knock out,picar,pico,picare,filerear,navajear,madrear,madrearlo,kil,kill,shove,shoving,shoved,push,pushing,pushed,drop,dropping,dropped,throw,throwing,threw,empujar,empujando,aventar,tirar,sacudir,sacudiendo,lastimando,matando,golpeando,pegando,ahogando,asfixiando,apunalando,asesinar,asesino,asesinare,acuchillar,balacear,balear,pegar le un tiro,estrangular,ahorcar,atacar,slit,slitting,smash,bash,bashing,stomp,curb stomp,choke out,choking,maim,torture,torturing,pummel,drown,smothering,shake,shaking,"
     + _en(
         "kill",
         "murder",
@@ -507,10 +509,10 @@ CONCEPTS: dict[str, str] = {
     + ",hurt,shot,hit,beat,beaten,beat up,shoot up,matar,mato,mate,matare,lastimar,lastimo,lastime,"
     "lastimare,herir,hiero,golpear,golpeo,golpee,pegar,pego,pegue,quemar,quemo,queme,ahorcar,ahorco,"
     "apunalar,apunalo,disparar,disparo,dispare,envenenar,ahogar,dano,hacer dano",
-    "HARM_ES_1P": "asesinar,asesino,asesinare,acuchillar,balacear,balear,estrangular,atacar,apunalar,torturar,ahogar,romper le,partir le,matar,mato,mate,matare,lastimar,lastimo,lastime,lastimare,herir,hiero,golpear,golpeo,"
+    "HARM_ES_1P": "picar,pico,picare,filerear,navajear,madrear,romper la madre,partir la madre,romper la cara,partir la cara,romper el hocico,partir el hocico,asesinar,asesino,asesinare,acuchillar,balacear,balear,estrangular,atacar,apunalar,torturar,ahogar,romper le,partir le,matar,mato,mate,matare,lastimar,lastimo,lastime,lastimare,herir,hiero,golpear,golpeo,"
     "golpee,pegar,pego,pegue,quemar,quemo,queme,ahorcar,ahorco,apunalar,apunalo,disparar,disparo,"
     "envenenar,ahogar,dano,hacer dano",
-    "OTHER": "he,she,they,the baby,my baby,la bebe,el bebe,al bebe,ella,ellos,stepdad,stepmom,stepson,stepdaughter,landlord,manager,classmate,classmates,teachers,students,customers,wife's,that guy,that man,that woman,that bitch,that bastard,my ex,mi ex,el tipo,ese wey,ese guey,him,her,them,his,someone,somebody,anyone,anybody,people,everyone,everybody,others,"
+    "OTHER": "dude,that dude,bro,homie,fool,that fool,cabron,ese cabron,wey,guey,he,she,they,the baby,my baby,la bebe,el bebe,al bebe,ella,ellos,stepdad,stepmom,stepson,stepdaughter,landlord,manager,classmate,classmates,teachers,students,customers,wife's,that guy,that man,that woman,that bitch,that bastard,my ex,mi ex,el tipo,ese wey,ese guey,him,her,them,his,someone,somebody,anyone,anybody,people,everyone,everybody,others,"
     "other people,husband,wife,boyfriend,girlfriend,partner,ex,boss,coworker,coworkers,roommate,"
     "roommates,neighbor,neighbour,neighbors,neighbours,mom,mother,dad,father,brother,sister,son,daughter,"
     "kid,kids,child,children,baby,babies,toddler,toddlers,grandson,granddaughter,grandkids,nephew,niece,"
@@ -524,14 +526,14 @@ CONCEPTS: dict[str, str] = {
     "OVER": "over,down",
     "WEAPON": "bat,baseball bat,bate,hammer,martillo,crowbar,axe,hacha,blade,razor,gun's,rifle,glock,bullets,bullet,ammo,balas,escopeta,revolver,gun,guns,knife,knives,pistol,rifle,firearm,weapon,weapons,shotgun,pistola,cuchillo,arma,"
     "armas,navaja,machete",
-    "THREAT": "waiting for him,waiting for her,waiting for them,lo estoy esperando,la estoy esperando,"
+    "THREAT": "will understand,will understand tomorrow,will see tomorrow,will find out,will learn,will be sorry,will know what,will regret,va a entender,van a entender,van a ver,va a ver,se van a enterar,se va a enterar,se donde trabaja,se donde trabajan,se donde estudia,know where he works,know where she works,know where they work,know where he is,desquitar me con,vengar me de,me voy a vengar,waiting for him,waiting for her,waiting for them,lo estoy esperando,la estoy esperando,"
     "los estoy esperando,when he gets home,when she gets home,cuando llegue a la casa,for him to get home,"
     "for her to get home,will not hurt anyone again,will not hurt me again,never hurt anyone again,is not going to hurt anyone,is not going to hurt me,have his address,have her address,have the address,tengo su direccion,what is coming,lo que se merece,what he deserves,what she deserves,what they deserve,never going to hurt me again,never hurt me again,not going to hurt me again,will not hurt me again,never going to hurt anyone again,regret it,regret this,going to regret,se va a arrepentir,se van a arrepentir,va a pagar,van a pagar,know where he lives,know where she lives,know where they live,se donde vive,se donde viven,no me va a volver a lastimar,nunca mas me va a lastimar,get what is coming,get what he deserves,get what she deserves,teach him a lesson,teach her a lesson,dar le una leccion,who it is for,who its for,who it's for,make them pay,make him pay,make her pay,pay for this,"
     "pay for what,revenge,venganza,para quien es,me las va a pagar,me la va a pagar,me las van a pagar",
     "HOMICIDAL": "homicidal,homicida,homicidas",
     "TEXTMSG": "texts,messages,msgs,reminders,reminder,emails,calls,mensajes,textos,recordatorios,the reminders,the texts,text,texts,message,email,msg,line,call,note,a text,a message,an email,a line,a call,a note,"
     "a quick text,a quick message",
-    "HARM_STRONG": "break his legs,break her legs,break his arms,break her arms,break his jaw,break her jaw,break his nose,break her nose,break his knees,set his house on fire,set her house on fire,set their house on fire,set fire to,burn his house down,burn her house down,burn their house down,burn the house down,burn down his,burn down her,quemar le la casa,prender le fuego,incendiar,is getting stabbed,is getting shot,is going to get stabbed,is going to get shot,is going to get hurt,gets stabbed,gets shot,going to get what is coming,romper le las piernas,quebrar le las piernas,hacer pagar,beat the crap out of,beat the shit out of,beat the hell out of,beat the life out of,"
+    "HARM_STRONG": "mess him up,mess her up,mess them up,messing him up,fuck him up,fuck her up,fuck them up,wreck him,wreck her,wreck them,wreck that dude,wreck that guy,beat his ass,beat her ass,beat their ass,beat yo ass,whoop his ass,whoop her ass,whup his ass,romper la madre,partir la madre,una madriza,una putiza,una golpiza,dar le una madriza,dar le una putiza,put him in the hospital,put her in the hospital,put them in the hospital,putting him in the hospital,putting her in the hospital,putting them in the hospital,put him in the ground,put her in the ground,putting him in the ground,put him in a body bag,mandar lo al hospital,mandar la al hospital,lo mando al hospital,la mando al hospital,lo voy a mandar al hospital,take out everyone,take everyone out,taking out everyone,take out everybody,take them all out,acabar con todos,matar a todos,shoot the school,shoot up the school,shoot up my school,shoot up my work,break his legs,break her legs,break his arms,break her arms,break his jaw,break her jaw,break his nose,break her nose,break his knees,set his house on fire,set her house on fire,set their house on fire,set fire to,burn his house down,burn her house down,burn their house down,burn the house down,burn down his,burn down her,quemar le la casa,prender le fuego,incendiar,is getting stabbed,is getting shot,is going to get stabbed,is going to get shot,is going to get hurt,gets stabbed,gets shot,going to get what is coming,romper le las piernas,quebrar le las piernas,hacer pagar,beat the crap out of,beat the shit out of,beat the hell out of,beat the life out of,"
     "kick his ass,kick her ass,kick their ass,break his neck,break her neck,break his face,break her face,"
     "snap his neck,snap her neck,slit his throat,slit her throat,cut his throat,cut her throat,bash his head in,"
     "bash her head in,bash his face in,kill them all,kill all of them,go on a rampage,rampage,shooting spree,"
@@ -587,7 +589,7 @@ CONCEPTS: dict[str, str] = {
     "lips blue,stopped breathing,dejo de respirar,sin aire,cant get air,me estoy ahogando,labios morados",
     "THROAT": "throat,garganta,tongue,lengua",
     "CLOSING": "cierra,cerro,closed,closes,shut,swelling shut,swelled,hinchado,hinchandose,tight,closing,closing up,swelling,swollen,tight,cerrando,cerrandose,hinchada,hinchando,se cierra",
-    "FAINT": "went limp,gone limp,goes limp,go limp,losing consciousness,lose consciousness,losing conciousness,lost conciousness,pierdo el conocimiento,perdiendo el conocimiento,se me va el conocimiento,se desmayo,me desvaneci,me desvanezco,desvaneci,desvanecio,se desvanece,me voy a desmayar,casi me desmayo,keeled over,keep blacking out,blackouts,syncope,fainted again,went unconscious,out cold,dropped to the floor,hit the floor,se cayo desmayado,se cayo desmayada,is not waking,fainted,faint,fainting,faints,passed out,pass out,passing out,passes out,blacked out,"
+    "FAINT": "just came to,finally came to,when i came to,after i came to,woke up on the floor,woke up on the ground,came around on the floor,volvi en mi,recobre el conocimiento,desperte en el piso,desperte en el suelo,recupere el conocimiento,went limp,gone limp,goes limp,go limp,losing consciousness,lose consciousness,losing conciousness,lost conciousness,pierdo el conocimiento,perdiendo el conocimiento,se me va el conocimiento,se desmayo,me desvaneci,me desvanezco,desvaneci,desvanecio,se desvanece,me voy a desmayar,casi me desmayo,keeled over,keep blacking out,blackouts,syncope,fainted again,went unconscious,out cold,dropped to the floor,hit the floor,se cayo desmayado,se cayo desmayada,is not waking,fainted,faint,fainting,faints,passed out,pass out,passing out,passes out,blacked out,"
     "black out,blacking out,unconscious,unresponsive,collapsed,collapse,collapsing,desmaye,desmayo,"
     "desmayado,desmayada,desmayando,desmayarme,desmayar,desmayos,inconsciente,perdi el conocimiento,"
     "perdio el conocimiento,lost consciousness,knocked out,no reacciona,se desvanecio",
@@ -608,7 +610,7 @@ CONCEPTS: dict[str, str] = {
     "LR": "left,right,izquierdo,izquierda,derecho,derecha",
     "LIMB": "arm,arms,leg,legs,hand,hands,face,foot,feet,fingers,brazo,brazos,pierna,piernas,mano,manos,"
     "cara,pie,pies,dedos,side,lado,body,cuerpo",
-    "WEAK": "entumio,entumecio,adormecio,entumecida,entumecido,se me durmio,se me entumio,se me adormecio,went numb,gone numb,tingling and numb,numbing,dead weight,useless,floppy,weak,weakness,numb,numbness,limp,heavy,paralyzed,cant move,dead,debil,debilidad,entumido,"
+    "WEAK": "no me funciona,no me funcionan,no funciona bien,will not work,does not work,is not working,are not working,stopped working,not working,no funciona,no funcionan,no responde,no responden,no me responde,no me responden,dejo de funcionar,dejaron de funcionar,no me hace caso,no me hacen caso,gave out,gives out,entumio,entumecio,adormecio,entumecida,entumecido,se me durmio,se me entumio,se me adormecio,went numb,gone numb,tingling and numb,numbing,dead weight,useless,floppy,weak,weakness,numb,numbness,limp,heavy,paralyzed,cant move,dead,debil,debilidad,entumido,"
     "entumida,adormecido,adormecida,dormido,dormida,durmio,paralizado,paralizada,no siento,no lo siento",
     "MOVE": "move,lift,raise,feel,use,mover,levantar,sentir,siento,mueve",
     "SPEAK_OK": "right,properly,normally,normal,straight,bien,clearly,claro",
@@ -620,7 +622,7 @@ CONCEPTS: dict[str, str] = {
     "lifeless,limp,went limp,gone limp,cold and blue,not breathing right,no reacciona,no responde,not responding,"
     "unresponsive,not waking up,no despierta,not answering,is not waking,will not wake,not moving at all,"
     "face down,boca abajo,passed out,out cold,eyes rolled,unconscious,inconsciente",
-    "ON_FLOOR": "on the floor,on the ground,en el piso,en el suelo,on the bathroom floor,in the tub,in the bathtub,"
+    "ON_FLOOR": "lying on,laying on,lying in,laying in,lying,laying,floor,ground,piso,suelo,tirado en,tirada en,tirado,tirada,on the floor,on the ground,en el piso,en el suelo,on the bathroom floor,in the tub,in the bathtub,"
     "en la tina,en el bano,found him,found her,la encontre,lo encontre,encontre a,found my,is lying,laying there,"
     "lying there,ahi tirado,ahi tirada",
     "ODD": "weird,strange,funny,wrong,garbled,jumbled,mixed up,raras,extranas,raro,rara,no salen,coming out wrong,"
@@ -633,12 +635,12 @@ CONCEPTS: dict[str, str] = {
     "into my arm,to my arm,into my jaw,to my jaw,baja al brazo,se corre al brazo,se extiende,se me va al brazo,"
     "hasta el brazo,al brazo,jaw,mandibula,back and arm",
     "ALMOST": "almost,nearly,casi,practically,about to have,like i was going to have",
-    "HYPO": "side effect,side effects,efecto secundario,efectos secundarios,watch for,look out for,could i have,can it,does it,puede dar,la ketamina,ketamine,will ketamine,is it safe,does ketamine,can ketamine cause,is that a sign,should i be worried about,what are the chances,possible to,posible que,will i,what if,what happens if,is it normal,is it normal to,que pasa si,es normal,y si,could i,might i,"
+    "HYPO": "si tengo,if i have,if i get,do we cancel,should we cancel,would we cancel,will we cancel,do i cancel,should i cancel,will you cancel,do we reschedule,should we reschedule,cancel the session,cancelamos,se cancela,cancelan la sesion,if my bp,if my blood pressure,if my pressure,si mi presion,si tengo la presion,side effect,side effects,efecto secundario,efectos secundarios,watch for,look out for,could i have,can it,does it,puede dar,la ketamina,ketamine,will ketamine,is it safe,does ketamine,can ketamine cause,is that a sign,should i be worried about,what are the chances,possible to,posible que,will i,what if,what happens if,is it normal,is it normal to,que pasa si,es normal,y si,could i,might i,"
     "can it cause,does it cause,puede causar,is it possible,should i worry,is it common,es comun,do people,"
     "will it,would i,can ketamine,puede la ketamina,in case,en caso de,si llego a,if i ever,if i start,"
     "si me da,if it happens,do you think i will,should i expect",
     # Urgent symptoms -----------------------------------------------------------------------------
-    "VOMIT": "vomitado,vomite,he vomitado,threw up again,puked again,dry heaves,arcadas,guacarear,guacareando,guacarie,wretching,retching,throwing up blood,vomiting blood,hurling,hurled,vomit,vomits,vomiting,vomited,vomitting,vomitted,throwing up,throw up,threw up,thrown up,"
+    "VOMIT": "hugging the toilet,hugging the porcelain,praying to the porcelain god,abrazando el inodoro,abrazada al inodoro,abrazado al inodoro,abrazando la taza,head in the toilet,vomitado,vomite,he vomitado,threw up again,puked again,dry heaves,arcadas,guacarear,guacareando,guacarie,wretching,retching,throwing up blood,vomiting blood,hurling,hurled,vomit,vomits,vomiting,vomited,vomitting,vomitted,throwing up,throw up,threw up,thrown up,"
     "throwin up,throws up,puke,puking,puked,pukes,barf,barfing,barfed,vomitar,vomitando,vomitado,vomito,"
     "vomite,vomitos,devolviendo,deposiciones,heaving,dry heaving",
     "PERSIST": "keeps,not stopping,no se detiene,all the time,every hour,every few minutes,cada rato,a cada rato,cada hora,still going,still happening,keep on,sigue y sigue,non stop,keep,keeps,kept,still,constantly,nonstop,non stop,continuous,continuously,repeatedly,"
@@ -652,7 +654,7 @@ CONCEPTS: dict[str, str] = {
     "its been,been hours,hours later,hours after,horas despues,for days,all weekend,still have not",
     "KEEP": "keep,hold,retener,mantener,retengo",
     "DOWN": "down,dentro",
-    "RETAIN": "retener,retener nada,keep anything,keep nothing,hold anything,retengo,retener,retiene,aguanto nada",
+    "RETAIN": "stays down,staying down,stay down,will stay down,se queda,se me queda,se queda adentro,retener,retener nada,keep anything,keep nothing,hold anything,retengo,retener,retiene,aguanto nada",
     "HEADACHE": "headache,headaches,head ache,head aches,migraine,migraines,dolor de cabeza,jaqueca,"
     "migrana,migranas,hedache,headach",
     "HEAD": "forehead,frente,noggin,nuca,temple,sien,back of my head,head,cabeza,skull",
@@ -666,16 +668,16 @@ CONCEPTS: dict[str, str] = {
     "dangerously high,crazy high,por las nubes,muy alta,altisima,bien alta,elevadisima,super alta,"
     "demasiado alta,hypertensive crisis,crisis hipertensiva,off the charts,high as",
     "HIGH": "high,alta,elevated,elevada",
-    "PSYCH": "tripping hard,cant come down,can not come down,not come back,not coming back,stuck in the k hole,bad trip,no he regresado,sigo drogado,sigo drogada,psychotic,psicosis,psychosis,paranoia,paranoica,paranoico,hallucinating,hallucinate,hallucinations,hallucination,hallucinated,seeing things,"
+    "PSYCH": "no sabe donde esta,does not know where he is,does not know where she is,does not know where he is at,no reconoce donde esta,tripping hard,cant come down,can not come down,not come back,not coming back,stuck in the k hole,bad trip,no he regresado,sigo drogado,sigo drogada,psychotic,psicosis,psychosis,paranoia,paranoica,paranoico,hallucinating,hallucinate,hallucinations,hallucination,hallucinated,seeing things,"
     "hearing things,hearing voices,voices,confused,confusion,disoriented,disorientated,out of it,"
     "dissociating,dissociated,dissociation,tripping,delirious,paranoid,alucinando,alucinaciones,"
     "alucinacion,alucino,confundido,confundida,desorientado,desorientada,voces,viendo cosas,veo cosas,"
     "escuchando voces,oyendo voces,oigo voces,escucho voces,visuals,visions,not myself,k hole,"
     "detached from reality,not real,nothing feels real,perdido,perdida,seeing stuff",
-    "SEE": "see,seeing,saw,seen,hear,hearing,heard,veo,viendo,ver,vi,oigo,escucho,oyendo,escuchando",
-    "THINGS": "things,stuff,cosas,people,bugs,gente,personas,shadows,sombras,voices,voces",
+    "SEE": "talking to,talks to,talking with,talked to,hablando con,habla con,hablar con,see,seeing,saw,seen,hear,hearing,heard,veo,viendo,ver,vi,oigo,escucho,oyendo,escuchando",
+    "THINGS": "someone,somebody,alguien,a man,a woman,un senor,una senora,a person,una persona,things,stuff,cosas,people,bugs,gente,personas,shadows,sombras,voices,voces",
     "UNREAL": "not there,are not there,is not there,no estan,no existen,not real,no son reales,no hay nadie",
-    "KNOW": "know,se,sabe",
+    "KNOW": "saber,sabia,knows,knew,know,se,sabe",
     "WHERE": "where,donde",
     "MOVING": "moving,melting,breathing,crawling,se mueven,se mueve,moviendo,derritiendo,waving,bending",
     "WALLS": "walls,wall,ceiling,floor,paredes,pared,techo,piso",
@@ -689,7 +691,7 @@ CONCEPTS: dict[str, str] = {
     "me pegue,me golpee,me di,cracked,slammed",
     "HEAD_INJURY": "bashed my head,bonked my head,banged my head,smacked my head,whacked my head,cracked my head,split my head,hit my head,knocked my head,me pegue en la cabeza,me rompi la cabeza,me abri la cabeza,golpe en la frente,descalabre,me descalabre,head injury,head injuries,concussion,conmocion,golpe en la cabeza,golpe fuerte,"
     "hit my head,hit his head,hit her head,bumped my head",
-    "CRASH": "estrelle,me estrelle,estrello,nos estrellamos,se estrello,wrecked,wreck,accidente de transito,choque,fender bender,hit and run,rolled the car,flipped the car,rolled my car,flipped my car,totaled it,ran into,rammed,plowed into,slammed into,crashed into,me volque,volque el carro,me sali del camino,crashed,crash,crashing,wrecked,wreck,totaled,totalled,collision,accident,accidents,"
+    "CRASH": "clipped,clip,sideswiped,swerved into,swerve into,swerved off,spun out,went into a ditch,ended up in a ditch,landed in a ditch,into a ditch,me sali de la carretera,me fui a la cuneta,derrape,me derrape,se me fue el carro,estrelle,me estrelle,estrello,nos estrellamos,se estrello,wrecked,wreck,accidente de transito,choque,fender bender,hit and run,rolled the car,flipped the car,rolled my car,flipped my car,totaled it,ran into,rammed,plowed into,slammed into,crashed into,me volque,volque el carro,me sali del camino,crashed,crash,crashing,wrecked,wreck,totaled,totalled,collision,accident,accidents,"
     "accidente,choque,choco,chocamos,chocaron,me chocaron,fender bender,rear ended,rear end,"
     "rear ending,t boned,sideswiped,ran off the road,se volteo,volque",
     "VEHICLE": "red light,stop sign,a red light,intersection,my car,the car,el carro,mi carro,bike,bicycle,bicicleta,camion,bus,uber,lyft,on the road,calle,carretera,autopista,semaforo,car,cars,truck,vehicle,van,suv,carro,carros,coche,auto,camioneta,moto,motorcycle,road,"
@@ -720,6 +722,74 @@ CONCEPTS: dict[str, str] = {
     "PHONE_NUM": "this number,the number,este numero,ese numero,that number,the name,this name,el nombre,the caller,"
     "your number,the song,the app,the address,the voice",
     "BLADDER": "bladder,vejiga,my bladder,mi vejiga",
+    "RESOLVED_TO": "i have decided,i decided,decided,made peace with it,made my peace,at peace with it,i am at peace with it,made up my mind,my mind is made up,mind is made up,ya lo decidi,ya decidi,lo decidi,tome la decision,ya tome la decision,ya me decidi,estoy decidido,estoy decidida,en paz con eso,ya estoy en paz,hice las paces con eso",
+    "END_IT": "acabo con todo,acabo con esto,termino con todo,termino con esto,acabar con mi vida,terminar con mi vida,end it,ending it,ended it,end things,ending things,end it tonight,acabar con esto,acabar con todo,terminar con esto,terminar con todo",
+    "WHEN_SOON": "tonight,tomorrow,this weekend,after my shift,after work,after the appointment,after they leave,when the kids,when everyone,before morning,by friday,this week,esta noche,manana,este fin de semana,despues del trabajo,despues de mi turno,cuando se vayan,cuando los ninos,antes de que,after,despues de,when,cuando,by,before,antes",
+    "WITH": "with,con,for,para",
+    "NEG_MAKE_IT": "not going to make it,not make it,will not make it,am not making it,no voy a llegar,no llego,no voy a aguantar hasta",
+    "THANKS_ALL": "thank you for trying,thanks for trying,thank you for everything,thanks for everything,thank you for all you did,thanks for all you did,thank you for all you have done,thanks for all you have done,gracias por todo,gracias por intentarlo,gracias por intentar,gracias por todo lo que hicieron,gracias por todo lo que hizo,gracias por tratar",
+    "APPT": "appointment,appointments,next appointment,the next appointment,session,sessions,next session,cita,citas,la cita,las citas,sesion,sesiones,la proxima cita,treatment,tratamiento,treatments,consultas,consulta",
+    "NEED_GO": "need,needing,ir,go,going,asistir,venir,come,coming,necesitar,necesito",
+    "LOVE_ALL": "i love you all,love you all,los quiero a todos,los amo a todos,los quiero mucho,los amo,i love you guys,love you guys,i love you so much,tell them i love them,diles que los quiero",
+    "APOLOGY": "sorry,i am sorry,so sorry,lo siento,perdon,perdoname,perdonenme,forgive me",
+    "EASY_IT": "how easy it would be,how easy it would be to,how easy it would be to do,would be so easy,it would be easy,be so easy,lo facil que seria,que facil seria,seria tan facil,seria muy facil,how quick it would be,how simple it would be",
+    "MEANS": "pills,pill,bottle of pills,pastillas,gun,pistol,pistola,arma,rope,soga,cuerda,razor,navaja,cuchillo,knife,blade,bridge,puente,train tracks,the tracks,vias del tren,las vias,the river,el rio,the ledge,the roof,la azotea,meds,medicamentos",
+    "STARE": "looking at,staring at,stare at,keep looking at,mirando,viendo,observando,holding,sosteniendo,tengo en la mano",
+    "METHOD_STRONG": "lethal dose,lethal dosage,fatal dose,dosis letal,dosis mortal,dosis fatal,lethal amount,cantidad letal,how many would kill,how many would it take to die,how many it takes to die,how many pills to die,how many pills would kill,cuantas pastillas para morir,cuantas pastillas me matan,how much would kill me,what would kill me,overdose amount,cuanto para una sobredosis,how many to overdose,how much to overdose",
+    "WALK_INTO": "walked into,walk into,walking into,step into,stepped into,stepping into,swim out,swam out,swim out into,jumped into,jump into,drive into,drove into,me meto al,meter me al,entrar al,me metiera al,caminar hacia el,caminara hacia el",
+    "DEEP_WATER": "the river,the lake,the ocean,the sea,the water,the bay,traffic,oncoming traffic,the train,a train,el rio,el lago,el mar,el oceano,el agua,la bahia,el trafico,al rio,al mar,al lago,al tren",
+    "ANYONE_MISS": "would anyone miss me,would anyone even miss me,would anyone look for me,would anyone even look for me,would anyone care if i,would anyone even care if i,would anyone notice if i was gone,would anyone notice if i were gone,would anyone even notice if i,nobody would miss me,no one would miss me,nobody would even miss me,nobody would notice if i was gone,nadie me extranaria,nadie me buscaria,alguien me extranaria,alguien me buscaria,alguien me extrañaria,se darian cuenta si no estoy,nobody would look for me,no one would look for me",
+    "ENOUGH": "enough,suficientes,suficiente,enough of them,bastantes",
+    "REFILL": "refill,refills,trip,vacation,viaje,vacaciones,until,hasta,pharmacy,farmacia,surtir,week,month,semana,mes,weekend,insurance,seguro,travel",
+    "PICK_SPOT": "picked a spot,picked the spot,picked out a spot,chose a spot,chose the spot,found a spot,found the spot,found the place,picked the place,scouted,escogi un lugar,escogi el lugar,elegi el lugar,elegi un lugar,ya tengo el lugar,encontre el lugar,ya encontre donde",
+    "PAINLESS": "sin que duela,que no duela,painless,painlessly,without pain,without it hurting,so it does not hurt,so it will not hurt,quick and painless,rapido y sin dolor,sin sufrir,without suffering",
+    "WORTHLESS": "waste of space,waste of air,waste of oxygen,waste of life,a waste of space,desperdicio de espacio,desperdicio de oxigeno,desperdicio de aire,worthless,useless,good for nothing,no sirvo para nada,no valgo nada,inutil,un estorbo,una carga,burden,estorbo,carga,mistake,un error,a mistake,failure,un fracaso",
+    "FAVOR": "doing everyone a favor,do everyone a favor,doing them a favor,do them a favor,do the world a favor,doing the world a favor,doing my family a favor,do my family a favor,a favor to everyone,hacer les un favor,les haria un favor,les hago un favor,le haria un favor al mundo,hacer le un favor al mundo,un favor a todos",
+    "SELF_PART": "hand,hands,arm,arms,wrist,wrists,leg,legs,thigh,thighs,skin,finger,fingers,palm,mano,manos,brazo,brazos,muneca,munecas,pierna,piernas,piel,dedo,dedos,palma",
+    "HOT": "stove,burner,stove burner,the stove,flame,lighter,iron,hot pan,curling iron,candle,cigarette,estufa,hornilla,la estufa,flama,encendedor,plancha,cigarro,cigarrillo,vela,fuego,fire",
+    "HOLD_ON": "held,hold,holding,pressed,press,pressing,put,puse,pongo,poniendo,presione,sostuve,deje",
+    "FINISH": "finished,finished off,finish off,finishing off,polished off,polish off,emptied,empty,me acabe,acabe,me termine,termine,vacie,me lo acabe,me la acabe,me los acabe,me las acabe,se acabo,se termino",
+    "COURSE": "course,round,antibiotics,antibioticos,prescription ended,tratamiento,el tratamiento",
+    "FOUND": "found,find,caught,saw,encontre,halle,vi,cache",
+    "MISSING": "missing,some are missing,are missing,gone,some gone,empty,open,opened,chewed,faltan,falta,faltan algunas,abierto,abierta,vacio,vacia,mordido",
+    "DRINKOBJ": "drink,drinks,my drink,cup,glass,soda,beer,bebida,mi bebida,trago,mi trago,vaso,copa,cerveza",
+    "DRUGGED": "drugged,roofied,got roofied,spiked my drink,spiked,slipped something,slipped me something,put something in my drink,me drogaron,me pusieron algo,me echaron algo,le pusieron algo,me metieron algo",
+    "REDOSE": "again and then again,and again,then again,again and again,more and more,mas y mas,y otra vez,otra vez y otra vez,de nuevo y de nuevo,over and over,una y otra vez,kept taking,keep taking,keeps taking,sigo tomando,seguia tomando",
+    "TAKE_ANY2": "took,taking,take,taken,used,using,tome,tomando,tomar,use,usando,usar,me tome,dosed,dosing",
+    "FORGOT": "forgot,forgetting,forget,olvide,se me olvido,no me acorde,no recordaba",
+    "DRUG_TAKEN": "se metio algo,se tomo algo,se metio,took something,took some stuff,took some,used something,used drugs,did drugs,se drogo,se metio droga,se metio drogas,tomo algo,got into something,was using,using again,snorted something,shot up,took a bunch of something,drank something,bebio algo",
+    "UNWAKE": "no despierta,will not wake up,will not wake,can not wake him,can not wake her,not waking up,no puedo despertar lo,no puedo despertar la,no lo puedo despertar,no la puedo despertar",
+    "PUT": "put,putting,send,sending,mandar,mando,mandare",
+    "IN_HOSPITAL": "in the hospital,in the er,in the ground,in a body bag,in a coffin,in the morgue,al hospital,al panteon,a la tumba,bajo tierra,six feet under",
+    "OUTING": "dinner,lunch,breakfast,drinks,brunch,coffee,movies,movie,shopping,a date,to eat,cena,comer,cafe,pizza,ice cream,helado,walk,paseo,bowling,birthday,trash,garbage,basura,the dog,recycling,loan,insurance,order,takeout",
+    "ACQUIRE2": "bought,buy,buying,got,picked up,ordered,compre,consegui,comprando,loaded,cargue",
+    "AMMO": "ammo,ammunition,bullets,rounds,shells,magazine,mag,balas,municiones,cartuchos,gun,guns,rifle,pistol,pistola,arma,escopeta",
+    "OMINOUS": "will understand,will understand tomorrow,will see,will find out,will learn,will be sorry,will regret,will know,va a entender,van a entender,van a ver,va a ver,se van a enterar,se va a enterar,se va a arrepentir,se van a arrepentir,everyone will know,todos van a saber,tomorrow will be different,it ends tomorrow",
+    "ABUSE_PAST": "slapped,spanked,shook,shoved,choked,kicked,punched,smacked,whipped,threw,le pegue,cachetee,sacudi,zarandee,golpee,patee,ahorque",
+    "TOO_HARD": "too hard,way too hard,so hard,demasiado fuerte,muy fuerte,tan fuerte,could do it again,might do it again,will do it again,do it again,lo vuelva a hacer,volver a hacer lo,lo podria volver a hacer,pueda volver a hacer lo,lose it again,snap again",
+    "REVENGE": "desquitar,vengar,desquitarme,vengarme,desquitar me,desquitar me con,vengar me,vengar me de,get back at,get even with,take revenge on,get revenge on,payback,cobrar me,cobrar se la,ajustar cuentas",
+    "SO_BAD": "till,hasta que,so bad,so hard,that bad,tan fuerte,tan duro,tan feo,until",
+    "DIZZY": "maree,me maree,mareandome,me estoy mareando,me dio mareo,lightheaded,light headed,dizzy,woozy,mareado,mareada,mareo,vertigo,spinning,head spinning,me dio vueltas la cabeza,todo me daba vueltas,everything went black,everything went dark,se me nublo todo,tunnel vision",
+    "WENT_DOWN": "went down,hit the ground,hit the floor,dropped,me fui al piso,cai al piso,me cai,fell,collapsed,me desplome,desplome",
+    "CAME_TO": "just came to,i came to,came to,finally came to,desperte,just woke up,volvi en mi",
+    "URGE_GO": "have to go,need to go,gotta go,got to go,have to pee,need to pee,urge to go,urge to pee,tengo ganas,ganas de orinar,ganas de ir al bano,tengo que ir al bano,necesito ir al bano,feel like i have to go",
+    "BE_LOC": "am,estoy,esta,is,estamos,are,estan,was,were,estaba",
+    "PLACE_THING": "apartment,old apartment,house,old house,old place,home,car,old car,job,old job,city,town,the beach,vacation,summer,apartamento,departamento,depa,casa,casa vieja,mi casa vieja,trabajo,ciudad,pueblo,carro,coche,escuela,school,neighborhood,barrio,office,oficina,coworkers,companeros,class,clase",
+    "OTHERS_THING": "neighbors,neighbors car,friends car,coworkers car,sisters car,brothers car,moms car,dads car,uncles car,del vecino,de mi vecino,de mi vecina,de mi amigo,de mi amiga,de mi hermano,de mi hermana,de mi tio",
+    "EVENT": "move,moving,move in,mudo,me mudo,mudanza,new place,new apartment,nuevo depa,new job,first day,own bed,my bed,my own bed,mi cama,date,concert,game,party,show,fiesta,concierto,partido,trip,flight,vuelo,viaje,dinner,cena,premiere,finale,birthday,cumpleanos,wedding,boda,graduation,graduacion,season,episode,movie,pelicula,sleep in,dormir en",
+    "HYPERBOLE": "when they told me,when i heard,when i found out,when i saw the bill,when i saw the price,the copay,copay,the bill,the price,el precio,la cuenta,el copago,copago,cuando me dijeron,cuando supe,cuando vi el precio,good news,buenas noticias,the news",
+    "EXERTION": "workout,work out,working out,the gym,gym,running,ran,run,jog,jogging,hike,hiking,stairs,exercise,exercising,spin class,yoga,cardio,ejercicio,gimnasio,correr,corriendo,escaleras",
+    "RESOLVED": "fine now,ok now,okay now,gone now,all gone now,better now,normal now,bien ahora,went away,it went away,it passed,passed now,i was fine,was fine,checked out fine,checked me and,said i was fine,said it was normal,back to normal,se me quito,ya se me quito,ya se me paso,ya paso todo,dijo que estaba bien,dijeron que estaba bien,she is fine now,he is fine now,they are fine now,esta bien ahora,ya esta bien",
+    "CAUSE_Q": "cause,causes,causar,causa,puede causar,provoca,provocar,give you,give people,dar dolor,can the,can it,can ketamine,does ketamine,does the spray,does it",
+    "DISORDER": "trastorno de convulsiones,trastorno convulsivo,seizure disorder,seizure disorders,disorder,disorders,history,meds,medication,medications,medicine,trastorno,risk,precautions,threshold,condition,syndrome",
+    "OTHER_SUICIDE": "died by suicide,died of suicide,committed suicide,lost to suicide,lost him to suicide,lost her to suicide,killed himself,killed herself,took his own life,took her own life,took their own life,se suicido,se quito la vida,se mato",
+    "OPAQUE": "trastorno de convulsiones,trastorno convulsivo,seizure disorder,seizure disorders,neighbors car,friends car,coworkers car,sisters car,brothers car,moms car,dads car,uncles car,del carro del vecino,el carro de mi vecino,el carro del vecino,died by suicide,died of suicide,committed suicide,lost to suicide,lost him to suicide,lost her to suicide,killed himself,killed herself,took his own life,took her own life,took their own life,se suicido,se quito la vida",
+    "CAR_OBJ": "car,cars,another car,a car,otro carro,carro,coche,otro coche,truck,camioneta,the car in front,suv,van,parked car,a parked car,un carro,una camioneta,el carro de adelante,a mailbox,a pole,a post",
+    "TAKE_OUT": "take out,taking out,take em out,take them out,wipe out,wiping out,light up,shoot up,sacar a todos,acabar con,acabar con todos",
+    "HOW_MANY": "how many,how much,cuantas,cuantos,cuanto",
+    "KILL_ME": "would kill me,will kill me,to kill me,it would take to die,to die,para morir,me matan,me mataria,me matarian,is lethal,would be lethal,to overdose,para una sobredosis,would be fatal,is fatal",
+    "FROM_LAUGH": "from laughing,de tanto reir,de la risa,from laughter,laughing so hard",
+    "FAREWELL_FINAL": "this is goodbye,esto es un adios,es un adios,es mi despedida,goodbye forever,adios para siempre,goodbye for good,this is my goodbye",
     "FULL": "full,so full,llena,bursting,distended,swollen,hinchada,pressure,hurts,hurting,pain,dolor,duele,aching",
 }
 
@@ -794,8 +864,8 @@ RULES: tuple[Rule, ...] = (
     _r(S, "BETTER WITHOUT ME_OBJ", 3),
     _r(S, "SELF_BE BURDEN", 3),
     _r(S, "INTENT DISAPPEAR", 3),
-    _r(S, "SAY GOODBYE", 3),
-    _r(S, "SAID_GOODBYE", 1),
+    _r(S, "SAY GOODBYE", 3, unless=("PLACE_THING",)),
+    _r(S, "SAID_GOODBYE", 1, unless=("PLACE_THING",)),
     _r(S, "SAY MY NOTE", 1),
     _r(S, "SAY NOTE EVERYONE", 3),
     _r(S, "HAVE PLAN EOC", 2),
@@ -822,7 +892,7 @@ RULES: tuple[Rule, ...] = (
     _r(S, "NEG WAY_OUT", 3),
     _r(S, "ONLY WAY_OUT", 3),
     _r(S, "WAY_OUT END", 4, ordered=False),
-    _r(S, "RESOLVE_DAY", 1, weak=True, blockers=("OF",)),
+    _r(S, "RESOLVE_DAY", 1, weak=True, blockers=("OF",), unless=("EVENT",)),
     _r(S, "TIRED ALL_OF_IT", 3),
     _r(S, "INTENT STOP FOREVER", (6, 3), breakers=("TEXTMSG",)),
     _r(S, "STOP FOREVER", 2, breakers=("TEXTMSG",), unless=("TEXTMSG",)),
@@ -913,7 +983,7 @@ RULES: tuple[Rule, ...] = (
     _r(OD, "PILLS LEFT_PILLS", 4, ordered=False, unless=("HYPO",)),
     # Harm to others.
     _r(HO, "INTENT_HARM HARM_VERB OTHER", (6, 3), blockers=("TEXTMSG", "PARTICLE")),
-    _r(HO, "OTHER_CLITIC HARM_ES_1P", 4),
+    _r(HO, "OTHER_CLITIC HARM_ES_1P", 4, unless=("CAR_OBJ",)),
     _r(
         HO,
         "HARM_ES_1P OTHER_CLITIC",
@@ -937,14 +1007,14 @@ RULES: tuple[Rule, ...] = (
     _r(HO, "INTENT_HARM HARM_VERB KID", (6, 3), blockers=("PARTICLE",)),
     _r(HO, "INTENT_HARM BREAK HIS BODY", (4, 1, 2)),
     # Medical emergencies.
-    _r(ME, "CHEST PAIN", 5, ordered=False, unless=("HYPO",)),
+    _r(ME, "CHEST PAIN", 5, ordered=False, unless=("HYPO", "FROM_LAUGH")),
     _r(ME, "HEART PAIN", 4, ordered=False),
     _r(ME, "HEART_ATTACK", 1, weak=True, unless=("ALMOST", "HYPO")),
     _r(ME, "CANT BREATHE", 3, weak=True),
     _r(ME, "DIFFICULTY BREATHE", 3, ordered=False, weak=True),
-    _r(ME, "BREATH_WEAK", 1, weak=True),
+    _r(ME, "BREATH_WEAK", 1, weak=True, unless=("EXERTION",)),
     _r(ME, "NEG BREATHE", 1),
-    _r(ME, "BREATH_EMERGENCY", 1, weak=True, blockers=("OF",)),
+    _r(ME, "BREATH_EMERGENCY", 1, weak=True, blockers=("OF",), unless=("EXERTION",)),
     _r(ME, "SHALLOW BREATHE", 4, ordered=False, weak=True),
     _r(ME, "NEG AIR_VERB BREATHE", (3, 2)),
     _r(ME, "FALTA BREATHE", 2),
@@ -956,12 +1026,13 @@ RULES: tuple[Rule, ...] = (
     _r(ME, "RADIATE LIMB", 4, ordered=False),
     _r(ME, "PAIN RADIATE", 5, ordered=False),
     _r(ME, "THROAT CLOSING", 4, ordered=False),
-    _r(ME, "FAINT", 1, weak=True, unless=("HYPO",)),
+    _r(ME, "FAINT", 1, weak=True, unless=("HYPO", "HYPERBOLE")),
     _r(ME, "NEG RESPONSIVE", 2),
     _r(ME, "NEG ANSWERING ME_OBJ", 2),
-    _r(ME, "PERSON NEG WAKE", 4),
+    _r(ME, "PERSON NEG WAKE", 4, breakers=("SO_BAD",)),
+    _r(ME, "PERSON UNWAKE", 4, breakers=("SO_BAD",)),
     _r(ME, "CANT WAKE OTHER", 3),
-    _r(ME, "SEIZURE", 1, blockers=("OF",), unless=("HYPO",)),
+    _r(ME, "SEIZURE", 1, blockers=("OF", "DISORDER"), unless=("HYPO",)),
     _r(ME, "SHAKING ALL_OVER", 2),
     _r(ME, "STROKE", 1, blockers=("OF",), unless=("ALMOST",)),
     _r(ME, "FACE DROOP", 4, ordered=False),
@@ -990,9 +1061,9 @@ RULES: tuple[Rule, ...] = (
     _r(US, "HALLU WALLS", 4, ordered=False),
     _r(US, "NEG RETAIN", 1),
     _r(US, "EVERY_THING VOMIT", 5),
-    _r(US, "SEVERE HEADACHE", 5, ordered=False),
-    _r(US, "SEVERE HEAD", 4, ordered=False),
-    _r(US, "PERSIST HEADACHE", 5, ordered=False),
+    _r(US, "SEVERE HEADACHE", 5, ordered=False, unless=("CAUSE_Q",)),
+    _r(US, "SEVERE HEAD", 4, ordered=False, unless=("CAUSE_Q",)),
+    _r(US, "PERSIST HEADACHE", 5, ordered=False, unless=("CAUSE_Q",)),
     _r(US, "BP VERY_HIGH", 4, ordered=False, unless=("HYPO",)),
     _r(US, "BP HIGH", 3, unless=("HYPO", "MILD")),
     _r(US, "PRESSURE VERY_HIGH", 3, unless=("HYPO",)),
@@ -1012,13 +1083,82 @@ RULES: tuple[Rule, ...] = (
     _r(US, "HEAD_INJURY", 1),
     _r(US, "CRASH VEHICLE", 5, ordered=False),
     _r(US, "HIT OBSTACLE", 2),
-    _r(US, "GOT_IN CRASH", 3),
-    _r(US, "CRASH_ALONE", 1),
+    _r(US, "GOT_IN CRASH", 3, unless=("OTHERS_THING",)),
+    _r(US, "CRASH_ALONE", 1, unless=("OTHERS_THING",)),
     _r(US, "CANT PEE", 3, unless=("HYPO",)),
     _r(US, "DIFFICULTY PEE", 3, unless=("HYPO",)),
     _r(US, "PAIN PEE", 3, ordered=False, unless=("HYPO",)),
     _r(US, "PEE NOTHING_COMES", 6, ordered=False),
     _r(US, "NEG PEE", 1),
+    _r(S, "RESOLVED_TO END_IT", 12, ordered=False, blockers=("WITH",)),
+    _r(S, "RESOLVED_TO NEG_MAKE_IT", 12, ordered=False),
+    _r(S, "RESOLVED_TO GOODBYE", 12, ordered=False),
+    _r(S, "END_IT WHEN_SOON", 3, breakers=("WITH",), unless=("OUTING", "EVENT")),
+    _r(S, "NEG_MAKE_IT RESOLVED_TO", 8),
+    _r(S, "FAREWELL_FINAL", 1, blockers=("WITH",), unless=("PLACE_THING", "SEE_YOU")),
+    _r(S, "THANKS_ALL NEG APPT", 16, ordered=False),
+    _r(S, "THANKS_ALL NEG NEED_GO APPT", (16, 3, 4)),
+    _r(S, "LOVE_ALL APOLOGY", 8, ordered=False),
+    _r(S, "NOTE APOLOGY", 8, ordered=False, unless=("TEXTMSG",)),
+    _r(S, "EASY_IT MEANS", 16, ordered=False),
+    _r(S, "STARE MEANS EASY_IT", 16, ordered=False),
+    _r(S, "METHOD_STRONG", 1),
+    _r(S, "WALK_INTO DEEP_WATER", 2),
+    _r(S, "ANYONE_MISS", 1),
+    _r(S, "HAVE ENOUGH PILLS", (3, 3), unless=("REFILL",)),
+    _r(S, "PILLS HAVE ENOUGH", (8, 2), unless=("REFILL",)),
+    _r(S, "SAVED ENOUGH", 3, unless=("REFILL",)),
+    _r(S, "PICK_SPOT", 1, unless=("EVENT", "OUTING", "VEHICLE")),
+    _r(S, "RESEARCH HOW DO_IT", (3, 3)),
+    _r(S, "RESEARCH HOW END_IT", (3, 3)),
+    _r(S, "DO_IT PAINLESS", 3),
+    _r(S, "END_IT PAINLESS", 3),
+    _r(S, "SELF_BE WORTHLESS", 3),
+    _r(S, "WORTHLESS BETTER WITHOUT ME_OBJ", (12, 3, 2)),
+    _r(S, "BETTER WHEN_GONE", 8, ordered=False),
+    _r(S, "FAVOR NEG LIVE", (6, 2)),
+    _r(S, "FAVOR DIE", 6),
+    _r(S, "FAVOR GONE", 8, ordered=False),
+    _r(S, "FAVOR DISAPPEAR", 6),
+    _r(S, "HOT ON_PURPOSE", 10, ordered=False),
+    _r(S, "SELF_PART ON_PURPOSE", 10, ordered=False),
+    _r(S, "HOLD_ON MY SELF_PART HOT", (2, 2, 4)),
+    _r(S, "ME HURT_ES_PAST AGAIN", (1, 3)),
+    _r(S, "OTHER_SUICIDE", 1, unless=("PAST",)),
+    _r(S, "GUN GUN_PURPOSE", 14, ordered=False, unless=("THREAT",)),
+    _r(OD, "FINISH PILLS", 4, unless=("ALCOHOL", "FOOD", "COURSE", "ROUTINE")),
+    _r(OD, "FINISH CONTAINER", 4, unless=("ALCOHOL", "FOOD", "COURSE")),
+    _r(OD, "FINISH PILLS ALCOHOL", 10, ordered=False),
+    _r(OD, "KID PILLS MISSING", 14, ordered=False),
+    _r(OD, "FOUND KID PILLS", 10, ordered=False),
+    _r(OD, "LACED DRINKOBJ", 6, ordered=False),
+    _r(OD, "DRUGGED", 1),
+    _r(OD, "TAKE_ANY2 REDOSE", 6, unless=("FOOD",)),
+    _r(OD, "FORGOT TAKE_PAST AGAIN", (6, 4)),
+    _r(OD, "DRUG_TAKEN UNWAKE", 12, ordered=False),
+    _r(OD, "DRUG_TAKEN NEG WAKE", 12, ordered=False),
+    _r(HO, "PUT OTHER IN_HOSPITAL", (2, 2)),
+    _r(HO, "INTENT_HARM TAKE_OUT OTHER", (4, 3), unless=("OUTING",)),
+    _r(HO, "ACQUIRE2 AMMO OMINOUS", 16, ordered=False),
+    _r(HO, "ABUSE_PAST OTHER", 2),
+    _r(HO, "ABUSE_PAST MY KID", (1, 2)),
+    _r(HO, "ABUSE_PAST KID TOO_HARD", (3, 6)),
+    _r(HO, "INTENT_HARM REVENGE", 3),
+    _r(HO, "REVENGE THREAT", 12, ordered=False),
+    _r(ME, "DIZZY WENT_DOWN", 8, ordered=False, blockers=("FALL_IDIOM",), unless=("HYPO",)),
+    _r(ME, "CAME_TO EOC", 1),
+    _r(ME, "DIZZY CAME_TO", 12, ordered=False),
+    _r(US, "URGE_GO NOTHING_COMES", 10, ordered=False),
+    _r(US, "NEG KNOW WHERE BE_LOC", (3, 3, 3)),
+    _r(US, "HIT CAR_OBJ", 3, unless=("OTHERS_THING",)),
+    _r(US, "VOMIT PERSIST", 4, ordered=False),
+    _r(S, "INTENT END_IT", 3, blockers=("WITH",), unless=("OUTING", "EVENT")),
+    _r(S, "RESEARCH METHOD_STRONG", 6),
+    _r(OD, "DRUG_TAKEN NOT_MOVING", 12, ordered=False),
+    _r(OD, "DRUG_TAKEN FAINT", 12, ordered=False),
+    _r(S, "TELL THANKS_ALL", 4),
+    _r(S, "HOW_MANY KILL_ME", 6),
+    _r(S, "RESOLVED_TO DO_IT", 12, ordered=False),
 )
 
 # Phonetic spellings tried on an unknown word: "kiero" -> "quiero", "pesho" -> "pecho".
@@ -1039,7 +1179,26 @@ AGO = frozenset({"ago", "hace"})
 # "me muero de risa", "took 20 mg".
 IDIOM_NEXT: dict[str, frozenset[str]] = {
     "DIE": frozenset({"of", "for", "de", "por", "laughing", "laughin"}),
-    "BREATH_EMERGENCY": frozenset({"in", "en", "de", "with", "con", "under", "bajo"}),
+    # "drowning in work", and "drowning my newborn" (harm to someone else, not breathlessness).
+    "BREATH_EMERGENCY": frozenset(
+        {
+            "in",
+            "en",
+            "de",
+            "with",
+            "con",
+            "under",
+            "bajo",
+            "my",
+            "the",
+            "him",
+            "her",
+            "his",
+            "them",
+            "mi",
+            "al",
+        }
+    ),
     "SUICIDE": frozenset(
         {
             "prevention",
@@ -1090,6 +1249,9 @@ IDIOM_NEXT: dict[str, frozenset[str]] = {
         }
     ),
 }
+
+# Concepts cancelled by the first word of a following phrase too ("drowning *the baby*").
+IDIOM_NEXT_FIRST_WORD = frozenset({"BREATH_EMERGENCY"})
 
 # The same for single words: "dying to see you" (but "i want to die to be honest" still counts).
 IDIOM_NEXT_WORD: dict[str, frozenset[str]] = {

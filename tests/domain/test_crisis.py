@@ -206,6 +206,29 @@ def test_a_negation_covers_only_the_next_few_words_of_its_clause():
     assert screen("no " + "really " * 10 + "suicidal") is not None
 
 
+def test_laughing_emoji_count_as_laughter():
+    assert screen("literally could not breathe \U0001f602\U0001f602") is None
+    assert screen("literally could not breathe") is not None
+    assert screen("i want to die \U0001f602") is not None  # laughter silences only weak rules
+
+
+def test_a_symptom_settled_right_after_it_does_not_fire_but_one_settled_before_does():
+    assert screen("chest felt tight before the session, the nurse checked me and i was fine") is None
+    assert screen("i was fine this morning, now my chest is tight and hurts") is not None
+
+
+def test_someone_elses_suicide_long_ago_does_not_fire_but_the_patients_own_history_does():
+    assert screen("my uncle died by suicide when i was a teen") is None
+    assert screen("my brother killed himself last night") is not None
+    assert screen("i attempted suicide when i was a teen") is not None
+
+
+def test_harm_to_someone_else_is_not_read_as_the_victims_emergency():
+    assert screen("i have thoughts about drowning my newborn").category == "harm-others"
+    assert screen("im bout to beat his ass so bad he wont wake up").category == "harm-others"
+    assert screen("le pegue a otro carro de regreso").category == "urgent-symptom"
+
+
 def test_the_most_urgent_category_wins_and_screen_all_lists_each_once_in_priority_order():
     text = "I want to kill myself and I have chest pain, took all my pills"
     assert [hit.category for hit in screen_all(text)] == ["overdose", "medical-emergency", "suicide"]
