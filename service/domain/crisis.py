@@ -32,6 +32,12 @@ How it works (built to generalise, not to enumerate):
    settles ("gone now", "the nurse checked me and I was fine") does not fire; and a phrase marked
    OPAQUE ("my uncle died by suicide") no longer means its last word, so someone else's past suicide
    is not read as the patient's.
+6. The safety net (`lex.NET_RULES`), read only when no rule fired, leans to fire: a means of death or
+   injury named in other words ("a rope in my trunk", "the car running in the garage", "how many of my
+   pills it would take") fires in a clause about the writer (a first-person word, or no one else named)
+   unless laughter, hyperbole ("makes me want to die" + a hot-face emoji), someone else as the subject,
+   or a reported framing (a form, a family history, a movie, "progress!") explains it. The same framing
+   silences a suicide rule when someone else is the subject of a past or form-bound event.
 
 Linear time: the only regular expressions are single character classes (in `text.py`), which cannot
 backtrack; everything else is one pass over the tokens with dictionary look-ups and fixed windows. The
@@ -63,13 +69,17 @@ _MAX_PHRASE = 6
 _FUZZY_MIN, _FUZZY_MAX = 6, 24
 _EOC = frozenset({"EOC", "TERM", "FALL_SUBJ"})
 _PAST_CATEGORIES = frozenset({"overdose", "medical-emergency", "urgent-symptom"})
-_MARKS = frozenset({"EOC", "LAUGH", "PAST", "ROUTINE", "RESOLVED"})
+_MARKS = frozenset({"EOC", "LAUGH", "PAST", "ROUTINE", "RESOLVED", "PETTY", "HYPER"})
 _RESOLVABLE = frozenset({"medical-emergency", "urgent-symptom"})
 _RESOLVED_SPAN = 16  # tokens after a symptom in which "gone now", "I was fine" can settle it
 # Laughter written as emoji: `fold` would drop them, so they become a word the lexicon knows first.
 _LAUGH_EMOJI = str.maketrans(
     dict.fromkeys("\U0001f602\U0001f923\U0001f606\U0001f639\U0001f480\U0001f605", " lol ")
+    # Exasperation (hot face, weary, eye roll, tired, huffing, facepalm, see-no-evil): hyperbole.
+    | dict.fromkeys("\U0001f975\U0001f629\U0001f644\U0001f62b\U0001f624\U0001f926\U0001f648", " ugh ")
 )
+_NET_SPAN = 12  # tokens around a safety-net match in which laughter or reported framing explains it
+_SUBJECT_LOOKBACK = 12  # tokens before a match searched for its subject
 _GRAMMAR = frozenset({"NEG", "TERM"})
 
 
@@ -110,6 +120,7 @@ class _Tables:
     collapsed: dict[str, str]
     deletions: dict[str, tuple[str, ...]]
     index: dict[str, tuple[tuple[int, int], ...]]
+    net_index: dict[str, tuple[tuple[int, int], ...]]
 
 
 def _entries(spec: str) -> Iterable[str]:
@@ -143,10 +154,8 @@ def _tables() -> _Tables:
     for target in sorted(set(_entries(lex.FUZZY_TARGETS)) & vocabulary):
         for key in _one_deleted(target) | {target}:
             deletions.setdefault(key, []).append(target)
-    index: dict[str, list[tuple[int, int]]] = {}
-    for r, rule in enumerate(lex.RULES):
-        for k, concept in enumerate(rule.parts):
-            index.setdefault(concept, []).append((r, k))
+    index = _rule_index(lex.RULES)
+    net_index = _rule_index(lex.NET_RULES)
     return _Tables(
         words={w: frozenset(c) for w, c in words.items()},
         phrases={p: frozenset(c) for p, c in phrases.items()},
@@ -157,8 +166,18 @@ def _tables() -> _Tables:
         vocabulary=frozenset(vocabulary),
         collapsed=collapsed,
         deletions={k: tuple(v) for k, v in deletions.items()},
-        index={c: tuple(v) for c, v in index.items()},
+        index=index,
+        net_index=net_index,
     )
+
+
+def _rule_index(rules: tuple[lex.Rule, ...]) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Concept -> the (rule, part) pairs it can fill."""
+    index: dict[str, list[tuple[int, int]]] = {}
+    for r, rule in enumerate(rules):
+        for k, concept in enumerate(rule.parts):
+            index.setdefault(concept, []).append((r, k))
+    return {c: tuple(v) for c, v in index.items()}
 
 
 # --- Tokens in canonical form -----------------------------------------------------------------------
@@ -302,6 +321,11 @@ def _concepts_in(word: str, following: str, after: str) -> frozenset[str]:
         by_first = concept in lex.IDIOM_NEXT_FIRST_WORD and head in cancelled_by
         if concept in concepts and (following in cancelled_by or by_first):
             concepts = concepts - {concept}
+    for concept, objects in lex.IDIOM_OBJECT.items():
+        # The object may be the next word, the end of a merged phrase ("the name"), or after an article.
+        target = after.split(" ", 1)[0] if following in lex.ARTICLES else following.rsplit(" ", 1)[-1]
+        if concept in concepts and target in objects:
+            concepts = concepts - {concept}  # "blacked out the dates": an object, not a faint
     if following in lex.IDIOM_NEXT_WORD.get(word, ()):
         concepts = frozenset()
     if (following in lex.PAST_UNITS and after in lex.AGO) or (
@@ -343,9 +367,12 @@ class _Context:
         governing: list[int] = []
         kept = _marks()
         marks: dict[str, list[int]] = {mark: [] for mark in kept}
+        marks.update({"_FIRST": [], "_OTHER": [], "_REPORTED": []})
         current = -1
         for i, cs in enumerate(concepts):
             for mark in kept & cs:
+                marks[mark].append(i)
+            for mark in _who(words[i]):
                 marks[mark].append(i)
             if "TERM" in cs or "EOC" in cs:
                 current = -1
@@ -397,9 +424,67 @@ class _Context:
             return False
         if rule.category in _RESOLVABLE and self.settled_after(end):
             return False
+        if self.reported(rule, positions):
+            return False
         # "took all my morning pills, as usual": the routine may sit in the next clause.
         return not (
             rule.category == "overdose" and self.near("ROUTINE", start, end, same_clause=False, span=8)
+        )
+
+    def net_valid(self, rule: lex.Rule, positions: tuple[int, ...]) -> bool:
+        """The safety net's exceptions: a negated word, someone else as the subject, laughter,
+        hyperbole, or a reported framing (a form, a history, a movie, progress) near the match."""
+        if any(self.governing[p] >= 0 and self.governing[p] not in positions for p in positions):
+            return False
+        start, end = positions[0], positions[-1]
+        if self.near("LAUGH", start, end, same_clause=False) or self.near(
+            "HYPER", start, end, same_clause=True
+        ):
+            return False
+        if self.near("_REPORTED", start, end, same_clause=False, span=_NET_SPAN):
+            return False
+        if rule.category == "overdose":
+            return True
+        if self.subject(start, end) == "_OTHER":
+            return False
+        # A clause with someone else in it and no word for the writer is about them.
+        return self.near("_FIRST", start, end, same_clause=True) or not self.near(
+            "_OTHER", start, end, same_clause=True
+        )
+
+    def subject(self, start: int, end: int) -> str | None:
+        """ "_FIRST" when the match names the writer or the nearest person word before it in its clause
+        is the writer's, "_OTHER" when it is someone else's, None when there is none."""
+        if any("_FIRST" in _who(self.words[p]) for p in range(start, end + 1)):
+            return "_FIRST"
+        for p in range(start - 1, max(start - _SUBJECT_LOOKBACK, 0) - 1, -1):
+            if "EOC" in self.concepts[p]:
+                return None
+            who = _who(self.words[p], last=True)
+            if who:
+                return next(iter(who))
+        return None
+
+    def reported(self, rule: lex.Rule, positions: tuple[int, ...]) -> bool:
+        """Someone else's crisis in the past or on a form ("my mom attempted suicide when i was a teen"),
+        a form question answered no, a joke about a petty grievance ("gonna kill my sister she ate my
+        leftovers lol")."""
+        start, end = positions[0], positions[-1]
+        if rule.category == "harm-others":
+            return self.near("LAUGH", start, end, same_clause=False) and self.near(
+                "PETTY", start, end, same_clause=False
+            )
+        if rule.category != "suicide":
+            return False
+        framed = self.near("_REPORTED", start, end, same_clause=False, span=_NET_SPAN)
+        if self.subject(start, end) == "_OTHER" and (
+            framed or self.near("PAST", start, end, same_clause=True)
+        ):
+            return True
+        # "the intake form asks if i have thoughts of harming myself, i dont"
+        return framed and any(
+            self.governing[p] >= 0 or "NEG" in self.concepts[p]
+            for p in range(end + 1, min(end + 8, len(self.concepts)))
         )
 
     def settled_after(self, end: int) -> bool:
@@ -427,10 +512,33 @@ class _Context:
         return " ".join(w for w in span if w != CLAUSE_BREAK)
 
 
-@functools.lru_cache(maxsize=4096)
-def _rule_parts(concepts: frozenset[str]) -> tuple[tuple[int, int], ...]:
+@functools.lru_cache(maxsize=8192)
+def _who(token: str, *, last: bool = False) -> frozenset[str]:
+    """ "_FIRST", "_OTHER", "_REPORTED" for the words of a token that name the writer, someone else,
+    or a reported framing; with `last`, only the nearest person word counts ("my mom" is the mom)."""
+    words = token.split()
+    if last:
+        for word in reversed(words):
+            if word in lex.OTHER_SUBJECT:
+                return frozenset({"_OTHER"})
+            if word in lex.FIRST_PERSON:
+                return frozenset({"_FIRST"})
+        return frozenset()
+    found = set()
+    for word in words:
+        if word in lex.FIRST_PERSON:
+            found.add("_FIRST")
+        if word in lex.OTHER_SUBJECT:
+            found.add("_OTHER")
+        if word in lex.REPORTED:
+            found.add("_REPORTED")
+    return frozenset(found)
+
+
+@functools.lru_cache(maxsize=8192)
+def _rule_parts(concepts: frozenset[str], net: bool = False) -> tuple[tuple[int, int], ...]:
     """(rule, part) pairs a token with these concepts can fill, later parts first."""
-    index = _tables().index
+    index = _tables().net_index if net else _tables().index
     return tuple(sorted({pair for c in concepts for pair in index.get(c, ())}, key=lambda rk: -rk[1]))
 
 
@@ -442,19 +550,24 @@ def _gap(rule: lex.Rule, k: int) -> int:
 
 
 def _match(words: list[str], concepts: list[frozenset[str]]) -> dict[str, CrisisHit]:
+    """The rules' hits by category; when none fired, the safety net's (leaning to fire)."""
+    context = _Context.build(words, concepts)
+    return _match_rules(context, lex.RULES, net=False) or _match_rules(context, lex.NET_RULES, net=True)
+
+
+def _match_rules(context: _Context, rules: tuple[lex.Rule, ...], *, net: bool) -> dict[str, CrisisHit]:
     """The first valid match of each category, in one left-to-right pass.
 
     For ordered rules, `partial[r][k]` holds the positions of the latest in-order match of parts 0..k
     (a later match dominates an earlier one for every extension); unordered rules look at where each
     concept was last seen. Either way a token costs a bounded number of dictionary look-ups.
     """
-    context = _Context.build(words, concepts)
-    rules = lex.RULES
+    valid = context.net_valid if net else context.valid
     partial: list[list[tuple[int, ...] | None]] = [[None] * len(rule.parts) for rule in rules]
     last_seen: dict[str, int] = {}
     found: dict[str, CrisisHit] = {}
-    for i, cs in enumerate(concepts):
-        for r, k in _rule_parts(cs):
+    for i, cs in enumerate(context.concepts):
+        for r, k in _rule_parts(cs, net):
             rule = rules[r]
             if rule.category in found:
                 continue
@@ -473,7 +586,7 @@ def _match(words: list[str], concepts: list[frozenset[str]]) -> dict[str, Crisis
                 if any(p < 0 or i - p > span for p in others):
                     continue
                 positions = tuple(sorted({*others, i}))
-            if len(positions) == len(rule.parts) and context.valid(rule, positions):
+            if len(positions) == len(rule.parts) and valid(rule, positions):
                 found[rule.category] = CrisisHit(rule.category, context.phrase(positions))
         for c in cs:
             last_seen[c] = i

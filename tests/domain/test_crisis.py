@@ -243,6 +243,48 @@ def test_a_hit_is_a_frozen_category_and_phrase():
         hit.category = "none"  # type: ignore[misc]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Means and death in words no rule lists, about the writer: the safety net fires.
+        ("put the rope in my trunk", "suicide"),
+        ("bought a gun today. not for protection", "suicide"),
+        ("hung a belt in the closet last night", "suicide"),
+        ("sat in the garage with the car running", "suicide"),
+        ("i wanna step in front of the train", "suicide"),
+        ("looking up how many of my sleeping pills it would take", "suicide"),
+        ("relapsed on the cutting, deeper than before", "suicide"),
+        ("its my last night, thank u for everything", "suicide"),
+        ("i have a plan this time", "suicide"),
+        ("he'd be free if i was gone", "suicide"),
+        ("pienso mucho en no despertar", "suicide"),
+        ("my son drank something from under the sink", "overdose"),
+        ("me empastillé", "overdose"),
+        ("my boss is going to pay. i know where he parks and my gun is in the car", "harm-others"),
+        ("im going to shoot up my old job", "harm-others"),
+        # ...and does not when an exception explains the words.
+        ("my grandmother died last week, can we move my appointment", None),
+        ("there was a guy jumping off a bridge in the movie and it didnt bother me, progress!", None),
+        ("this weather makes me want to die \U0001f975", None),
+        ("thats hilarious im dying \U0001f480", None),
+        ("im dead tired, will reply tomorrow", None),
+        ("my phone is dead, call me later", None),
+        ("the intake form asks if i have thoughts of harming myself, i dont", None),
+        ("my mom attempted suicide when i was a teen, is that family history a problem?", None),
+        ("lol im gonna kill my sister she ate my leftovers", None),
+    ],
+)
+def test_the_safety_net_fires_on_means_named_in_other_words_unless_an_exception_applies(text, expected):
+    hit = screen(text)
+    assert (hit.category if hit else None) == expected, hit
+
+
+def test_the_safety_net_is_read_only_when_no_rule_fired():
+    # A rule's hit stands alone: the net adds no second category to it.
+    assert [hit.category for hit in screen_all("chest pain and a rope in my trunk")] == ["medical-emergency"]
+    assert screen("put the rope in my trunk") is not None
+
+
 # --- Linear time --------------------------------------------------------------------------------------
 
 BUDGET_SECONDS = 0.010
@@ -261,7 +303,7 @@ def _fill(unit: str, size: int = BODY) -> str:
 def adversarial_bodies() -> list[str]:
     """1,600-character bodies: every rule's words repeated, with negations, and pathological runs."""
     bodies = []
-    for rule in lex.RULES:
+    for rule in (*lex.RULES, *lex.NET_RULES):
         unit = " ".join(word for concept in rule.parts for word in _entries(concept)) + " "
         bodies += [_fill(unit), _fill("no " + unit), _fill("not " + unit.replace(" ", ", "))]
     for concept in lex.CONCEPTS:
