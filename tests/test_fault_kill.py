@@ -1,14 +1,22 @@
-"""Fault suite: `interlude worker` killed with SIGKILL at a random point of a batch sent through a
-slow SMTP relay, then a new worker started. Nothing is lost, nothing is delivered twice, and the
-message that was in flight at the kill is reconciled (an SMTP relay cannot be asked afterwards
-whether it took a message, so that one ends "unknown", shown to staff, never resent).
+"""Fault suite: `interlude worker` killed with SIGKILL at a random point of a batch, then a new
+worker started, once with a slow SMTP relay and once with a slow Twilio peer. Nothing is lost,
+nothing is sent twice, and each message in flight at the kill is reconciled: its open attempt is
+closed by recovery and the message is never resent.
 
-PostgreSQL (several worker processes share it); skipped without it, unless
-INTERLUDE_REQUIRE_PEERS=1.
+An SMTP relay cannot be asked afterwards whether it took a message, so that one ends "unknown",
+shown to staff. Twilio could be asked by the message's sid, but a send's sid is recorded in the
+transaction that closes its attempt: an attempt still open at a kill never has one, so recovery
+cannot tell either, and the message ends "unknown" too. What reconciles it is Twilio's status
+callback, which names the attempt and carries the sid: Prism sends none, so the test posts them,
+signed, to the real webhook, for exactly the requests that reached the peer.
+
+PostgreSQL (several worker processes share it), and Prism for Twilio; skipped without them,
+unless INTERLUDE_REQUIRE_PEERS=1.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -16,64 +24,98 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import Engine, func, insert, select
+from twilio.request_validator import RequestValidator
 
 from service.db.engine import make_engine
 from service.db.tables import delivery_attempts, outbox
-from tests.conftest import ROOT, FakeClock, make_services
+from service.web import create_app
+from tests.conftest import ROOT, TWILIO_TOKEN, FakeClock, make_config, make_services
 from tests.helpers import enrol
+from tests.prism import SPEC, Seen, TwilioTap, twilio_settings
 from tests.smtp_peer import attempt_ids, smtp_server, smtp_settings
+
+pytest_plugins = ["tests.prism"]
 
 INTERLUDE = str(Path(sys.executable).parent / "interlude")
 SECRET = "f3a9c0d17b2e4c58a6d9e1b07c3f52a8"
 MESSAGES = 30
 LEASE_SECONDS = 3  # three times the relay timeout: a live worker's lease never ends mid-send
 RELAY_SECONDS = 0.05  # the relay's answer to each message's DATA
+SMS = 24
+TWILIO_SECONDS = 0.3  # the tap holds each of Prism's answers this long: a slow Twilio
+SMS_RATE = 20.0  # messages per second: five sends in flight at once (twilio_sms.IN_FLIGHT_SECONDS)
 
 
-def _config(tmp_path: Path, db_url: str, port: int) -> Path:
+def _worker_section() -> str:
+    return (
+        '[clinic]\nquiet_hours_start = "00:00"\nquiet_hours_end = "23:59"\n'
+        f"[worker]\ntick_seconds = 0.2\nbatch_size = 100\nstale_claim_seconds = {LEASE_SECONDS}\n"
+    )
+
+
+def _config(tmp_path: Path, db_url: str, peer: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
         f'[database]\nurl = "{db_url}"\n[schedules]\ndir = "{ROOT / "schedules"}"\n'
-        f'[messages]\ndir = "{ROOT / "messages"}"\n'
-        '[clinic]\nquiet_hours_start = "00:00"\nquiet_hours_end = "23:59"\n'
-        f"[worker]\ntick_seconds = 0.2\nbatch_size = 100\nstale_claim_seconds = {LEASE_SECONDS}\n"
-        '[[escalation.on_call]]\nname = "On call"\nemail = "oncall@clinic.example"\n'
-        + smtp_settings(port, timeout=1.0)
+        f'[messages]\ndir = "{ROOT / "messages"}"\n' + _worker_section() + peer
     )
     return path
 
 
-def _queue(db_url: str) -> list[int]:
+def _smtp_peer(port: int) -> str:
+    return '[[escalation.on_call]]\nname = "On call"\nemail = "oncall@clinic.example"\n' + smtp_settings(
+        port, timeout=1.0
+    )
+
+
+def _twilio_peer(url: str) -> str:
+    # Real transports refuse to start with nobody on call.
+    return '[[escalation.on_call]]\nname = "On call"\nphone = "+12025550181"\n' + twilio_settings(
+        url, rate=SMS_RATE, timeout=1.0
+    )
+
+
+def _row(i: int, patient_id: int, channel: str, now: datetime) -> dict[str, Any]:
+    return {
+        "dedupe_key": f"kill:{channel}:{i}",
+        "patient_id": patient_id,
+        "schedule": "default",
+        "step_id": "kill_test",
+        "template": "integration_note",
+        "channel": channel,
+        "category": "admin",
+        "priority": 2,
+        "due_at": now,
+        "next_attempt_at": now,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _queue(db_url: str, channel: str, count: int) -> list[int]:
+    """`count` messages due now on `channel`; returns their outbox ids."""
     now = datetime.now(UTC)
     app = make_services(db_url, FakeClock(now))
-    people = [enrol(app, external_ref=f"k{i}", email=f"k{i}@example.org")["id"] for i in range(10)]
-    values = [
-        {
-            "dedupe_key": f"kill:{i}",
-            "patient_id": people[i % len(people)],
-            "schedule": "default",
-            "step_id": "kill_test",
-            "template": "integration_note",
-            "channel": "email",
-            "category": "admin",
-            "priority": 2,
-            "due_at": now,
-            "next_attempt_at": now,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i in range(MESSAGES)
-    ]
+    if channel == "email":
+        people = [enrol(app, external_ref=f"k{i}", email=f"k{i}@example.org")["id"] for i in range(10)]
+    else:
+        people = [
+            enrol(app, external_ref=f"s{i}", email=None, channels=["sms"], phone=f"+1202555{2000 + i}")["id"]
+            for i in range(count)
+        ]
     with app.engine.begin() as conn:
-        conn.execute(insert(outbox), values)
+        conn.execute(insert(outbox), [_row(i, people[i % len(people)], channel, now) for i in range(count)])
         ids = list(conn.execute(select(outbox.c.id).where(outbox.c.step_id == "kill_test")).scalars())
     app.engine.dispose()
     return ids
@@ -82,6 +124,7 @@ def _queue(db_url: str) -> list[int]:
 def _start(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], IO[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTERLUDE_")}
     env["INTERLUDE_SECRET_KEY"] = SECRET
+    env["INTERLUDE_TWILIO_AUTH_TOKEN"] = TWILIO_TOKEN
     handle = log.open("w")  # a file: an unread pipe fills up and blocks the worker
     proc = subprocess.Popen(
         [INTERLUDE, "--config", str(config), "worker"],
@@ -93,7 +136,7 @@ def _start(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], IO[str]]:
     return proc, handle
 
 
-def _until(condition, seconds: float, proc: subprocess.Popen[bytes], log: Path) -> None:
+def _until(condition: Callable[[], bool], seconds: float, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert proc.poll() is None, log.read_text()
@@ -101,70 +144,98 @@ def _until(condition, seconds: float, proc: subprocess.Popen[bytes], log: Path) 
         time.sleep(0.005)
 
 
+@dataclass
+class Run:
+    """What a kill left behind, and how long the whole run took."""
+
+    in_flight: set[int]  # outbox ids whose attempt was open (sending) at the kill
+    open_attempts: set[int]  # those attempts' ids
+    attempts_at_kill: set[int]  # every attempt written before the kill
+    at_kill: dict[str, int]  # outbox statuses at the kill
+    killed_at: float
+    took: float
+
+
+def _kill_then_settle(
+    config: Path, engine: Engine, tmp_path: Path, reached: Callable[[], int], kill_after: int, pause: float
+) -> Run:
+    """Start a worker, SIGKILL it `pause` s after the peer has seen `kill_after` messages, then
+    run a second worker until nothing is pending or sending, and stop it with SIGINT."""
+    started = time.monotonic()
+    first, first_log = _start(config, tmp_path / "first.log")
+    try:
+        _until(lambda: reached() >= kill_after, 30, first, tmp_path / "first.log")
+        time.sleep(pause)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+        first_log.close()
+    killed_at = time.monotonic() - started
+    with engine.connect() as conn:
+        attempts = conn.execute(
+            select(delivery_attempts.c.id, delivery_attempts.c.outbox_id, delivery_attempts.c.status)
+        ).all()
+        at_kill = dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())
+    assert at_kill.get("sending", 0) > 0, at_kill  # the kill landed mid-batch
+
+    def settled() -> bool:
+        with engine.connect() as conn:
+            return not conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.status.in_(["pending", "sending"]))
+            ).scalar_one()
+
+    second, second_log = _start(config, tmp_path / "second.log")
+    try:
+        _until(settled, LEASE_SECONDS + 20, second, tmp_path / "second.log")
+    finally:
+        second.send_signal(signal.SIGINT)
+        try:
+            second.wait(timeout=20)
+        finally:
+            if second.poll() is None:
+                second.kill()
+            second_log.close()
+    return Run(
+        in_flight={o for _, o, s in attempts if s == "sending"},
+        open_attempts={a for a, _, s in attempts if s == "sending"},
+        attempts_at_kill={a for a, _, _ in attempts},
+        at_kill=at_kill,
+        killed_at=killed_at,
+        took=time.monotonic() - started,
+    )
+
+
+def _final(engine: Engine) -> tuple[dict[int, str], list[Any]]:
+    with engine.connect() as conn:
+        final = dict(conn.execute(select(outbox.c.id, outbox.c.status)).all())
+        attempts = list(conn.execute(select(delivery_attempts)).mappings())
+    return final, attempts
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pg_url, tmp_path, seed):
     rng = random.Random(seed)
     kill_after = rng.randint(1, MESSAGES - 5)  # messages the relay has taken when the kill comes
-    ids = _queue(pg_url)
+    # Right after a delivery (its result may not be recorded yet), or anywhere in the next send.
+    pause = 0.0 if seed == 1 else rng.uniform(0, RELAY_SECONDS * 1.5)
+    ids = _queue(pg_url, "email", MESSAGES)
     engine = make_engine(pg_url)
-    started = time.monotonic()
     with smtp_server() as (mailbox, port):
         mailbox.data_delay = RELAY_SECONDS
-        config = _config(tmp_path, pg_url, port)
-        first, first_log = _start(config, tmp_path / "first.log")
-        try:
-            _until(lambda: len(mailbox.received) >= kill_after, 30, first, tmp_path / "first.log")
-            # Right after a delivery (its result may not be recorded yet), or anywhere in the next send.
-            time.sleep(0.0 if seed == 1 else rng.uniform(0, RELAY_SECONDS * 1.5))
-            first.send_signal(signal.SIGKILL)
-            first.wait(timeout=10)
-        finally:
-            if first.poll() is None:
-                first.kill()
-            first_log.close()
-        killed_at = time.monotonic() - started
-        with engine.connect() as conn:
-            in_flight = set(
-                conn.execute(
-                    select(delivery_attempts.c.outbox_id).where(delivery_attempts.c.status == "sending")
-                ).scalars()
-            )
-            at_kill = dict(
-                conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all()
-            )
-        assert at_kill.get("sending", 0) > 0, at_kill  # the kill landed mid-batch
-
-        def settled() -> bool:
-            with engine.connect() as conn:
-                return not conn.execute(
-                    select(func.count())
-                    .select_from(outbox)
-                    .where(outbox.c.status.in_(["pending", "sending"]))
-                ).scalar_one()
-
-        second, second_log = _start(config, tmp_path / "second.log")
-        try:
-            _until(settled, LEASE_SECONDS + 20, second, tmp_path / "second.log")
-        finally:
-            second.send_signal(signal.SIGINT)
-            try:
-                second.wait(timeout=20)
-            finally:
-                if second.poll() is None:
-                    second.kill()
-                second_log.close()
-        took = time.monotonic() - started
-        with engine.connect() as conn:
-            owner = dict(conn.execute(select(delivery_attempts.c.id, delivery_attempts.c.outbox_id)).all())
-            delivered = Counter(owner[a] for a in attempt_ids(mailbox))
-            final = dict(conn.execute(select(outbox.c.id, outbox.c.status)).all())
-            attempts = conn.execute(select(delivery_attempts)).mappings().all()
+        config = _config(tmp_path, pg_url, _smtp_peer(port))
+        run = _kill_then_settle(config, engine, tmp_path, lambda: len(mailbox.received), kill_after, pause)
+        final, attempts = _final(engine)
     engine.dispose()
+    in_flight = run.in_flight
+    owner = {a["id"]: a["outbox_id"] for a in attempts}
+    delivered = Counter(owner[a] for a in attempt_ids(mailbox))
     errors = (tmp_path / "second.log").read_text()
     print(
-        f"\nseed {seed}: killed after {kill_after} deliveries at {killed_at:.1f} s, "
+        f"\nseed {seed}: killed after {kill_after} deliveries at {run.killed_at:.1f} s, "
         f"in flight {len(in_flight)}, "
-        f"statuses at kill {at_kill}, all settled at {took:.1f} s, final {Counter(final.values())}, "
+        f"statuses at kill {run.at_kill}, all settled at {run.took:.1f} s, final {Counter(final.values())}, "
         f"in flight delivered {sum(delivered[i] for i in in_flight)}"
     )
     # Nothing lost: every message ends sent, or unknown when it was the one in flight.
@@ -183,3 +254,100 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pg_url,
             assert (a["status"], a["error_class"]) == ("ambiguous", "worker-died")
     assert Counter(a["outbox_id"] for a in attempts).most_common(1)[0][1] == 1  # never a second attempt
     assert "Traceback" not in errors, errors
+
+
+def _example_sid() -> str:
+    """The sid Prism answers every Create Message with: the spec's example."""
+    spec = json.loads(SPEC.read_text())
+    create = spec["paths"]["/2010-04-01/Accounts/{AccountSid}/Messages.json"]["post"]
+    return str(
+        create["responses"]["201"]["content"]["application/json"]["examples"]["create"]["value"]["sid"]
+    )
+
+
+def _attempt_of(request: Seen) -> int:
+    """The attempt a Create Message request was for: its StatusCallback URL ends with the id."""
+    return int(request.form["StatusCallback"].rsplit("/", 1)[1])
+
+
+def _report_delivered(db_url: str, tap: TwilioTap) -> None:
+    """Play Twilio's status callbacks: "delivered", with the sid it answered, for each Create
+    Message request that reached it, signed and posted to the URL the request named."""
+    config = make_config(db_url, extra=twilio_settings(tap.url))
+    app = make_services(db_url, FakeClock(datetime.now(UTC)), config=config)
+    client = create_app(services=app).test_client()
+    sid = _example_sid()
+    for request in tap.messages:
+        url = request.form["StatusCallback"]
+        params = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": request.account}
+        signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
+        answer = client.post(urlsplit(url).path, data=params, headers={"X-Twilio-Signature": signature})
+        assert answer.status_code == 200
+    app.engine.dispose()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_worker_killed_mid_batch_of_slow_twilio_sends_loses_nothing_and_resends_nothing(
+    pg_url, tmp_path, twilio_api: TwilioTap, seed
+):
+    rng = random.Random(seed)
+    kill_after = rng.randint(1, SMS - 8)  # Create Message requests Twilio has seen when the kill comes
+    # Right as a request reaches Twilio, or anywhere while its answer (and the next ones) are held.
+    pause = 0.0 if seed == 1 else rng.uniform(0, TWILIO_SECONDS)
+    # The recording tap in front of Prism holds each answer: Prism itself still decides it.
+    twilio_api.delay = TWILIO_SECONDS
+    ids = _queue(pg_url, "sms", SMS)
+    engine = make_engine(pg_url)
+    config = _config(tmp_path, pg_url, _twilio_peer(twilio_api.url))
+    run = _kill_then_settle(config, engine, tmp_path, lambda: len(twilio_api.messages), kill_after, pause)
+    final, attempts = _final(engine)
+    requests = twilio_api.messages
+    by_id = {a["id"]: a for a in attempts}
+    reached = Counter(by_id[_attempt_of(r)]["outbox_id"] for r in requests)
+    unknown = {i for i, s in final.items() if s == "unknown"}
+    errors = (tmp_path / "second.log").read_text()
+    print(
+        f"\nseed {seed}: killed after {kill_after} requests at {run.killed_at:.1f} s, "
+        f"in flight {len(run.in_flight)} (of which reached Twilio {sum(reached[i] for i in run.in_flight)}), "
+        f"statuses at kill {run.at_kill}, all settled at {run.took:.1f} s, final {Counter(final.values())}, "
+        f"Create Message requests {len(requests)}, lookups {sum(r.method == 'GET' for r in twilio_api.seen)}"
+    )
+    # Nothing lost: every message ends sent, or unknown when it was in flight at the kill.
+    assert set(final) == set(ids)
+    assert set(final.values()) <= {"sent", "unknown"}, Counter(final.values())
+    # At most once more than what was in flight reached Twilio; in fact nothing was sent twice:
+    # every request Prism accepted names an attempt of its own, one per message.
+    assert len(requests) <= SMS + len(run.in_flight)
+    assert all(r.status == 201 for r in requests), [r.status for r in requests]
+    assert max(reached.values()) == 1, reached.most_common(3)
+    assert Counter(a["outbox_id"] for a in attempts).most_common(1)[0][1] == 1  # never a second attempt
+    # The second worker sent none of the messages the first had an attempt for.
+    first_tried = {by_id[a]["outbox_id"] for a in run.attempts_at_kill}
+    assert not {a["outbox_id"] for a in attempts if a["id"] not in run.attempts_at_kill} & first_tried
+    # Every sent message reached Twilio, and its attempt holds the sid Twilio answered with.
+    sent = {i for i, s in final.items() if s == "sent"}
+    assert sent <= set(reached)
+    sid = _example_sid()
+    for a in attempts:
+        if final[a["outbox_id"]] == "sent":
+            assert (a["status"], a["provider_id"]) == ("queued", sid), dict(a)
+    # Reconciled: the attempts open at the kill had no sid to look up, so recovery closed each
+    # as "ambiguous" (worker-died) and its message as "unknown", shown to staff, never resent;
+    # nothing else ended unknown.
+    assert unknown == run.in_flight
+    for a in attempts:
+        if a["id"] in run.open_attempts:
+            assert (a["status"], a["error_class"], a["provider_id"]) == ("ambiguous", "worker-died", None)
+    assert not [a for a in attempts if a["status"] == "sending"]
+    assert "Traceback" not in errors, errors
+    # Reconciled by provider id: Twilio's reports (naming the attempt, carrying the sid) settle
+    # each message that reached it as sent, those left unknown included; only a message whose
+    # request never left stays unknown.
+    _report_delivered(pg_url, twilio_api)
+    final, attempts = _final(engine)
+    engine.dispose()
+    assert {i for i, s in final.items() if s == "unknown"} == run.in_flight - set(reached)
+    assert {i for i, s in final.items() if s == "sent"} == set(reached)
+    for a in attempts:
+        if a["outbox_id"] in reached:
+            assert (a["status"], a["provider_id"]) == ("delivered", sid), dict(a)
