@@ -52,10 +52,13 @@ def test_1_a_reschedule_leaves_no_stale_reminder(services, clock):
 
 def test_2_no_duplicates_from_several_workers_or_app_factories(services, clock):
     """Complaint 2: several schedulers (one per gunicorn worker) send every reminder N times."""
-    before = {t.name for t in threading.enumerate()}
+    before = set(threading.enumerate())
     for _ in range(3):
         create_app(services=services)
-    assert {t.name for t in threading.enumerate()} == before  # the app factory starts no scheduler
+    started = set(threading.enumerate()) - before
+    # The app factory starts no scheduler: the only threads it may leave are the sign-in rate
+    # limiter's expiry timers (its in-memory counters).
+    assert all(isinstance(t, threading.Timer) for t in started), started
     p = enrol(services)
     book(services, p["id"], "2027-03-05T09:00")
     workers = [Dispatcher(services) for _ in range(3)]
