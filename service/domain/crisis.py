@@ -14,7 +14,11 @@ How it works (built to generalise, not to enumerate):
    Unknown words are also tried without a plural "s" and under common phonetic spellings ("oxys",
    "kiero", "pesho").
 3. Known phrases become one token, longest first ("passed out", "short of breath", "no puedo"); a
-   phrase keeps the meaning of its last word too ("en la cabeza" is still the head).
+   phrase keeps the meaning of its last word too ("en la cabeza" is still the head). Filler words
+   (adverbs, intensifiers, hedges: "really", "honestly", "literally", "pues", "neta", "la verdad") are
+   then dropped, and a phrase may be read across them, so they neither break a rule's window nor fill
+   it: "not really sure i can keep going honestly" is "not sure i can keep going". A filler that starts
+   a known phrase ("so bad", "really high", "ya no estoy") stays part of it.
 4. Every token gets its concepts from the lexicon (`screen_lexicon.py`): "took" is TAKE_PAST,
    "all" is Q (a large quantity), "klonopin" is PILLS.
 5. Rules are concepts close together, in order or in any order within a window of a few tokens
@@ -28,6 +32,14 @@ How it works (built to generalise, not to enumerate):
    A rule may name words that break it when they come just before or inside it ("I want *him* dead" is
    harm to others, not suicide) and words that silence it in the same clause ("*almost* had a heart
    attack", "*what if* my bp goes up").
+   A negated word that is itself a symptom ("sin *falta de aire*") is denied, not described, so
+   "NEG + breathing" ("no respira") does not read it as a crisis (a rule's `exclude`). Harm to others
+   is read generically as an intent, a violent act and an object that is not the writer ("voy a matar
+   *a ese* desgraciado"), unless the object makes it an idiom ("kill the lights") or a joke marker
+   ("jk", "jaja es broma", a laughing emoji) is near and no "no joke" says otherwise. A match framed
+   earlier in its clause as heard, read, dreamt or watched, or as a risk asked about ("the pharmacist
+   said the pills can cause seizures", "had a dream i was dying"), or someone else's warning with a
+   condition ("my mom says ill die if i keep doing it"), does not fire.
    Laughing emoji count as laughter; a medical or urgent symptom that something said just after it
    settles ("gone now", "the nurse checked me and I was fine") does not fire; and a phrase marked
    OPAQUE ("my uncle died by suicide") no longer means its last word, so someone else's past suicide
@@ -69,7 +81,9 @@ _MAX_PHRASE = 6
 _FUZZY_MIN, _FUZZY_MAX = 6, 24
 _EOC = frozenset({"EOC", "TERM", "FALL_SUBJ"})
 _PAST_CATEGORIES = frozenset({"overdose", "medical-emergency", "urgent-symptom"})
-_MARKS = frozenset({"EOC", "LAUGH", "PAST", "ROUTINE", "RESOLVED", "PETTY", "HYPER"})
+_MARKS = frozenset(
+    {"EOC", "LAUGH", "PAST", "ROUTINE", "RESOLVED", "PETTY", "HYPER", "FRAME", "REPORT", "COND", "SERIOUS"}
+)
 _RESOLVABLE = frozenset({"medical-emergency", "urgent-symptom"})
 _RESOLVED_SPAN = 16  # tokens after a symptom in which "gone now", "I was fine" can settle it
 # Laughter written as emoji: `fold` would drop them, so they become a word the lexicon knows first.
@@ -81,6 +95,16 @@ _LAUGH_EMOJI = str.maketrans(
 _NET_SPAN = 12  # tokens around a safety-net match in which laughter or reported framing explains it
 _SUBJECT_LOOKBACK = 12  # tokens before a match searched for its subject
 _GRAMMAR = frozenset({"NEG", "TERM"})
+_FRAME_SPAN = 12  # tokens before a match in which "can cause", "read that", "a dream" frame it
+_FILLER_ONLY = frozenset({"FILLER"})
+_OD_CAPS = {
+    "ODd": "overdosed",
+    "OD'd": "overdosed",
+    "ODed": "overdosed",
+    "ODing": "overdosing",
+    "ODs": "overdoses",
+}
+_FILLER_LOOKAHEAD = 18  # raw tokens a phrase may span when filler words sit between its words
 
 
 @functools.cache
@@ -249,24 +273,62 @@ def _respelled(word: str, vocabulary: frozenset[str]) -> str | None:
     return next((c for c in candidates if c in vocabulary), None)
 
 
+def _overdose_caps(text: str) -> str:
+    """ "ODd", "OD'd", "ODed", "ODing" in capitals are overdoses; folded to lower case, "odd" would
+    read as "strange". Checked on the raw words, before case is lost; one pass over the text."""
+    if "OD" not in text:
+        return text
+    return " ".join(_OD_CAPS.get(word.strip(".,!?;:"), word) for word in text.split())
+
+
 def _canonical_tokens(text: str) -> list[str]:
     """Canonical tokens with known phrases merged, framed by clause breaks."""
     flat: list[str] = [CLAUSE_BREAK]
-    for token in tokens(text.translate(_LAUGH_EMOJI)):
+    for token in tokens(_overdose_caps(text).translate(_LAUGH_EMOJI)):
         flat += _canonical(token) if token not in (CLAUSE_BREAK, "/") else (token,)
     flat.append(CLAUSE_BREAK)
     tables = _tables()
     merged: list[str] = []
     i = 0
     while i < len(flat):
-        size = 1
-        for n in tables.phrase_lengths.get(flat[i], ()):
-            if tuple(flat[i : i + n]) in tables.phrases:
-                size = n
-                break
-        merged.append(flat[i] if size == 1 else " ".join(flat[i : i + size]))
-        i += size
+        picks = _phrase_at(flat, i, tables)
+        if len(picks) > 1:
+            phrase = " ".join(flat[p] for p in picks)
+            if tables.phrases.get(tuple(phrase.split())) != _FILLER_ONLY:
+                merged.append(phrase)
+            i = picks[-1] + 1
+        elif _is_filler(flat[i], tables):
+            i += 1  # "really", "honestly", "pues": neither part of a match nor a gap in it
+        else:
+            merged.append(flat[i])
+            i += 1
     return merged
+
+
+def _is_filler(word: str, tables: _Tables) -> bool:
+    return "FILLER" in tables.words.get(word, ())
+
+
+def _phrase_at(flat: list[str], i: int, tables: _Tables) -> list[int]:
+    """Positions of the longest known phrase starting at `i`, read as written or with filler words
+    skipped ("not really sure" is "not sure"); [i] when none starts there. A bounded look-ahead."""
+    lengths = tables.phrase_lengths.get(flat[i], ())
+    if not lengths:
+        return [i]
+    skipping = [i]
+    j = i + 1
+    while len(skipping) < lengths[0] and j < len(flat) and j - i <= _FILLER_LOOKAHEAD:
+        if flat[j] == CLAUSE_BREAK:
+            break
+        if not _is_filler(flat[j], tables):
+            skipping.append(j)
+        j += 1
+    for n in lengths:
+        if tuple(flat[i : i + n]) in tables.phrases:
+            return list(range(i, i + n))
+        if len(skipping) >= n and tuple(flat[p] for p in skipping[:n]) in tables.phrases:
+            return skipping[:n]
+    return [i]
 
 
 # --- Concepts of each token ---------------------------------------------------------------------
@@ -287,6 +349,8 @@ def _concepts(token: str) -> frozenset[str]:
         # Grammar is the phrase's own: "could not" is not a negation of what follows.
         return own | (tables.words.get(last, frozenset()) - _GRAMMAR)
     found = set(tables.words.get(token, ()))
+    if _is_age(token):
+        found.add("KID")  # "my 3yo", "her 18mo"
     number = _number(token)
     if number is not None:
         found.add("NUM")
@@ -301,6 +365,12 @@ def _concepts(token: str) -> frozenset[str]:
         if 1940 <= number <= 2024:
             found.add("PAST")  # a year gone by: "an overdose in 2015"
     return frozenset(found)
+
+
+def _is_age(token: str) -> bool:
+    """A young child's age written as one word: "3yo", "2yr", "18mo", "4yrs"."""
+    digits = len(token) - len(token.lstrip("0123456789"))
+    return 0 < digits <= 2 and token[digits:] in ("yo", "yr", "yrs", "mo", "mos", "m")
 
 
 def _number(token: str) -> int | None:
@@ -411,8 +481,11 @@ class _Context:
             if g >= 0 and g not in positions:
                 return False
         start, end = positions[0], positions[-1]
-        following = self.concepts[end + 1] if end + 1 < len(self.concepts) else frozenset()
-        if any(b in following for b in rule.blockers):
+        if rule.exclude and any(x in self.concepts[p] for p in positions for x in rule.exclude):
+            return False
+        if self.framed(start, end):
+            return False
+        if self.blocked(rule, end):
             return False
         if rule.breakers and self._broken(rule.breakers, positions):
             return False
@@ -431,12 +504,36 @@ class _Context:
             rule.category == "overdose" and self.near("ROUTINE", start, end, same_clause=False, span=8)
         )
 
+    def blocked(self, rule: lex.Rule, end: int) -> bool:
+        """True when a blocker follows the match within `rule.object_span` tokens of its clause
+        ("stroke *of* luck", "kill the *lights*")."""
+        for p in range(end + 1, min(end + 1 + rule.object_span, len(self.concepts))):
+            if any(b in self.concepts[p] for b in rule.blockers):
+                return True
+            if "EOC" in self.concepts[p]:
+                return False
+        return False
+
+    def framed(self, start: int, end: int) -> bool:
+        """True when the match is something heard, read, dreamt or watched, or a risk asked about, named
+        earlier in its clause ("the pharmacist said the pills can cause seizures", "had a dream i was
+        dying"), or someone else's warning with a condition ("my mom says ill die if i keep doing it")."""
+        clause_start, clause_end = self._around("EOC", start, end)
+        frame, _ = self._around("FRAME", start, start)
+        if frame > clause_start and start - frame <= _FRAME_SPAN:
+            return True
+        report, _ = self._around("REPORT", start, start)
+        _, condition = self._around("COND", end, end)
+        return report > clause_start and condition < clause_end and self.subject(report, report) == "_OTHER"
+
     def net_valid(self, rule: lex.Rule, positions: tuple[int, ...]) -> bool:
         """The safety net's exceptions: a negated word, someone else as the subject, laughter,
         hyperbole, or a reported framing (a form, a history, a movie, progress) near the match."""
         if any(self.governing[p] >= 0 and self.governing[p] not in positions for p in positions):
             return False
         start, end = positions[0], positions[-1]
+        if self.framed(start, end):
+            return False
         if self.near("LAUGH", start, end, same_clause=False) or self.near(
             "HYPER", start, end, same_clause=True
         ):
@@ -471,8 +568,10 @@ class _Context:
         leftovers lol")."""
         start, end = positions[0], positions[-1]
         if rule.category == "harm-others":
-            return self.near("LAUGH", start, end, same_clause=False) and self.near(
-                "PETTY", start, end, same_clause=False
+            # A joke marker ("jk", "jaja es broma", a laughing emoji) near a threat makes it a joke,
+            # unless the writer says it is not one ("no joke", "no es broma").
+            return self.near("LAUGH", start, end, same_clause=False) and not self.near(
+                "SERIOUS", start, end, same_clause=False
             )
         if rule.category != "suicide":
             return False

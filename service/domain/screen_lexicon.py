@@ -117,6 +117,8 @@ EXPANSIONS: dict[str, str] = {
     "wnat": "want",
     "wnna": "want to",
     "tooka": "took a",
+    "outta": "out of",
+    "bout": "about",
     "chst": "chest",
     "chset": "chest",
     "kiero": "quiero",
@@ -166,7 +168,7 @@ CONCEPTS: dict[str, str] = {
     # A negation stops at these (and at punctuation): "no chest pain but i can't breathe".
     "TERM": "but,though,although,however,except,besides,i,pero,aunque,sino,yo,because,porque,and,y,then,so,now,"
     "luego,entonces,ahora",
-    "LAUGH": "in a good way,en el buen sentido,in the best way,super cool,so cool,que padre,que chido,laughed,laughing,laugh,laughs,laughter,cracking up,dying laughing,riendo,risa,carcajada,carcajadas,me rei,lol,lmao,lmfao,rofl,haha,hahaha,hehe,jaja,jajaja,jajajaja,jeje,jk,xd,lool,lolol",
+    "LAUGH": "just kidding,just joking,kidding,joking,es broma,era broma,es una broma,solo bromeo,estoy bromeando,bromeando,jajaja es broma,jkjk,in a good way,en el buen sentido,in the best way,super cool,so cool,que padre,que chido,laughed,laughing,laugh,laughs,laughter,cracking up,dying laughing,riendo,risa,carcajada,carcajadas,me rei,lol,lmao,lmfao,rofl,haha,hahaha,hehe,jaja,jajaja,jajajaja,jeje,jk,xd,lool,lolol",
     "PAST": "before i was born,antes de que yo naciera,antes de que naciera,cuando yo era nino,cuando yo era nina,cuando yo era joven,cuando yo era chico,cuando yo era chica,when i was little,when i was younger,last week,la semana pasada,when i was a teen,when i was a teenager,as a teen,in my teens,de joven,cuando era joven,cuando era adolescente,cuando era nino,cuando era nina,as a teenager,de adolescente,in my twenties,back in the day,in the past,en el pasado,long ago,a long time ago,hace tiempo,hace anos,was hospitalized,estuve hospitalizado,estuve hospitalizada,history of,historial de,family history,antecedentes,for the form,para el formulario,years ago,year ago,months ago,month ago,last year,last month,as a kid,as a child,"
     "when i was a kid,when i was little,when i was young,in high school,in college,hace anos,hace meses,"
     "hace mucho,hace mucho tiempo,el ano pasado,de nino,de nina,de chico,de chica,de pequeno,de pequena",
@@ -212,7 +214,7 @@ CONCEPTS: dict[str, str] = {
     + ",ready,going to,about to,feel like,feels like,felt like,would rather,rather,thought,thoughts,"
     "tempted,decided,deserve,ideation,quiero,quisiera,queria,ganas,pienso,pensando,pensamientos,pensado,"
     "planeo,planeando,voy a,ojala,deseo,desearia,me dan ganas,tengo ganas,fantasies,keep thinking",
-    "INTENT_HARM": "pensar,pensar en,thinking about,thought about,thinking of,picture,picturing,pictured,imagine,imagining,imagined,visualize,visualizing,me imagino,imaginando,me veo,see myself,intrusive thoughts,pensamientos intrusivos,keep imagining,keep picturing,should,deberia,will,might,may,could,scared,afraid,swear,miedo,going to,gonna,want,wanted,wanting,"
+    "INTENT_HARM": "vamos a,we are going to,we will,images of,imagenes de,visions of,keep seeing myself,keep having thoughts of,sigo pensando en,no dejo de pensar en,keep thinking about,been thinking about,pensar,pensar en,thinking about,thought about,thinking of,picture,picturing,pictured,imagine,imagining,imagined,visualize,visualizing,me imagino,imaginando,me veo,see myself,intrusive thoughts,pensamientos intrusivos,keep imagining,keep picturing,should,deberia,will,might,may,could,scared,afraid,swear,miedo,going to,gonna,want,wanted,wanting,"
     "wish,plan,planning,think,thinking,thought,thoughts,urge,urges,feel like,ready,about to,quiero,"
     "quisiera,ganas,pienso,pensando,pensamientos,voy a,tengo ganas,me dan ganas,tempted,fantasize,"
     "fantasizing,keep thinking,decided",
@@ -221,22 +223,22 @@ CONCEPTS: dict[str, str] = {
     "CRASH_ALONE": "me sali de la carretera,me sali del camino,me fui a la cuneta,derrape,me derrape,spun out,swerved into,went into a ditch,ended up in a ditch,landed in a ditch,clipped a car,clipped another car,rear ended,rear end,rear ending,t boned,sideswiped,ran off the road,fender bender,"
     "car accident,car crash,wrecked my car,totaled my car,crashed my car,crashed the car,accidente de carro,"
     "accidente de coche,accidente de auto,choque el carro,me chocaron",
-    "FILLER": "to be honest,not going to lie",
+    "FILLER": "really,honestly,just,even,literally,kinda,kind of,sorta,sort of,like,so,pretty,totally,actually,lowkey,highkey,ya,pues,neta,la neta,la verdad,bien,muy,very,super,basically,truly,simply,definitely,fr,deadass,o sea,como que,para ser honesto,para ser honesta,um,uh,umm,hmm,tipo,onestly,rly,realy,legit,to be honest,not going to lie",
     "END": "end,ends,ended,ending,take,taking,took,quitar,quitarme,acabar,terminar,terminar con,acabar con,"
     "termine,acabe,se acabe,se termine,be over",
     "LIFE": "suffering,misery,sufrimiento,existence,existencia,my suffering,my misery,life,own life,vida,mi vida,la vida,my life,this life",
     "LIFE_OBJ": "this,esto,it,things,everything,all,it all,todo,con todo",
-    "LIVE": "live,living,alive,keep living,go on living,stay alive,seguir viviendo,exist,existing,be here,be alive,be around,wake up,vivir,viviendo,vivo,viva,"
+    "LIVE": "sticking around,sticking around anymore,stay,stay here,stick around,keep going,waking up,wakin up,getting up,seguir,quedarme,levantarme,live,living,alive,keep living,go on living,stay alive,seguir viviendo,exist,existing,be here,be alive,be around,wake up,vivir,viviendo,vivo,viva,"
     "existir,estar aqui,estar vivo,estar viva,seguir aqui,despertar,life,vida,la vida,breathing anymore",
     "BE_HERE": "being here,being around,being alive,see christmas,see my birthday,see next year,make it to christmas,make it to my birthday,ver la navidad,llegar a navidad,be here,be around,be alive,be here anymore,be around anymore,siga aqui,seguir aqui,"
     "estar aqui,sigo aqui,be here much longer,be around much longer,estar vivo,estar viva",
     "POINT": "point,reason,sense,purpose,sentido,razon,caso,motivo",
     "WORTH": "worth,worth it,vale la pena,valga la pena,vale,worthwhile",
     "TIRED": "canse,me canse,ya me canse,cansa,me cansa,cansadisimo,cansadisima,hartos,tired,sick,done,fed up,exhausted,cansado,cansada,harto,harta",
-    "BETTER": "lighter,calmer,more peaceful,mas ligero,mas ligera,mas livianas,mas facil,mas faciles,happier,easier,mas felices,mas facil,mas tranquilos,mas tranquilas,relieved,aliviados,better,better off,mejor,mejores",
+    "BETTER": "descansarian,descansaran,would rest,could rest,estarian tranquilos,estarian en paz,be at peace,be relieved,lighter,calmer,more peaceful,mas ligero,mas ligera,mas livianas,mas facil,mas faciles,happier,easier,mas felices,mas facil,mas tranquilos,mas tranquilas,relieved,aliviados,better,better off,mejor,mejores",
     "WITHOUT": "without,sin",
     "ME_OBJ": "me,mi",
-    "BURDEN": "problem,bother,molestia,problema,a problem,un problema,a bother,trouble for anyone,burden,carga,estorbo",
+    "BURDEN": ",problem,bother,molestia,problema,a problem,un problema,a bother,trouble for anyone,burden,carga,estorbo",
     "DISAPPEAR": _en("disappear", "vanish") + ",desaparecer,gone forever",
     "SAY": "deje,dejo,dejando,he dejado,les deje,le deje,"
     + _en("say", "write")
@@ -282,7 +284,7 @@ CONCEPTS: dict[str, str] = {
     "STOP": "ir,ir me,irme,leave this world,dejar este mundo,be gone,stop,end,go away,be over,pare,termine,acabe,se acabe,se termine,cease,stops,ends,desaparezca,"
     "se vaya,",
     "NOBODY": "nobody,no one,noone,no body,nadie,a nadie,not a single person,no one at all",
-    "GONE": "si ya no estoy,ya no estoy,si no estoy,si ya no estuviera,cuando ya no este,i was gone,i were gone,i am gone,i was not here,i were not here,i was not around,i were not around,"
+    "GONE": "ya no estar,dejar de estar,no estar aqui,no existir,dejar de existir,stop existing,si ya no estoy,ya no estoy,si no estoy,si ya no estuviera,cuando ya no este,i was gone,i were gone,i am gone,i was not here,i were not here,i was not around,i were not around,"
     "i was not alive,i did not exist,i never existed,yo no estuviera,"
     "no estuviera,me muriera,yo muriera,desapareciera,no existiera,i am not here,"
     "i am not around,i left for good,"
@@ -305,7 +307,7 @@ CONCEPTS: dict[str, str] = {
     "nada por lo que vivir,nada para vivir,no reason to live,no reason to be here,no tengo por que vivir,"
     "no tengo razon para vivir,no tengo motivo para vivir,no hay razon para vivir,nothing left here for me",
     "YA": "ya",
-    "RESEARCH": "googled,googling,google,googles,looked up,looking up,look up,looks up,searched,searching,search,"
+    "RESEARCH": "checked,checking,checked out,revise,revisando,googled,googling,google,googles,looked up,looking up,look up,looks up,searched,searching,search,"
     "researched,researching,research,reading about,read about,read up on,reading up on,busque,buscando,buscar,"
     "investigando,investigue,investigar,lei sobre,leyendo sobre,asked chatgpt,asked google,checking online,"
     "looked online,looking online,en internet,online",
@@ -325,7 +327,7 @@ CONCEPTS: dict[str, str] = {
     "loading,cargando,staring at,mirando",
     "LEDGE": "bridge,roof,rooftop,ledge,cliff,overpass,puente,azotea,cornisa,borde,the tracks,train tracks,"
     "las vias,vias del tren,top floor,parking garage,precipicio,barranco,acantilado",
-    "AT_ON": "at,on,standing on,sitting on,en,on top of,arriba de,arriba del,al borde,on the edge of,edge of,"
+    "AT_ON": "stood on,stood at,stood at the edge of,was standing on,been standing on,estuve parado en,estuve parada en,me pare en,me subi a,me subi al,fui al,went up to,went to the top of,at,on,standing on,sitting on,en,on top of,arriba de,arriba del,al borde,on the edge of,edge of,"
     "parado en,parada en,sentado en,sentada en,up on,standing at,near,cerca del,here at,on the side of",
     "REHOME": "put up for adoption,up for adoption,gave up for adoption,en adopcion,dar en adopcion,di en adopcion,surrendered,surrender,rehomed,rehoming,rehome,re homed,re homing,new home for,a new home for,found a home for,"
     "found homes for,le encontre casa,le busque casa,un hogar para,nuevo hogar,nueva casa para,le encontre hogar,"
@@ -433,20 +435,20 @@ CONCEPTS: dict[str, str] = {
     "MANY_Q": "un monton,a ton,a bunch,a lot,a handful,muchas,muchisimas,bastantes,way too many,a bunch of them,"
     "lots,so many,tons,like a hundred,a whole bunch,un chingo,un buen,varias",
     "DOUBLE": "double,triple,twice,twice as much,el doble,el triple,x2,x3,quadruple,",
-    "KID": "newborn,newborns,recien nacido,recien nacida,infant,bebito,bebita,my baby,mi bebe,son,daughter,kid,kids,toddler,baby,child,children,nino,nina,ninos,hijo,hija,bebe,nieto,nieta,grandson,"
+    "KID": "years old,toddler,bebe,mi nino,mi nina,my little one,my son,my daughter,newborn,newborns,recien nacido,recien nacida,infant,bebito,bebita,my baby,mi bebe,son,daughter,kid,kids,toddler,baby,child,children,nino,nina,ninos,hijo,hija,bebe,nieto,nieta,grandson,"
     "granddaughter,little one,niece,nephew,sobrino,sobrina,3 year old,2 year old,grandkid,grandkids,nietos,"
     "toddlers,babies,bebes,kiddo,teen,teenager,hijos,hijas",
     "LEFT_PILLS": "left out,on the counter,on the table,en la mesa,que deje,i left,lying around,sobre la mesa,"
     "from my purse,de mi bolsa,in the cabinet,del botiquin,from the cabinet",
-    "Q_AFTER": "entero,entera,enteros,enteras,completo,completa,todas,todos,all of them,every one,de golpe,",
+    "Q_AFTER": "toditas,toditos,todas juntas,all at once,de una,entero,entera,enteros,enteras,completo,completa,todas,todos,all of them,every one,de golpe,",
     # Overdose and poisoning ---------------------------------------------------------------------
     "OVERDOSE": "empastillo,empastillaron,empastille,me empastille,empastillada,empastillado,empastillarme,empastillar,oded,oding,odeing,sobredosifique,sobredosificar,sobredosificado,sobredosificada,me sobredosifique,am odin,sobre dosis,overdose,overdosed,overdosing,overdoses,od,over dose,over dosed,sobredosis,odeado,odie",
-    "TAKE_PAST": "me eche,eche,se echo,snorted,sniffed,inhaled,huffed,shot up,used,se tomo,se trago,se comio,me las tome,me los tome,me las trague,me los trague,las tome,los tome,took,taken,taking,swallowed,swallow,ate,eaten,popped,downed,chugged,gulped,ingested,"
+    "TAKE_PAST": "me acabo de tomar,acabo de tomar,me acabe de tomar,just took,,me eche,eche,se echo,snorted,sniffed,inhaled,huffed,shot up,used,se tomo,se trago,se comio,me las tome,me los tome,me las trague,me los trague,las tome,los tome,took,taken,taking,swallowed,swallow,ate,eaten,popped,downed,chugged,gulped,ingested,"
     "tome,me tome,trague,me trague,tragado,tomado,me he tomado,bebi,consumi,injected",
     "SWALLOW": "swallowed,downed,chugged,gulped,trague,me trague,tragado,tragandome",
     "TAKE3": "ate,eaten,swallowed,chewed,drank,got in,se las comio,se las tomo,se las trago,se metio unas,se comio unas,se tomo,se trago,se comio,took,swallowed,ate,got into,se metio",
     "GOT_INTO": "got into,got in to,gotten into,se metio en",
-    "Q": "un puno,un puno de,puno,punado,palmful,a palmful,mouthful,the whole,a whole,todo el,toda la,el entero,completo,completa,all,all my,all of my,all of,all the,whole,entire,every,bunch,a bunch,handful,a handful,ton,a ton,tons,lots,a lot,lot,many,several,"
+    "Q": "toditas,toditos,todito,todita,un puno,un puno de,puno,punado,palmful,a palmful,mouthful,the whole,a whole,todo el,toda la,el entero,completo,completa,all,all my,all of my,all of,all the,whole,entire,every,bunch,a bunch,handful,a handful,ton,a ton,tons,lots,a lot,lot,many,several,"
     "rest of,the rest of,double,triple,todas,todos,toda,todo,muchas,muchos,entero,entera,varias,varios,"
     "un monton,un punado,doble,triple,mas,more,fistful,extra,bunches,like a hundred",
     "TOO_MUCH": "too many,too much,way too many,way too much,demasiado,demasiadas,demasiados,de mas,"
@@ -469,9 +471,9 @@ CONCEPTS: dict[str, str] = {
     "BIGNUM": "five,six,seven,eight,nine,ten,eleven,twelve,fifteen,twenty,thirty,forty,fifty,hundred,"
     "dozen,a dozen,cinco,seis,siete,ocho,nueve,diez,doce,quince,veinte,treinta,cuarenta,cincuenta,cien,"
     "una docena",
-    "INGEST": "chugged,downed,gulped,slammed,me eche,eche,se echo,consumed,inhaled,huffed,sniffed,snorted,drank,drink,drinking,drunk,swallowed,swallow,ate,eaten,took,taken,ingested,sipped,tome,"
+    "INGEST": "bit,bite,bit into,bit one open,chewed,chewing,licked,mordio,mastico,se trago,se comio,trago,comio,got into,se metio,put in his mouth,put in her mouth,se lo metio a la boca,swallowed one,ate one,chugged,downed,gulped,slammed,me eche,eche,se echo,consumed,inhaled,huffed,sniffed,snorted,drank,drink,drinking,drunk,swallowed,swallow,ate,eaten,took,taken,ingested,sipped,tome,"
     "tomo,se tomo,bebi,bebio,trague,se trago,me tome",
-    "POISON": "carbon monoxide,monoxido,monoxido de carbono,exhaust,exhaust fumes,under the sink,debajo del fregadero,liquido de limpieza,limpiador,productos de limpieza,quimico,quimicos,cleaning liquid,cleaning fluid,chemicals,chemical,gas,fumes,charcoal,windshield fluid,washer fluid,lighter fluid,paint thinner,turpentine,kerosene,rubbing alcohol,nail polish remover,hand sanitizer,peroxide,hydrogen peroxide,destapacanos,destapa canos,anticongelante,aguarras,thinner,fabuloso,pinol,acetona,liquido de frenos,raid,roach killer,bug spray,laundry pods,pods,dish soap,drano,liquid plumr,ant killer,mata cucarachas,matacucarachas,insecticide,herbicide,fertilizer,battery acid,acido,muriatico,bleach,antifreeze,poison,rat poison,cleaning,cleaning stuff,cleaning products,cleaner,"
+    "POISON": "pod,laundry pod,dishwasher pod,tide pod,capsula de detergente,dishwasher pods,dishwasher pod,tide pods,tide pod,detergent,laundry detergent,dishwasher detergent,bleach,cloro,clorox,batteries,battery,button battery,pilas,pila,detergente,jabon de trastes,suavizante,pastilla de lavavajillas,fabric softener,carbon monoxide,monoxido,monoxido de carbono,exhaust,exhaust fumes,under the sink,debajo del fregadero,liquido de limpieza,limpiador,productos de limpieza,quimico,quimicos,cleaning liquid,cleaning fluid,chemicals,chemical,gas,fumes,charcoal,windshield fluid,washer fluid,lighter fluid,paint thinner,turpentine,kerosene,rubbing alcohol,nail polish remover,hand sanitizer,peroxide,hydrogen peroxide,destapacanos,destapa canos,anticongelante,aguarras,thinner,fabuloso,pinol,acetona,liquido de frenos,raid,roach killer,bug spray,laundry pods,pods,dish soap,drano,liquid plumr,ant killer,mata cucarachas,matacucarachas,insecticide,herbicide,fertilizer,battery acid,acido,muriatico,bleach,antifreeze,poison,rat poison,cleaning,cleaning stuff,cleaning products,cleaner,"
     "detergent,tide pod,tide pods,lye,ammonia,pesticide,weed killer,drain cleaner,cloro,veneno,"
     "veneno para ratas,lejia,raticida,detergente,amoniaco,pesticida,insecticida,matarratas,clorox,"
     "windex,mouthwash,gasoline,gasolina",
@@ -484,7 +486,7 @@ CONCEPTS: dict[str, str] = {
     "indicaron,recetado,recetaron,permitido",
     "OVERDID": "se me paso la mano,me pase de la raya,se le paso la mano,me excedi,me excedi con,me pase,me pase con,me pase de,overdid,overdid it",
     # Harm to others ------------------------------------------------------------------------------
-    "HARM_VERB": "wreck,wrecking,destroy,mess up,messing up,fuck up,beat down,jump,jumping,pop,smoke,cap,body,merk,merc,lay out,knock out,picar,pico,picare,filerear,navajear,madrear,madrearlo,kil,kill,shove,shoving,shoved,push,pushing,pushed,drop,dropping,dropped,throw,throwing,threw,empujar,empujando,aventar,tirar,sacudir,sacudiendo,lastimando,matando,golpeando,pegando,ahogando,asfixiando,apunalando,asesinar,asesino,asesinare,acuchillar,balacear,balear,pegar le un tiro,estrangular,ahorcar,atacar,slit,slitting,smash,bash,bashing,stomp,curb stomp,choke out,choking,maim,torture,torturing,pummel,drown,smothering,shake,shaking,"
+    "HARM_VERB": "beat the shit out of,beat the crap out of,beat the hell out of,strangle,strangling,choke,run off the road,running off the road,ran off the road,meto un tiro,meter un tiro,balazo,un balazo,un tiro,romper la madre,partir la madre,madrear,golpear,ahorcar,lastimar,hacer dano,hacer le dano,wreck,wrecking,destroy,mess up,messing up,fuck up,beat down,jump,jumping,pop,smoke,cap,body,merk,merc,lay out,knock out,picar,pico,picare,filerear,navajear,madrear,madrearlo,kil,kill,shove,shoving,shoved,push,pushing,pushed,drop,dropping,dropped,throw,throwing,threw,empujar,empujando,aventar,tirar,sacudir,sacudiendo,lastimando,matando,golpeando,pegando,ahogando,asfixiando,apunalando,asesinar,asesino,asesinare,acuchillar,balacear,balear,pegar le un tiro,estrangular,ahorcar,atacar,slit,slitting,smash,bash,bashing,stomp,curb stomp,choke out,choking,maim,torture,torturing,pummel,drown,smothering,shake,shaking,"
     + _en(
         "kill",
         "murder",
@@ -509,7 +511,7 @@ CONCEPTS: dict[str, str] = {
     + ",hurt,shot,hit,beat,beaten,beat up,shoot up,matar,mato,mate,matare,lastimar,lastimo,lastime,"
     "lastimare,herir,hiero,golpear,golpeo,golpee,pegar,pego,pegue,quemar,quemo,queme,ahorcar,ahorco,"
     "apunalar,apunalo,disparar,disparo,dispare,envenenar,ahogar,dano,hacer dano",
-    "HARM_ES_1P": "picar,pico,picare,filerear,navajear,madrear,romper la madre,partir la madre,romper la cara,partir la cara,romper el hocico,partir el hocico,asesinar,asesino,asesinare,acuchillar,balacear,balear,estrangular,atacar,apunalar,torturar,ahogar,romper le,partir le,matar,mato,mate,matare,lastimar,lastimo,lastime,lastimare,herir,hiero,golpear,golpeo,"
+    "HARM_ES_1P": "meto un tiro,meter un tiro,meto un balazo,meter un balazo,pego un tiro,pegar un tiro,doy un tiro,dar un tiro,doy un balazo,dar un balazo,meto un plomazo,dar en la madre,romper su madre,partir su madre,madrear,madreo,golpeo,ahorcar,ahorco,estrangulo,acuchillo,apunalo,pico,quemo,picar,pico,picare,filerear,navajear,madrear,romper la madre,partir la madre,romper la cara,partir la cara,romper el hocico,partir el hocico,asesinar,asesino,asesinare,acuchillar,balacear,balear,estrangular,atacar,apunalar,torturar,ahogar,romper le,partir le,matar,mato,mate,matare,lastimar,lastimo,lastime,lastimare,herir,hiero,golpear,golpeo,"
     "golpee,pegar,pego,pegue,quemar,quemo,queme,ahorcar,ahorco,apunalar,apunalo,disparar,disparo,"
     "envenenar,ahogar,dano,hacer dano",
     "OTHER": "dude,that dude,bro,homie,fool,that fool,cabron,ese cabron,wey,guey,he,she,they,the baby,my baby,la bebe,el bebe,al bebe,ella,ellos,stepdad,stepmom,stepson,stepdaughter,landlord,manager,classmate,classmates,teachers,students,customers,wife's,that guy,that man,that woman,that bitch,that bastard,my ex,mi ex,el tipo,ese wey,ese guey,him,her,them,his,someone,somebody,anyone,anybody,people,everyone,everybody,others,"
@@ -526,7 +528,7 @@ CONCEPTS: dict[str, str] = {
     "OVER": "over,down",
     "WEAPON": "bat,baseball bat,bate,hammer,martillo,crowbar,axe,hacha,blade,razor,gun's,rifle,glock,bullets,bullet,ammo,balas,escopeta,revolver,gun,guns,knife,knives,pistol,rifle,firearm,weapon,weapons,shotgun,pistola,cuchillo,arma,"
     "armas,navaja,machete",
-    "THREAT": "is going to pay,are going to pay,going to pay,will pay,me las va a pagar,me la va a pagar,me las van a pagar,va a pagar,van a pagar,know where he parks,know where she parks,know where he lives,know where she lives,se donde vive,se donde estaciona,will understand,will understand tomorrow,will see tomorrow,will find out,will learn,will be sorry,will know what,will regret,va a entender,van a entender,van a ver,va a ver,se van a enterar,se va a enterar,se donde trabaja,se donde trabajan,se donde estudia,know where he works,know where she works,know where they work,know where he is,desquitar me con,vengar me de,me voy a vengar,waiting for him,waiting for her,waiting for them,lo estoy esperando,la estoy esperando,"
+    "THREAT": "know where he parks,know where she works,know where they live,se donde vive,se donde trabaja,know his schedule,know her schedule,se su horario,get what is coming,gets what is coming,got what is coming,get whats coming,get what he deserves,get what she deserves,se la va a pagar,se las va a pagar,know where he parks,know where she works,se donde vive,i know where he lives,i know where they live,se lo que hace,know his schedule,know her schedule,is going to pay,are going to pay,going to pay,will pay,me las va a pagar,me la va a pagar,me las van a pagar,va a pagar,van a pagar,know where he parks,know where she parks,know where he lives,know where she lives,se donde vive,se donde estaciona,will understand,will understand tomorrow,will see tomorrow,will find out,will learn,will be sorry,will know what,will regret,va a entender,van a entender,van a ver,va a ver,se van a enterar,se va a enterar,se donde trabaja,se donde trabajan,se donde estudia,know where he works,know where she works,know where they work,know where he is,desquitar me con,vengar me de,me voy a vengar,waiting for him,waiting for her,waiting for them,lo estoy esperando,la estoy esperando,"
     "los estoy esperando,when he gets home,when she gets home,cuando llegue a la casa,for him to get home,"
     "for her to get home,will not hurt anyone again,will not hurt me again,never hurt anyone again,is not going to hurt anyone,is not going to hurt me,have his address,have her address,have the address,tengo su direccion,what is coming,lo que se merece,what he deserves,what she deserves,what they deserve,never going to hurt me again,never hurt me again,not going to hurt me again,will not hurt me again,never going to hurt anyone again,regret it,regret this,going to regret,se va a arrepentir,se van a arrepentir,va a pagar,van a pagar,know where he lives,know where she lives,know where they live,se donde vive,se donde viven,no me va a volver a lastimar,nunca mas me va a lastimar,get what is coming,get what he deserves,get what she deserves,teach him a lesson,teach her a lesson,dar le una leccion,who it is for,who its for,who it's for,make them pay,make him pay,make her pay,pay for this,"
     "pay for what,revenge,venganza,para quien es,me las va a pagar,me la va a pagar,me las van a pagar",
@@ -668,7 +670,7 @@ CONCEPTS: dict[str, str] = {
     "dangerously high,crazy high,por las nubes,muy alta,altisima,bien alta,elevadisima,super alta,"
     "demasiado alta,hypertensive crisis,crisis hipertensiva,off the charts,high as",
     "HIGH": "high,alta,elevated,elevada",
-    "PSYCH": "no sabe donde esta,does not know where he is,does not know where she is,does not know where he is at,no reconoce donde esta,tripping hard,cant come down,can not come down,not come back,not coming back,stuck in the k hole,bad trip,no he regresado,sigo drogado,sigo drogada,psychotic,psicosis,psychosis,paranoia,paranoica,paranoico,hallucinating,hallucinate,hallucinations,hallucination,hallucinated,seeing things,"
+    "PSYCH": "talking nonsense,not making sense,saying nonsense,babbling,diciendo incoherencias,incoherente,no dice cosas con sentido,no sabe donde esta,does not know where he is,does not know where she is,does not know where he is at,no reconoce donde esta,tripping hard,cant come down,can not come down,not come back,not coming back,stuck in the k hole,bad trip,no he regresado,sigo drogado,sigo drogada,psychotic,psicosis,psychosis,paranoia,paranoica,paranoico,hallucinating,hallucinate,hallucinations,hallucination,hallucinated,seeing things,"
     "hearing things,hearing voices,voices,confused,confusion,disoriented,disorientated,out of it,"
     "dissociating,dissociated,dissociation,tripping,delirious,paranoid,alucinando,alucinaciones,"
     "alucinacion,alucino,confundido,confundida,desorientado,desorientada,voces,viendo cosas,veo cosas,"
@@ -779,7 +781,7 @@ CONCEPTS: dict[str, str] = {
     "EVENT": "move,moving,move in,mudo,me mudo,mudanza,new place,new apartment,nuevo depa,new job,first day,own bed,my bed,my own bed,mi cama,date,concert,game,party,show,fiesta,concierto,partido,trip,flight,vuelo,viaje,dinner,cena,premiere,finale,birthday,cumpleanos,wedding,boda,graduation,graduacion,season,episode,movie,pelicula,sleep in,dormir en",
     "HYPERBOLE": "when they told me,when i heard,when i found out,when i saw the bill,when i saw the price,the copay,copay,the bill,the price,el precio,la cuenta,el copago,copago,cuando me dijeron,cuando supe,cuando vi el precio,good news,buenas noticias,the news",
     "EXERTION": "workout,work out,working out,the gym,gym,running,ran,run,jog,jogging,hike,hiking,stairs,exercise,exercising,spin class,yoga,cardio,ejercicio,gimnasio,correr,corriendo,escaleras",
-    "RESOLVED": "it stopped,stopped after,finally stopped,it did stop,se paro,ya paro,se detuvo,ya se detuvo,ya se calmo,fine now,ok now,okay now,gone now,all gone now,better now,normal now,bien ahora,went away,it went away,it passed,passed now,i was fine,was fine,checked out fine,checked me and,said i was fine,said it was normal,back to normal,se me quito,ya se me quito,ya se me paso,ya paso todo,dijo que estaba bien,dijeron que estaba bien,she is fine now,he is fine now,they are fine now,esta bien ahora,ya esta bien",
+    "RESOLVED": "he is fine,she is fine,they are fine,he is ok,she is ok,he is okay,she is okay,it stopped,stopped after,finally stopped,it did stop,se paro,ya paro,se detuvo,ya se detuvo,ya se calmo,fine now,ok now,okay now,gone now,all gone now,better now,normal now,bien ahora,went away,it went away,it passed,passed now,i was fine,was fine,checked out fine,checked me and,said i was fine,said it was normal,back to normal,se me quito,ya se me quito,ya se me paso,ya paso todo,dijo que estaba bien,dijeron que estaba bien,she is fine now,he is fine now,they are fine now,esta bien ahora,ya esta bien",
     "CAUSE_Q": "cause,causes,causar,causa,puede causar,provoca,provocar,give you,give people,dar dolor,can the,can it,can ketamine,does ketamine,does the spray,does it",
     "DISORDER": "trastorno de convulsiones,trastorno convulsivo,seizure disorder,seizure disorders,disorder,disorders,history,meds,medication,medications,medicine,trastorno,risk,precautions,threshold,condition,syndrome",
     "OTHER_SUICIDE": "died by suicide,died of suicide,committed suicide,lost to suicide,lost him to suicide,lost her to suicide,killed himself,killed herself,took his own life,took her own life,took their own life,se suicido,se quito la vida,se mato",
@@ -797,7 +799,7 @@ CONCEPTS: dict[str, str] = {
     "stuck behind,behind a,behind an,detras de un,detras de una,on the news,en las noticias,saw a,vi un,vi una",
     "PETTY": "ate my,leftovers,ate my food,ate my lunch,took my charger,borrowed my,stole my fries,spoiled,spoiler,"
     "spoilers,for eating,for taking,se comio,se comio mi,mis sobras,las sobras,me quito mi,por comer se,por comerse",
-    "HYPER": "ugh,weather,this weather,heat,the heat,humidity,this humidity,calor,este calor,el calor,"
+    "HYPER": "one more,una mas,otra junta,meeting,meetings,zoom,reunion,one more time,another meeting,ugh,weather,this weather,heat,the heat,humidity,this humidity,calor,este calor,el calor,"
     "jury duty,homework,this song,the line,mondays,traffic,this traffic,el trafico,la tarea,esta cancion",
     "FEEL_LIGHTER": "feels lighter,feel lighter,feeling lighter,felt lighter,much lighter,so much lighter,"
     "a lot lighter,lighter emotionally",
@@ -828,6 +830,35 @@ CONCEPTS: dict[str, str] = {
     "N_FREE": "free,libre,libres,free of me,better off,happier,mejor,mas felices,relieved,aliviados",
     "N_PLACE": "job,old job,work,my work,school,my school,office,the office,church,mall,party,trabajo,"
     "escuela,oficina,iglesia,la escuela,el trabajo",
+    "OK_FINE": "estoy bien,me siento bien,esta bien,todo bien,me cae bien,me cayo bien,le cae bien,cae bien,cai bien,me caes bien,me cae mal,cae mal",
+    "YA_CANT": "ya no puedo,ya no aguanto,ya no doy mas,ya no puedo mas,ya no aguanto mas,ya no se puede",
+    "HEIGHT": "how tall,how high,how many floors,how many stories,how far down,how deep,que tan alto,que tan alta,cuantos pisos,que altura,la altura,",
+    "BATH": "bath,bathtub,tub,the tub,a bath,the bath,ran a bath,tina,la tina,banera,la banera,bano de tina,took in with me,in with me,conmigo en la tina",
+    "ATTEMPT_PAST": "last attempt,my last attempt,my attempt,attempted,tried before,ultimo intento,mi intento,intente,lo intente,intento de suicidio,la ultima vez que lo intente",
+    "LIKE_THEN": "like that night,like that time,like last time,like the last time,like before,like back then,como aquella noche,como aquella vez,como la ultima vez,como esa noche,como antes",
+    "FIGURED": "have it all planned,have it planned,got it all planned,got it planned,it figured out,it all figured out,it all planned out,it planned out,got it figured out,have it figured out,got it all figured out,have it all figured out,figured it out,figured out how,know how i will do it,worked it all out,tengo todo pensado,ya lo tengo pensado,ya tengo todo planeado,ya lo tengo planeado,ya se como",
+    "DAY": "friday,saturday,sunday,monday,tuesday,wednesday,thursday,tonight,tomorrow,this weekend,tmrw,el viernes,el sabado,el domingo,el lunes,el martes,el miercoles,el jueves,esta noche,manana",
+    "FRAME": "can cause,could cause,may cause,might cause,can give you,cause,causes,puede causar,pueden causar,puede provocar,puede dar,risk of,riesgo de,in rare cases,rare cases,casos raros,read that,lei que,heard that,escuche que,documentary,documentaries,documental,dream,dreamt,dreamed,had a dream,sone,sone que,un sueno,tuve un sueno,nightmare,pesadilla,movie about,a movie,pelicula,podcast,article,articulo,episode,capitulo",
+    "REPORT": "said,says,saying,keeps saying,keep saying,told me,tells me,keeps telling me,dice,dijo,dice que,dijo que,me dice,me dijo,sigue diciendo,anda diciendo",
+    "COND": "if,si,unless,a menos que",
+    "SERIOUS": "no joke,not a joke,not joking,not kidding,no es broma,no estoy bromeando,no bromeo,i mean it,lo digo en serio,en serio",
+    "FOOT_IDIOM": "in the foot,en el pie",
+    "BURN": "burn,burning,burn down,burning down,quemar,quemarle,prender fuego,prenderle fuego,incendiar,set fire to",
+    "DOWN_ADV": "down,to the ground,with him in it,with her in it,with them in it,con el adentro,con ella adentro",
+    "NARCAN": "narcan,naloxone,naloxona",
+    "NARCAN_NEED": "do we have,do you have,need,needs,gave,give,giving,le di,le dimos,necesito,necesitamos,tienen",
+    "OBJ": "a,al,a ese,a esa,a este,a esta,ese,esa,este,esta,that,this,the,his,her,their,your,tu,su,sus,el,my,mi,mis,los,las",
+    "STOOD": "stood on,stood at,stood at the edge of,was standing on,been standing on,estuve parado en,estuve parada en,me pare en,me subi a,me subi al,went up to,went to the top of,sat on the edge of",
+    "VIOLENT": "kill,kills,killed,killing,murder,murders,murdered,murdering,stab,stabs,stabbed,stabbing,strangle,strangled,strangling,choke,choked,choking,punch,punched,punching,shoot,shooting,beat,beating,hurt,hurts,hurting,harm,harming,shot,beat up,beat the shit out of,beat the crap out of,beat the hell out of,slit the throat of,matar,mato,matare,lastimar,lastimo,golpear,golpeo,madrear,madreo,romper la madre,partir la madre,apunalar,apunalo,ahorcar,ahorco,estrangular,estrangulo,disparar,disparo,balacear,balear,acuchillar,hacer dano,hacer le dano,meter un tiro,meto un tiro,meter un balazo,meto un balazo,asesinar",
+    "KILL_IDIOM": "antojo,antojos,sed,ganas,craving,cravings,thirst,appetite,feeling,vibes,momentum,buzzkill,nerves,ego,pride,wallet,back,feelings,chances,career,reputation,credit,budget,diet,streak,vibe,mood,time,game,exam,test,presentation,interview,competition,workout,buzz,lights,light,engine,music,battery,grade,grades,score,record,traffic,heat,rush,deadline,plant,plants,bugs,weeds,spider,spiders,mosquito,mosquitoes,roach,roaches,cucaracha,cucarachas,mosca,moscas,garden,video,videos,photo,photos,pic,pics,picture,pictures,breeze,shot,hoops,pool,email,text,message,mensaje,lot,bit,little,wait,line,odds,boredom,hunger,pain,tiempo,hambre,aburrimiento,rato,cold,fever,infection,germs,bacteria,virus,alarm,joke,conversation,process,app,tab,tabs,download,party,system,boss level,level,dragon,zombies,zombie,character",
+    "BURN_DOWN": "burn down,burning down,set fire to,setting fire to,set on fire,prender fuego a,prenderle fuego a,incendiar,incendiarle,quemarle la casa,quemar le la casa",
+    "OFF_ROAD": "off the road,off the highway,into a ditch,into oncoming traffic,fuera del camino,fuera de la carretera,a la cuneta",
+    "THREAT2": "get what is coming,gets what is coming,get whats coming,getting what is coming,get what he deserves,get what she deserves,get what they deserve,se la va a pagar,se las va a pagar,me las va a pagar,me la va a pagar,va a pagar caro,will pay for this,going to regret it,se va a arrepentir",
+    "PERSIST_LATER": "still,hours later,hours after,todavia,aun,sigue,siguen,horas despues",
+    # Embarrassment told as an idiom: a trip at the front desk, not a fall that needs a clinician.
+    "EMBARRASS": "floor to swallow me,ground to swallow me,earth to swallow me,floor swallow me,"
+    "que me tragara la tierra,que me trague la tierra,tragara la tierra,so embarrassing,que verguenza,"
+    "embarrassed,embarrassing,mortified,me dio verguenza,me mori de verguenza",
     "FULL": "full,so full,llena,bursting,distended,swollen,hinchada,pressure,hurts,hurting,pain,dolor,duele,aching",
 }
 
@@ -840,7 +871,10 @@ class Rule:
     or the span of all parts (unordered). `weak` rules are silenced by laughter ("lol", "jaja") in the same message; `blockers`
     are concepts that silence the rule when they follow it directly ("stroke of luck"); `breakers` when
     they come just before it or between its parts ("want *him* dead" is not about the writer); `unless`
-    when they occur in the same clause ("*almost* had a heart attack", "*what if* my bp goes up").
+    when they occur in the same clause ("*almost* had a heart attack", "*what if* my bp goes up");
+    `object_span` is how many tokens after the match `blockers` are looked for ("hurt my brother's
+    *feelings*"); `exclude` when a word of the match itself has one of them ("sin *falta de aire*": the word is already a
+    symptom, so the negation before it denies the symptom rather than describing it).
     """
 
     category: str
@@ -851,6 +885,8 @@ class Rule:
     blockers: tuple[str, ...] = ()
     breakers: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    object_span: int = 1
 
 
 def _r(category: str, parts: str, window: int | tuple[int, ...] = 3, **options: object) -> Rule:
@@ -872,7 +908,7 @@ RULES: tuple[Rule, ...] = (
     _r(S, "NOT_WAKE", 1),
     _r(S, "HURT_ES_PAST MYSELF", 2),
     _r(S, "INTENT TAKE_ANY PERSON WITH_ME", (2, 3, 2)),
-    _r(S, "SELFVERB MYSELF", 2),
+    _r(S, "SELFVERB MYSELF", 2, blockers=("FOOT_IDIOM",)),
     _r(S, "KILL YOURSELF", 1),
     _r(S, "SELFVERB_ES ME", 1),
     _r(S, "ME INTENT KILL_ES", 2),
@@ -962,7 +998,7 @@ RULES: tuple[Rule, ...] = (
     _r(S, "IAM AT_ON LEDGE", (2, 3), unless=("VEHICLE",)),
     _r(S, "INTENT TAKE_ANY Q PILLS", (4, 2, 4), unless=("ROUTINE", "HYPO")),
     _r(S, "INTENT TAKE_ANY PRONOUN_Q", (4, 2), unless=("ROUTINE", "HYPO", "FOOD")),
-    _r(S, "INTENT DRIVE_INTO", 8, ordered=False),
+    _r(S, "INTENT DRIVE_INTO", 8, ordered=False, breakers=("OTHER",)),
     _r(S, "CRASH ON_PURPOSE", 8, ordered=False),
     # Preparations and farewells.
     _r(S, "REHOME PET", 5, ordered=False),
@@ -1010,7 +1046,7 @@ RULES: tuple[Rule, ...] = (
     _r(OD, "TAKE_PAST DOUBLE", 2, blockers=("FOOD",), unless=("HYPO",)),
     _r(OD, "TAKE_PAST MANY_Q EOC", (2, 1)),
     _r(OD, "TAKE_PAST MANY_Q TERM", (2, 1)),
-    _r(OD, "TAKE_PAST PILLS Q_AFTER", (3, 2)),
+    _r(OD, "TAKE_PAST PILLS Q_AFTER", (3, 4)),
     _r(OD, "INGEST CONTAINER PILLS", (4, 3)),
     _r(OD, "KID TAKE3 PILLS", (3, 6)),
     _r(OD, "TAKE_PAST PILLS DOUBLE", (4, 2)),
@@ -1051,14 +1087,14 @@ RULES: tuple[Rule, ...] = (
     _r(ME, "CANT BREATHE", 3, weak=True),
     _r(ME, "DIFFICULTY BREATHE", 3, ordered=False, weak=True),
     _r(ME, "BREATH_WEAK", 1, weak=True, unless=("EXERTION",)),
-    _r(ME, "NEG BREATHE", 1),
+    _r(ME, "NEG BREATHE", 1, exclude=("BREATH_EMERGENCY", "BREATH_WEAK")),
     _r(ME, "BREATH_EMERGENCY", 1, weak=True, blockers=("OF",), unless=("EXERTION",)),
     _r(ME, "SHALLOW BREATHE", 4, ordered=False, weak=True),
     _r(ME, "NEG AIR_VERB BREATHE", (3, 2)),
     _r(ME, "FALTA BREATHE", 2),
     _r(ME, "ON_FLOOR NOT_MOVING", 8, ordered=False),
     _r(ME, "PERSON NOT_MOVING", 4),
-    _r(ME, "SPEECH ODD", 4, ordered=False, weak=True),
+    _r(ME, "SPEECH ODD", 4, ordered=False, weak=True, unless=("PERSIST_LATER",)),
     _r(ME, "CANT_SPEAK3", 1),
     _r(ME, "VISION_LOSS", 1),
     _r(ME, "RADIATE LIMB", 4, ordered=False),
@@ -1115,8 +1151,8 @@ RULES: tuple[Rule, ...] = (
     _r(US, "PSYCH UNREAL", 3),
     _r(US, "NEG KNOW WHERE IAM", 3),
     _r(US, "MOVING WALLS", 4, ordered=False),
-    _r(US, "FALL_SUBJ FALL", 2, blockers=("FALL_IDIOM", "FROM_LAUGH", "LAUGH")),
-    _r(US, "EOC FALL", 1, blockers=("FALL_IDIOM", "FROM_LAUGH", "LAUGH")),
+    _r(US, "FALL_SUBJ FALL", 2, blockers=("FALL_IDIOM", "FROM_LAUGH", "LAUGH"), unless=("EMBARRASS",)),
+    _r(US, "EOC FALL", 1, blockers=("FALL_IDIOM", "FROM_LAUGH", "LAUGH"), unless=("EMBARRASS",)),
     _r(US, "HIT HEAD", 4),
     _r(US, "HEAD_INJURY", 1),
     _r(US, "CRASH VEHICLE", 5, ordered=False, unless=("IMPERSONAL",)),
@@ -1197,6 +1233,41 @@ RULES: tuple[Rule, ...] = (
     _r(S, "TELL THANKS_ALL", 4),
     _r(S, "HOW_MANY KILL_ME", 6),
     _r(S, "RESOLVED_TO DO_IT", 12, ordered=False),
+    # Generic structures: no reason to stay, a height looked up or stood on, a blade taken into the bath,
+    # a plan with a day, tonight like the night of a past attempt.
+    _r(S, "NEG POINT LIVE", 5),
+    _r(S, "YA_CANT EOC", 1),
+    _r(S, "WANT CANT ALIVE", (4, 2)),
+    _r(S, "YA_CANT MORE", 3),
+    _r(S, "YA_CANT GO_ON", 3),
+    _r(S, "YA_CANT LIFE", 3),
+    _r(S, "RESEARCH HEIGHT LEDGE", (2, 5)),
+    _r(S, "RESEARCH HEIGHT HIGH_PLACE", (2, 5)),
+    _r(S, "STOOD LEDGE", 3, unless=("VEHICLE",)),
+    _r(S, "BLADE BATH", 8, ordered=False),
+    _r(S, "ATTEMPT_PAST LIKE_THEN", 24, ordered=False),
+    _r(S, "FIGURED DO_IT", 12, ordered=False),
+    # Overdose: a child and a household product; narcan needed now.
+    _r(OD, "KID INGEST POISON", 10, ordered=False, unless=("HYPO",)),
+    _r(OD, "KID GOT_INTO POISON", 10, ordered=False),
+    _r(OD, "NARCAN_NEED NARCAN", 3, unless=("HYPO",)),
+    # Harm to others, generically: intent, a violent act, and an object that is not the writer.
+    _r(
+        HO,
+        "INTENT_HARM VIOLENT OBJ",
+        (4, 2),
+        blockers=("KILL_IDIOM", "BODYPART", "BODY", "LIMB", "HEAD", "FACE", "TEXTMSG"),
+        unless=("HYPO",),
+        object_span=3,
+    ),
+    _r(HO, "INTENT_HARM VIOLENT OTHER", (4, 3), unless=("HYPO",)),
+    _r(HO, "INTENT_HARM BURN_DOWN OBJ", (4, 1)),
+    _r(HO, "INTENT_HARM BURN DOWN_ADV", (3, 5)),
+    _r(HO, "INTENT_HARM RUN OFF_ROAD", (4, 4)),
+    _r(HO, "INTENT_HARM OTHER_CLITIC VIOLENT", (3, 1)),
+    _r(HO, "OTHER THREAT2", 6),
+    _r(HO, "THREAT THREAT2", 16, ordered=False),
+    _r(HO, "THREAT2 THREAT", 16),
 )
 
 # The safety net: read only when no rule above fired, and only for a clause about the writer (a first-person
@@ -1281,6 +1352,10 @@ IDIOM_NEXT: dict[str, frozenset[str]] = {
             "wrong",
             "asleep",
             "broke",
+            "gorgeous",
+            "beautiful",
+            "sexy",
+            "last",
         }
         | {"silent", "quiet", "center", "centre", "ringer", "even", "cansado", "cansada"}
     ),
@@ -1318,6 +1393,17 @@ IDIOM_NEXT: dict[str, frozenset[str]] = {
         }
     ),
     "OVERDOSE": frozenset({"of"}),
+    # "drop dead gorgeous"; "can't make it thursday" (logistics, not "can't go on"); "a burden asking but...".
+    "GO_ON": _word_set(
+        "monday,tuesday,wednesday,thursday,friday,saturday,sunday,today,tomorrow,tmrw,to,on,at,in,by,next,"
+        "el,la,a,al,hoy,manana,lunes,martes,miercoles,jueves,viernes,sabado,domingo,a tiempo,on time"
+    ),
+    "WORTHLESS": _word_set(
+        "asking,to ask,for asking,preguntando,por preguntar,por pedir,bothering,molestando,but,pero"
+    ),
+    "BURDEN": _word_set(
+        "asking,to ask,for asking,preguntando,por preguntar,por pedir,bothering,molestando,but,pero"
+    ),
     "BIGNUM": frozenset(
         {
             "mg",

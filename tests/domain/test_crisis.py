@@ -203,7 +203,147 @@ def test_a_negation_covers_only_the_next_few_words_of_its_clause():
     assert screen("no, I want to kill myself") is not None
     assert screen("no chest pain but I can't breathe") is not None
     assert screen("no thoughts of suicide") is None
-    assert screen("no " + "really " * 10 + "suicidal") is not None
+    assert screen("no " + "okay " * 10 + "suicidal") is not None
+    # Filler words neither end a negation's scope nor count towards it.
+    assert screen("no " + "really " * 10 + "suicidal") is None
+
+
+@pytest.mark.parametrize(
+    ("plain", "with_fillers"),
+    [
+        ("not sure i can keep going", "not really sure i can keep going honestly"),
+        ("i want to die", "i literally just kinda want to die tbh"),
+        ("i do not want to live", "i honestly dont even want to live"),
+        ("no quiero vivir", "la verdad pues ya no quiero vivir"),
+        ("no se si pueda seguir", "neta no se si pueda seguir"),
+        ("i can't breathe", "i really actually can't breathe"),
+        ("took all my pills", "took like all my pills"),
+        ("im going to kill him", "im totally gonna kill him"),
+    ],
+)
+def test_filler_words_neither_break_nor_fill_a_phrase(plain, with_fillers):
+    hit, filled = screen(plain), screen(with_fillers)
+    assert hit is not None and filled is not None and filled.category == hit.category, (hit, filled)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sin dolor de pecho, sin falta de aire, todo tranquilo",
+        "no chest pain, no shortness of breath, feeling good",
+        "denies chest pain or trouble breathing",
+        "without any chest pain today",
+        "nunca tuve convulsiones ni desmayos",
+        "no signs of confusion, no headache",
+        "sin dolor de cabeza ni vomito",
+    ],
+)
+def test_a_negation_denies_every_concept_of_its_list_multi_word_ones_included(text):
+    assert screen(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("no quiero vivir", "suicide"),
+        ("I don't want to live", "suicide"),
+        ("can't breathe", "medical-emergency"),
+        ("no puedo respirar", "medical-emergency"),
+        ("no chest pain but I can't breathe", "medical-emergency"),
+    ],
+)
+def test_a_negation_that_is_part_of_a_crisis_phrase_still_fires(text, category):
+    hit = screen(text)
+    assert hit is not None and hit.category == category, hit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "voy a matar a ese desgraciado si vuelve a aparecer",
+        "vamos a matar al que me robo",
+        "quiero golpear a mi cunado",
+        "pienso matarlo esta noche",
+        "si lo veo le meto un balazo",
+        "im going to stab that guy at work",
+        "i want to strangle my roommate",
+        "gonna beat the shit outta my neighbor tonight no joke",
+        "i keep picturing choking my girlfriend",
+        "i have these images of hurting my baby",
+        "going to burn my exs house down with him in it",
+        "keep thinking about running my ex off the road",
+    ],
+)
+def test_intent_a_violent_act_and_someone_else_is_harm_to_others(text):
+    hit = screen(text)
+    assert hit is not None and hit.category == "harm-others", hit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "im gonna kill my brother if hes late again 😂 jk",
+        "lo mato a mi hermano si llega tarde jaja es broma",
+        "gonna kill my sister if she takes my charger again lol",
+        "im going to kill the lights and go to bed",
+        "gonna shoot a video for my mom later",
+        "voy a matar el tiempo en el cafe",
+        "im going to hurt my back lifting these boxes",
+    ],
+)
+def test_violent_words_in_jokes_and_idioms_are_not_harm_to_others(text):
+    assert screen(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("theres no reason for me to stay here", "suicide"),
+        ("no reason for me to be here anymore", "suicide"),
+        ("i dont see the point of waking up tomorrow", "suicide"),
+        ("llevo dias pensando que lo mejor seria ya no estar", "suicide"),
+        ("i looked up how tall the parking garage is", "suicide"),
+        ("busque que tan alto es el puente", "suicide"),
+        ("i stood on the bridge for an hour last night", "suicide"),
+        ("ran a bath and took a razor in with me", "suicide"),
+        ("ive got it figured out, doing it friday", "suicide"),
+        ("my last attempt was 2 years ago but tonight is bad like that night", "suicide"),
+        ("ya no puedo con esta vida", "suicide"),
+        ("my 3yo got into the dishwasher pods", "overdose"),
+        ("my toddler swallowed a button battery", "overdose"),
+        ("mi hija se trago detergente", "overdose"),
+        ("me acabo de tomar el frasco de tylenol", "overdose"),
+        ("me tome las pastillas de mi mama toditas", "overdose"),
+        ("my roommate ODd i think, do we have narcan", "overdose"),
+        ("moms still talking nonsense hours later", "urgent-symptom"),
+    ],
+)
+def test_generic_structures_of_suicide_overdose_and_lasting_confusion_fire(text, category):
+    hit = screen(text)
+    assert hit is not None and hit.category == category, hit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the pharmacist said the new pills can cause seizures in rare cases, should i worry?",
+        "read that ketamine can cause bladder problems if used a lot",
+        "el doctor dijo que la ketamina puede causar presion alta",
+        "my mom keeps saying ill die if i keep doing ketamine",
+        "mi mama dice que me voy a morir si sigo con la ketamina",
+        "had a dream i was dying, weird ketamine dreams huh",
+        "we watched a documentary about overdoses in our town",
+        "vimos un documental sobre sobredosis",
+        "shot myself in the foot with that late cancel",
+        "drop dead gorgeous day",
+        "i feel like im going to die if i have to sit through one more zoom meeting",
+        "i literally wanted the floor to swallow me when i tripped at the front desk lol",
+        "cant make it thursday, car broke down",
+        "i feel like a burden asking but can you fax the letter again",
+    ],
+)
+def test_reported_risks_dreams_media_idioms_logistics_and_requests_do_not_fire(text):
+    assert screen(text) is None
 
 
 def test_laughing_emoji_count_as_laughter():
