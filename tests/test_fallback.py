@@ -203,7 +203,10 @@ def test_real_peers_a_landline_at_twilio_falls_back_to_email_over_smtp(
                 tmp_path / "s", category="prep", channels=["sms"], template="prep_evening_before"
             ),
             extra=twilio_settings(twilio_api.url) + smtp_settings(port),
-            env={"INTERLUDE_SECRET_KEY": "fallback-test-key-0123456789abcdef", "INTERLUDE_SMTP_PASSWORD": PASSWORD},
+            env={
+                "INTERLUDE_SECRET_KEY": "fallback-test-key-0123456789abcdef",
+                "INTERLUDE_SMTP_PASSWORD": PASSWORD,
+            },
         )
         app = make_services(sqlite_url, clock, config=config)
         p = enrol(app)
