@@ -236,3 +236,14 @@ def test_bad_cli_input_is_one_clear_line_and_exit_2(runner, args):
 def test_serve_refuses_an_unmigrated_database(tmp_path):
     r = run("--config", str(write_config(tmp_path)), "worker", cwd=tmp_path)
     assert r.returncode == 2 and "interlude init" in r.stderr
+
+
+@pytest.mark.parametrize("command", [["worker"], ["web"], ["init"]])
+def test_an_unreachable_database_is_one_clear_line_and_a_non_zero_exit(tmp_path, command):
+    config = write_config(tmp_path)
+    env = {"INTERLUDE_DATABASE_URL": "postgresql+psycopg://nobody:secret-pw@127.0.0.1:1/interlude"}
+    r = run("--config", str(config), *command, cwd=tmp_path, env=env)
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert lines[0].startswith("error: cannot reach the database (postgresql 127.0.0.1:1/interlude)")
+    assert "secret-pw" not in r.stderr and "Traceback" not in r.stderr

@@ -118,3 +118,8 @@ def test_an_existing_world_readable_database_is_tightened(tmp_path):
     make_engine(f"sqlite:///{path}").dispose()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_marking_an_unknown_inbox_message_handled_is_not_found(client):
+    r = client.post("/api/v1/inbox/424242/handled", json={"by": "nurse"}, headers=AUTH)
+    assert r.status_code == 404 and r.is_json
