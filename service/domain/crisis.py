@@ -83,6 +83,7 @@ _EOC = frozenset({"EOC", "TERM", "FALL_SUBJ"})
 _PAST_CATEGORIES = frozenset({"overdose", "medical-emergency", "urgent-symptom"})
 _MARKS = frozenset(
     {"EOC", "LAUGH", "PAST", "ROUTINE", "RESOLVED", "PETTY", "HYPER", "FRAME", "REPORT", "COND", "SERIOUS"}
+    | {"ASKS", "ONCE"}
 )
 _RESOLVABLE = frozenset({"medical-emergency", "urgent-symptom"})
 _RESOLVED_SPAN = 16  # tokens after a symptom in which "gone now", "I was fine" can settle it
@@ -163,7 +164,7 @@ def _one_deleted(word: str) -> set[str]:
 def _tables() -> _Tables:
     words: dict[str, set[str]] = {}
     phrases: dict[tuple[str, ...], set[str]] = {}
-    for concept, spec in lex.CONCEPTS.items():
+    for concept, spec in (*lex.CONCEPTS.items(), *lex.RISK_CONCEPTS.items()):
         for entry in _entries(spec):
             parts = tuple(_expand(entry.split()))
             if len(parts) == 1:
@@ -497,6 +498,8 @@ class _Context:
             return False
         if rule.category in _RESOLVABLE and self.settled_after(end):
             return False
+        if rule.category in _RESOLVABLE and self.someone_elses(start, end):
+            return False
         if self.reported(rule, positions):
             return False
         # "took all my morning pills, as usual": the routine may sit in the next clause.
@@ -549,6 +552,28 @@ class _Context:
             "_OTHER", start, end, same_clause=True
         )
 
+    def risk_cue(self, i: int) -> bool:
+        """False when a risk cue is negated ("i do not have a gun"), framed (a dream, a movie), near
+        laughter or hyperbole, or near a reported framing (a form, a history, progress)."""
+        if self.governing[i] >= 0 or self.framed(i, i):
+            return False
+        if self.near("LAUGH", i, i, same_clause=False) or self.near("HYPER", i, i, same_clause=True):
+            return False
+        return not self.near("_REPORTED", i, i, same_clause=False, span=_NET_SPAN)
+
+    def pet_subject(self, start: int) -> bool:
+        """True when the nearest person or animal word before `start` in its clause is an animal
+        ("my cat keeps throwing up", "mi perro vomito")."""
+        for p in range(start - 1, max(start - _SUBJECT_LOOKBACK, 0) - 1, -1):
+            if "EOC" in self.concepts[p]:
+                return False
+            words = self.words[p].split()
+            if not lex.PETS.isdisjoint(words):
+                return True
+            if _who(self.words[p], last=True):
+                return False
+        return False
+
     def subject(self, start: int, end: int) -> str | None:
         """ "_FIRST" when the match names the writer or the nearest person word before it in its clause
         is the writer's, "_OTHER" when it is someone else's, None when there is none."""
@@ -576,6 +601,10 @@ class _Context:
         if rule.category != "suicide":
             return False
         framed = self.near("_REPORTED", start, end, same_clause=False, span=_NET_SPAN)
+        asked = self._around("ASKS", start, start)[0] > self._around("EOC", start, start)[0]
+        if framed and asked:
+            return True  # "the form asks if ive ever had suicidal thoughts"
+        framed = framed or asked  # "my mom keeps asking if im going to hurt myself, im not"
         if self.subject(start, end) == "_OTHER" and (
             framed or self.near("PAST", start, end, same_clause=True)
         ):
@@ -585,6 +614,13 @@ class _Context:
             self.governing[p] >= 0 or "NEG" in self.concepts[p]
             for p in range(end + 1, min(end + 8, len(self.concepts)))
         )
+
+    def someone_elses(self, start: int, end: int) -> bool:
+        """True for an animal's symptom, or for someone else's single past event ("my mom fainted
+        once getting blood drawn", "mi mama se desmayo una vez")."""
+        if self.pet_subject(start):
+            return True
+        return self.subject(start, end) == "_OTHER" and self.near("ONCE", start, end, same_clause=True)
 
     def settled_after(self, end: int) -> bool:
         """True when "gone now", "the nurse checked me and I was fine" follows a symptom closely.
@@ -649,9 +685,46 @@ def _gap(rule: lex.Rule, k: int) -> int:
 
 
 def _match(words: list[str], concepts: list[frozenset[str]]) -> dict[str, CrisisHit]:
-    """The rules' hits by category; when none fired, the safety net's (leaning to fire)."""
+    """The rules' hits by category; when none fired, the safety net's (leaning to fire), and when
+    the net is silent too, the suicide risk score's."""
     context = _Context.build(words, concepts)
-    return _match_rules(context, lex.RULES, net=False) or _match_rules(context, lex.NET_RULES, net=True)
+    return (
+        _match_rules(context, lex.RULES, net=False)
+        or _match_rules(context, lex.NET_RULES, net=True)
+        or _risk_score(context)
+    )
+
+
+def _risk_score(context: _Context) -> dict[str, CrisisHit]:
+    """ "suicide" when the weights of the risk families found in the message (each family once, see
+    `lex.RISK_WEIGHTS`) reach `lex.RISK_THRESHOLD`, else nothing. One pass over the tokens.
+
+    A cue counts unless `_Context.risk_cue` explains it away, or its clause is about someone else
+    ("my friend jumped off a bridge") with no first-person subject in it; the clause is only known
+    at its end, so its cues wait until then. Negative families (logistics, progress, "see you
+    thursday") always count.
+    """
+    weights = lex.RISK_WEIGHTS
+    found: dict[str, int] = {}  # family -> position of the cue that counted
+    pending: list[tuple[str, int]] = []
+    writer_in_clause = False
+    for i, cs in enumerate(context.concepts):
+        if "EOC" in cs:
+            for family, p in pending:
+                if writer_in_clause or context.subject(p, p) != "_OTHER":
+                    found.setdefault(family, p)
+            pending, writer_in_clause = [], False
+            continue
+        writer_in_clause = writer_in_clause or not lex.FIRST_SUBJECT.isdisjoint(context.words[i].split())
+        for family in sorted(cs & weights.keys()):
+            if weights[family] < 0:
+                found.setdefault(family, i)
+            elif context.risk_cue(i):
+                pending.append((family, i))
+    if sum(weights[family] for family in found) < lex.RISK_THRESHOLD:
+        return {}
+    cues = sorted({p for family, p in found.items() if weights[family] > 0})
+    return {"suicide": CrisisHit("suicide", " ".join(context.words[p] for p in cues))}
 
 
 def _match_rules(context: _Context, rules: tuple[lex.Rule, ...], *, net: bool) -> dict[str, CrisisHit]:

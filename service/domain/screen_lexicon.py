@@ -859,6 +859,11 @@ CONCEPTS: dict[str, str] = {
     "EMBARRASS": "floor to swallow me,ground to swallow me,earth to swallow me,floor swallow me,"
     "que me tragara la tierra,que me trague la tierra,tragara la tierra,so embarrassing,que verguenza,"
     "embarrassed,embarrassing,mortified,me dio verguenza,me mori de verguenza",
+    # "the form asks if", "my mom keeps asking if": a question put to the writer, not a statement.
+    "ASKS": "asks if,asking if,asked if,asks whether,asking whether,asks about,asking about,asked about,"
+    "pregunta si,preguntan si,preguntando si,me pregunta si,me preguntan si,pregunta sobre",
+    # "my mom fainted once": a single past event of someone else's.
+    "ONCE": "once,una vez,one time",
     "FULL": "full,so full,llena,bursting,distended,swollen,hinchada,pressure,hurts,hurting,pain,dolor,duele,aching",
 }
 
@@ -1314,6 +1319,11 @@ OTHER_SUBJECT = _word_set(
     "movie,film,show,episode,series,book,video,podcast,news,pelicula,serie,libro,noticias,phone,battery,"
     "celular,pila,plant,plants,planta,ella,ellos"
 )
+# Animals: a pet's symptom ("my cat keeps throwing up hairballs") is for a vet, not an escalation.
+PETS = _word_set(
+    "cat,cats,dog,dogs,puppy,kitten,kitty,pet,bird,parrot,hamster,rabbit,bunny,perro,perra,perrito,perrita,"
+    "gato,gata,gatito,gatita,mascota,hairball,hairballs"
+)
 # Framing that makes a death word reported rather than felt: forms and histories, progress, media.
 REPORTED = _word_set(
     "form,forms,intake,questionnaire,survey,formulario,historial,antecedentes,history,progress,progreso,"
@@ -1337,6 +1347,10 @@ AGO = frozenset({"ago", "hace"})
 # Concepts whose meaning a following word cancels: "dying to see you", "die of embarrassment",
 # "me muero de risa", "took 20 mg".
 IDIOM_NEXT: dict[str, frozenset[str]] = {
+    # "I'm done with the forms", "im done for today": logistics, not finality.
+    "R_DONE": _word_set(
+        "with,con,for,at,by,eating,here,talking,now,already,early,soon,in,de,en,para,por,the,my"
+    ),
     # "dead tired", "dead serious", "dead set on": an intensifier, not a death.
     "DIE": frozenset(
         {
@@ -1489,3 +1503,123 @@ NOT_MISSPELLINGS = _word_set(
     "hurling,hurtling,shooting,shouting,scooting,stabbing,stubbing,slurped,slurred,saying,staying,"
     "swallow,swallows,anymore,anyone,passed,passes,massed,chests,horrible,terrible,terribly"
 )
+
+# ---------------------------------------------------------------------------------------------------
+# The suicide risk score: read only when no rule and no safety-net rule fired. Each family is a concept;
+# a message scores the sum of the weights of the families found in it (each family once), and fires
+# "suicide" at RISK_THRESHOLD. One strong cue with one medium cue fires ("razor blades" + "just looking
+# at them"), one family alone does not unless it says it all ("i dont see a future"). Exceptions
+# (`crisis._risk_cue`): a negated word, laughter near, hyperbole, a reported framing (a form, a movie,
+# someone asking), or a clause about someone else with no "i" in it. Negative families (logistics,
+# progress, "see you thursday") count wherever they are: a farewell that books the next visit is not one.
+# ---------------------------------------------------------------------------------------------------
+RISK_CONCEPTS: dict[str, str] = {
+    "R_HOPELESS": "no hope,no hope left,hopeless,without hope,sin esperanza,no tengo esperanza,no hay esperanza,"
+    "no tiene sentido,"
+    "sin sentido,nothing matters,nada importa,no future,"
+    "nothing to live for,nada por que vivir,never going to get better,nunca voy a mejorar,"
+    "grey nothing,gray nothing,every day is the same,todos los dias son iguales",
+    "R_NO_FUTURE": "do not see a future,can not see a future,not see a future,see no future,no future for me,"
+    "no veo un futuro,no veo futuro,no tengo futuro,no le veo futuro,sin futuro para mi",
+    "R_LAST_RESORT": "last thing,the last thing,last resort,last hope,my last hope,ultima esperanza,"
+    "mi ultima esperanza,ultimo recurso,ultima opcion,nothing works,nothing helps,nothing is working,"
+    "nothing has worked,not working either,nada funciona,nada me ayuda,nada sirve,nada ha funcionado,"
+    "does not work,if it does not work,if this does not work,if this round does not work,if this one does not work,si esto no funciona,"
+    "si esta no funciona",
+    "R_FINAL": "final message,last message,my last message,last text,my last text,final text,final goodbye,"
+    "last day,my last day,my last night,ultimo mensaje,mi ultimo mensaje,ultimo dia,mi ultimo dia,"
+    "ultima noche,mi ultima noche,for good,para siempre,gone forever,checking out,check out,"
+    "goodbye,good bye,goodbyes,farewell,adios,despedida,me despido,this is it,me voy para siempre",
+    "R_DONE": "i am done,i am so done,estoy acabado,estoy acabada,ya termine con todo,ya no mas",
+    "R_WHEN": "tonight,esta noche,this weekend,este fin de semana,today,hoy,ahorita",
+    "R_DECIDED": "decided,already decided,i have decided,made up my mind,my mind is made up,ya decidi,"
+    "ya lo decidi,lo tengo decidido,ya tome la decision,i am ready,estoy listo,estoy lista",
+    "R_FAREWELL": "tell everyone i am sorry,tell everyone,"
+    "diganle a,diganles,sorry for everything,lo siento por todo,perdon por todo,perdonenme,forgive me,"
+    "thank you for trying,thanks for trying,thank you for everything,thanks for everything,gracias por todo,"
+    "gracias por intentarlo,gracias por intentar,take care of yourselves,take care of my,cuidense,cuiden a,"
+    "cuiden de,love you all,los quiero a todos,los amo a todos,you did everything right,"
+    "hiciste todo lo que pudiste,hizo todo lo que pudo,it is not on you,no es tu culpa,no es su culpa",
+    "R_MEANS": "razor,razors,razor blade,razor blades,blade,blades,cuchilla,cuchillas,navaja,navajas,gun,guns,"
+    "pistol,pistola,arma,rifle,shotgun,rope,soga,cuerda,noose,bridge,puente,the tracks,train tracks,"
+    "vias del tren,las vias,median,the median,traffic,into traffic,oncoming traffic,hits me,something hits me,"
+    "a car hits me,hit by a car,me atropelle,me atropellen,venas,las venas,veins,overpass,ledge,azotea,"
+    "in front of a train,frente al tren",
+    "R_PILLS": "pills,pastillas,meds,medicamentos,bottle,frasco,pastis",
+    "R_AMOUNT": "counting,counted,enough,all of them,todas,contando,conte,stockpiling,guardando",
+    "R_SEEK": "google,googled,googling,looked up,look up,looking up,searched,search,busque,buscando,busco,"
+    "investigue,researched,researching",
+    "R_HOW": "how to,how do you,how do i,how many,how much,how long,how high,como,como se,cuantas,cuantos,"
+    "painless,quickest way,fastest way,easiest way,la forma mas facil,la manera mas facil",
+    "R_PICK_DAY": "pick a day,picked a day,picking a day,choose a day,chose a day,escoger el dia,elegir el dia,"
+    "picked the day,set a date,puse fecha",
+    "R_PREP": "everything is ready,todo esta listo,everything ready,all ready,got everything ready,todo listo,tengo todo listo,todo preparado,"
+    "gave away,giving away,given away,regale,regalando,wrote my will,mi testamento,testamento",
+    "R_NOTE": "note,the note,a note,carta,la carta,una carta",
+    "R_WISH": "hoping,kinda hoping,keep thinking about,keep thinking,thinking of,thinking about,thinking bout,"
+    "pensando en,sigo pensando,sigo pensando en,no dejo de pensar en,tempted,urge,urges,ganas de,tengo ganas,would be nice to,seria bueno",
+    "R_STEER": "steering into,steer into,swerve into,drive into,driving into,drive off,driving off,veer into,"
+    "driving way too fast,driving too fast,manejar hacia,estrellarme,a proposito,on purpose",
+    "R_DISAPPEAR": "disappear,desaparecer,vanish,dejar de existir,stop existing,cease to exist,not exist",
+    "R_STOP_ME": "stop me,stop me from,detenerme,me detenga,keep me safe,antes de que haga algo",
+    "R_STUPID": "something stupid,something dumb,something drastic,something i will regret,una tonteria,"
+    "una locura,algo estupido,algo tonto,algo drastico",
+    "R_STARE": "looking at them,looking at it,staring at,just looking at,keep looking at,mirandolas,mirandola,"
+    "las estoy mirando,lo estoy mirando",
+    "R_SELF_ACT": "using it on my,been using it on,cortandome,me estoy cortando",
+    "R_CUTTING": "cutting,cuttin,cortarme,cortar me,cortarse,cortar se",
+    "R_BODY": "thighs,wrists,forearms,muslos,munecas",
+    "R_ABBREV": "sui,sh,ctb,unalive,unaliving,unalived,sewerslide,sewer slide",
+    "R_THOUGHTS": "thoughts,ideas,pensamientos,are back,is back,back again,again,otra vez,de nuevo,regresaron,"
+    "volvieron",
+    "R_ATTEMPT": "attempted,i attempted,my attempt,last attempt,tried before,intente,lo intente,mi intento,"
+    "intento de suicidio",
+    "R_SAME_AGAIN": "feels like that night,feels like last time,feels like the same,same as that night,same headspace,headspace,exact same headspace,same place,same dark place,like that night,"
+    "like that time,like last time,like before,like the last time,como aquella noche,como aquella vez,"
+    "como la ultima vez,como antes,same way i felt",
+    # Negative families: the message is about logistics, progress or the next visit.
+    "R_LOGISTICS": "forms,the forms,paperwork,papeles,sorry for the delay,sorry for the late reply,"
+    "perdon por la demora,reschedule,appointment,appt,cita,parking,estacionamiento,invoice,payment,pago,copay",
+    "R_PROGRESS": "progress,feeling better,feel better,doing better,so much better,much better,"
+    "me siento mejor,mucho mejor,estoy mejor,helped,ayudo,proud,orgulloso,orgullosa,grateful,agradecido,"
+    "agradecida",
+    "R_SEE_YOU": "see you,see u,nos vemos,hasta la proxima,until next time,next week,la proxima semana,"
+    "next session,la proxima sesion,talk soon",
+}
+RISK_WEIGHTS: dict[str, int] = {
+    "R_HOPELESS": 2,
+    "R_NO_FUTURE": 4,
+    "R_LAST_RESORT": 2,
+    "R_FINAL": 2,
+    "R_DONE": 2,
+    "R_WHEN": 1,
+    "R_DECIDED": 2,
+    "R_FAREWELL": 2,
+    "R_MEANS": 2,
+    "R_PILLS": 1,
+    "R_AMOUNT": 1,
+    "R_SEEK": 2,
+    "R_HOW": 1,
+    "R_PREP": 2,
+    "R_PICK_DAY": 2,
+    "R_NOTE": 1,
+    "R_WISH": 2,
+    "R_STEER": 2,
+    "R_DISAPPEAR": 2,
+    "R_STOP_ME": 2,
+    "R_STUPID": 2,
+    "R_STARE": 2,
+    "R_SELF_ACT": 3,
+    "R_CUTTING": 2,
+    "R_BODY": 1,
+    "R_ABBREV": 3,
+    "R_THOUGHTS": 1,
+    "R_ATTEMPT": 2,
+    "R_SAME_AGAIN": 2,
+    "R_LOGISTICS": -2,
+    "R_PROGRESS": -3,
+    "R_SEE_YOU": -3,
+}
+RISK_THRESHOLD = 4
+# Words that put the writer in a clause as its subject; "my" alone does not ("my brothers gun").
+FIRST_SUBJECT = _word_set("i,me,myself,yo,conmigo,mismo,misma,im")

@@ -425,6 +425,72 @@ def test_the_safety_net_is_read_only_when_no_rule_fired():
     assert screen("put the rope in my trunk") is not None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sui thoughts are back since tuesday",
+        "no hope left... this was the last thing and its not working either",
+        "im done. tell everyone im sorry",
+        "final message i guess. take care of yourselves",
+        "goodbye dr m, thank u for trying",
+        "hoy es el ultimo dia, gracias por todo doctora",
+        "busqué en google como cortarse las venas",
+        "razor blades are out on the bathroom counter, just looking at them",
+        "i have everything ready. the note, the pills, i just need to pick a day",
+        "kinda hoping something hits me",
+        "thinking of just steering into the median",
+        "i need someone to stop me from doing something stupid tonight",
+        "i dont see a future",
+        "if this round doesnt work im checking out for good",
+        "my brothers gun is in the garage and i keep thinking about it",
+        "last year i attempted and this feels like the same headspace",
+        "ya no le veo sentido a nada, mejor desaparecer para siempre",
+    ],
+)
+def test_the_risk_score_fires_on_cues_that_add_up_to_suicide_risk(text):
+    hit = screen(text)
+    assert hit is not None and hit.category == "suicide"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "im done with the forms, sorry for the delay",
+        "thank you for everything, see you thursday",
+        "lol i googled how to cook rice last night",
+        "i do not have a gun and never would",
+        "feeling so much better, thank you for everything",
+        "my friend has a gun collection and is thinking of selling it",
+        "my mom fainted once getting blood drawn",
+        "mi mama se desmayo una vez en el hospital por la aguja",
+        "my cat keeps throwing up hairballs",
+        "mi perro vomitó toda la noche pobrecito, pero yo bien",
+        "the form asks if ive ever had suicidal thoughts, do i answer for the last 2 weeks or ever?",
+        "my mom keeps asking if im going to hurt myself, im not",
+    ],
+)
+def test_logistics_progress_denials_pets_and_questions_put_to_the_writer_do_not_fire(text):
+    assert screen(text) is None
+
+
+def test_one_risk_cue_alone_does_not_fire_but_two_families_together_do():
+    assert screen("thank you for everything") is None
+    assert screen("goodbye") is None
+    assert screen("goodbye, thank you for everything") == CrisisHit(
+        "suicide", "goodbye thank you for everything"
+    )
+
+
+def test_the_risk_score_ignores_cues_in_a_clause_about_someone_else_without_the_writer():
+    assert screen("my cousin keeps thinking about the bridge tonight") is None
+    assert screen("i keep thinking about the bridge tonight") is not None
+
+
+def test_someone_elses_single_past_faint_is_history_but_the_writers_own_faint_is_not():
+    assert screen("my mom fainted once getting blood drawn") is None
+    assert screen("i fainted after the session") is not None
+
+
 # --- Linear time --------------------------------------------------------------------------------------
 
 BUDGET_SECONDS = 0.010
@@ -432,7 +498,7 @@ BODY = 1600
 
 
 def _entries(concept: str) -> list[str]:
-    spec = lex.CONCEPTS.get(concept) or "190/110 185 over 120 10/10"
+    spec = lex.CONCEPTS.get(concept) or lex.RISK_CONCEPTS.get(concept) or "190/110 185 over 120 10/10"
     return [e.strip() for e in spec.split(",") if e.strip()][:4]
 
 
@@ -446,8 +512,15 @@ def adversarial_bodies() -> list[str]:
     for rule in (*lex.RULES, *lex.NET_RULES):
         unit = " ".join(word for concept in rule.parts for word in _entries(concept)) + " "
         bodies += [_fill(unit), _fill("no " + unit), _fill("not " + unit.replace(" ", ", "))]
-    for concept in lex.CONCEPTS:
+    for concept in (*lex.CONCEPTS, *lex.RISK_CONCEPTS):
         bodies.append(_fill(" ".join(_entries(concept)) + " "))
+    # Every risk family's words together, plain and under negations: the score reads every cue.
+    risk = " ".join(word for concept in lex.RISK_CONCEPTS for word in _entries(concept)) + " "
+    bodies += [
+        _fill(risk),
+        _fill("no " + risk.replace(" ", " no ")),
+        _fill("my mom " + risk.replace(" ", ", ")),
+    ]
     bodies += [
         "no" + " ideas" * 300 + " x suicide",
         _fill("no ideas of "),
