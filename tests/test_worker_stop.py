@@ -23,7 +23,7 @@ from service.db.tables import delivery_attempts, outbox
 from service.scheduler import STOP_SECONDS, _guarded
 from tests.conftest import POSTGRES_URL
 from tests.smtp_peer import attempt_ids, smtp_server
-from tests.test_fault_kill import MESSAGES, _config, _queue, _start, _until
+from tests.test_fault_kill import MESSAGES, _config, _queue, _smtp_peer, _start, _until
 
 
 def _statuses(engine) -> Counter:
@@ -35,11 +35,11 @@ def _statuses(engine) -> Counter:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_stopped_worker_finishes_its_send_releases_the_rest_and_exits_in_time(db_url, tmp_path, sig):
-    _queue(db_url)
+    _queue(db_url, "email", MESSAGES)
     engine = make_engine(db_url)
     with smtp_server() as (mailbox, port):
         mailbox.data_delay = 0.3
-        config = _config(tmp_path, db_url, port)
+        config = _config(tmp_path, db_url, _smtp_peer(port))
         worker, log = _start(config, tmp_path / "worker.log")
         try:
             _until(lambda: len(mailbox.received) >= 3, 60, worker, tmp_path / "worker.log")
@@ -119,7 +119,7 @@ def test_postgres_connections_cut_under_a_running_worker_lose_nothing(pg_url, tm
     """pg_terminate_backend on every connection of the worker, three times mid-batch."""
     name = f"interlude-cut-{tmp_path.name[-8:]}"
     url = f"{pg_url}&application_name={name}"
-    _queue(url)
+    _queue(url, "email", MESSAGES)
     admin = make_engine(POSTGRES_URL)
     engine = make_engine(url)
 
@@ -136,7 +136,7 @@ def test_postgres_connections_cut_under_a_running_worker_lose_nothing(pg_url, tm
 
     with smtp_server() as (mailbox, port):
         mailbox.data_delay = 0.1
-        config = _config(tmp_path, url, port)
+        config = _config(tmp_path, url, _smtp_peer(port))
         worker, log = _start(config, tmp_path / "worker.log")
         try:
             cuts = 0
