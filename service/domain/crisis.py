@@ -68,6 +68,7 @@ import bisect
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import screen_lexicon as lex
 from .text import CLAUSE_BREAK, tokens
@@ -141,6 +142,8 @@ class _Tables:
     words: dict[str, frozenset[str]]
     phrases: dict[tuple[str, ...], frozenset[str]]
     phrase_lengths: dict[str, tuple[int, ...]]  # first word -> lengths of phrases it starts, longest first
+    fillers: frozenset[str]  # words that are only FILLER: transparent to phrases and rules
+    prefixes: frozenset[tuple[str, ...]]  # every proper beginning (2 words or more) of a phrase
     vocabulary: frozenset[str]
     collapsed: dict[str, str]
     deletions: dict[str, tuple[str, ...]]
@@ -188,6 +191,8 @@ def _tables() -> _Tables:
             first: tuple(sorted({len(p) for p in phrases if p[0] == first}, reverse=True))
             for first in {p[0] for p in phrases}
         },
+        fillers=frozenset(w for w, c in words.items() if "FILLER" in c),
+        prefixes=frozenset(p[:k] for p in phrases for k in range(2, len(p))),
         vocabulary=frozenset(vocabulary),
         collapsed=collapsed,
         deletions={k: tuple(v) for k, v in deletions.items()},
@@ -307,7 +312,7 @@ def _canonical_tokens(text: str) -> list[str]:
 
 
 def _is_filler(word: str, tables: _Tables) -> bool:
-    return "FILLER" in tables.words.get(word, ())
+    return word in tables.fillers
 
 
 def _phrase_at(flat: list[str], i: int, tables: _Tables) -> list[int]:
@@ -316,6 +321,18 @@ def _phrase_at(flat: list[str], i: int, tables: _Tables) -> list[int]:
     lengths = tables.phrase_lengths.get(flat[i], ())
     if not lengths:
         return [i]
+    if tables.fillers.isdisjoint(flat[i + 1 : i + lengths[0]]):
+        # No filler where the longest phrase would stand: only the phrase as written can match.
+        # Walk it word by word while it is still the beginning of some phrase (most stop at two).
+        best, n, limit = 0, 2, min(lengths[0], len(flat) - i)
+        while n <= limit:
+            key = tuple(flat[i : i + n])
+            if key in tables.phrases:
+                best = n
+            if key not in tables.prefixes:
+                break
+            n += 1
+        return list(range(i, i + best)) if best else [i]
     skipping = [i]
     j = i + 1
     while len(skipping) < lengths[0] and j < len(flat) and j - i <= _FILLER_LOOKAHEAD:
@@ -671,10 +688,26 @@ def _who(token: str, *, last: bool = False) -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=8192)
-def _rule_parts(concepts: frozenset[str], net: bool = False) -> tuple[tuple[int, int], ...]:
-    """(rule, part) pairs a token with these concepts can fill, later parts first."""
+@functools.lru_cache(maxsize=8192)
+def _rule_parts(concepts: frozenset[str], net: bool = False) -> tuple[_Part, ...]:
+    """The rule parts a token with these concepts can fill, later parts first, each with what the
+    matcher needs of its rule (cached: the matcher asks once per token)."""
     index = _tables().net_index if net else _tables().index
-    return tuple(sorted({pair for c in concepts for pair in index.get(c, ())}, key=lambda rk: -rk[1]))
+    rules = lex.NET_RULES if net else lex.RULES
+    pairs = sorted({pair for c in concepts for pair in index.get(c, ())}, key=lambda rk: -rk[1])
+    return tuple(
+        _Part(r, k, rules[r].ordered, rules[r].category, _gap(rules[r], k), len(rules[r].parts))
+        for r, k in pairs
+    )
+
+
+class _Part(NamedTuple):
+    rule: int
+    k: int
+    ordered: bool
+    category: str
+    gap: int
+    size: int
 
 
 def _gap(rule: lex.Rule, k: int) -> int:
@@ -739,27 +772,27 @@ def _match_rules(context: _Context, rules: tuple[lex.Rule, ...], *, net: bool) -
     last_seen: dict[str, int] = {}
     found: dict[str, CrisisHit] = {}
     for i, cs in enumerate(context.concepts):
-        for r, k in _rule_parts(cs, net):
-            rule = rules[r]
-            if rule.category in found:
-                continue
-            if rule.ordered:
+        for r, k, ordered, category, gap, size in _rule_parts(cs, net):
+            if ordered:
                 if k == 0:
                     positions: tuple[int, ...] = (i,)
                 else:
                     before = partial[r][k - 1]
-                    if before is None or before[-1] >= i or i - before[-1] > _gap(rule, k):
+                    if before is None or before[-1] >= i or i - before[-1] > gap:
                         continue
                     positions = (*before, i)
+                if category in found:
+                    continue
                 partial[r][k] = positions
             else:
-                span = _gap(rule, k)
-                others = [last_seen.get(c, -1) for j, c in enumerate(rule.parts) if j != k]
-                if any(p < 0 or i - p > span for p in others):
+                if category in found:
+                    continue
+                others = [last_seen.get(c, -1) for j, c in enumerate(rules[r].parts) if j != k]
+                if any(p < 0 or i - p > gap for p in others):
                     continue
                 positions = tuple(sorted({*others, i}))
-            if len(positions) == len(rule.parts) and valid(rule, positions):
-                found[rule.category] = CrisisHit(rule.category, context.phrase(positions))
+            if len(positions) == size and valid(rules[r], positions):
+                found[category] = CrisisHit(category, context.phrase(positions))
         for c in cs:
             last_seen[c] = i
     return found
