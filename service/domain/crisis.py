@@ -99,6 +99,7 @@ _SUBJECT_LOOKBACK = 12  # tokens before a match searched for its subject
 _GRAMMAR = frozenset({"NEG", "TERM"})
 _FRAME_SPAN = 12  # tokens before a match in which "can cause", "read that", "a dream" frame it
 _FILLER_ONLY = frozenset({"FILLER"})
+_SLASH_WORDS = {"w/o": "without", "w/out": "without", "w/": "with", "b/c": "because", "b/c,": "because,"}
 _OD_CAPS = {
     "ODd": "overdosed",
     "OD'd": "overdosed",
@@ -287,10 +288,18 @@ def _overdose_caps(text: str) -> str:
     return " ".join(_OD_CAPS.get(word.strip(".,!?;:"), word) for word in text.split())
 
 
+def _slash_words(text: str) -> str:
+    """ "w/o", "w/" and "b/c" spelled out: the tokeniser keeps "/" for readings like 190/110, which
+    would cut "better off w/o me" into pieces. One pass over the words, only when a slash is there."""
+    if "/" not in text:
+        return text
+    return " ".join(_SLASH_WORDS.get(word.lower(), word) for word in text.split())
+
+
 def _canonical_tokens(text: str) -> list[str]:
     """Canonical tokens with known phrases merged, framed by clause breaks."""
     flat: list[str] = [CLAUSE_BREAK]
-    for token in tokens(_overdose_caps(text).translate(_LAUGH_EMOJI)):
+    for token in tokens(_slash_words(_overdose_caps(text)).translate(_LAUGH_EMOJI)):
         flat += _canonical(token) if token not in (CLAUSE_BREAK, "/") else (token,)
     flat.append(CLAUSE_BREAK)
     tables = _tables()

@@ -566,3 +566,21 @@ def test_ten_times_the_text_takes_about_ten_times_as_long():
 
 def test_a_long_message_is_screened_whole():
     assert screen("ok " * 5000 + "i want to kill myself") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("everyone would be better off w/o me", "suicide"),
+        ("honestly idk why im even still here, everybody would be better off w/out me", "suicide"),
+        ("bp 190/110 w/ a pounding headache", "urgent-symptom"),
+    ],
+)
+def test_slash_abbreviations_read_as_words(text, category):
+    hit = screen(text)
+    assert hit is not None and hit.category == category
+
+
+@pytest.mark.parametrize("text", ["im fine w/o my glasses lol", "b/c of traffic ill be 10 min late"])
+def test_slash_abbreviations_in_everyday_texts_do_not_fire(text):
+    assert screen(text) is None
