@@ -12,6 +12,9 @@ import sys
 ALLOWED = frozenset(
     {
         "outbox_id",
+        "inbound_id",
+        "escalation_id",
+        "released",
         "staff_id",
         "attempt_id",
         "session_id",
