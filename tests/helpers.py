@@ -83,3 +83,23 @@ class ScriptedTransport:
 
     def was_sent(self, attempt_id: int) -> bool | None:
         return self.sent_answer
+
+
+def due_note(dedupe_key: str, patient_id: int, channel: str, now: Any, step_id: str) -> dict[str, Any]:
+    """An outbox row for an admin note due `now`: what the worker and fault tests queue by hand."""
+    return {
+        "dedupe_key": dedupe_key,
+        "patient_id": patient_id,
+        "schedule": "default",
+        "step_id": step_id,
+        "template": "integration_note",
+        "channel": channel,
+        "category": "admin",
+        "priority": 2,
+        "due_at": now,
+        "next_attempt_at": now,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }

@@ -39,7 +39,7 @@ from service.db.engine import make_engine
 from service.db.tables import delivery_attempts, outbox
 from service.web import create_app
 from tests.conftest import ROOT, TWILIO_TOKEN, FakeClock, make_config, make_services
-from tests.helpers import enrol
+from tests.helpers import due_note, enrol
 from tests.prism import SPEC, Seen, TwilioTap, twilio_settings
 from tests.smtp_peer import attempt_ids, smtp_server, smtp_settings
 
@@ -84,25 +84,6 @@ def _twilio_peer(url: str) -> str:
     )
 
 
-def _row(i: int, patient_id: int, channel: str, now: datetime) -> dict[str, Any]:
-    return {
-        "dedupe_key": f"kill:{channel}:{i}",
-        "patient_id": patient_id,
-        "schedule": "default",
-        "step_id": "kill_test",
-        "template": "integration_note",
-        "channel": channel,
-        "category": "admin",
-        "priority": 2,
-        "due_at": now,
-        "next_attempt_at": now,
-        "status": "pending",
-        "attempts": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
 def _queue(db_url: str, channel: str, count: int) -> list[int]:
     """`count` messages due now on `channel`; returns their outbox ids."""
     now = datetime.now(UTC)
@@ -115,7 +96,11 @@ def _queue(db_url: str, channel: str, count: int) -> list[int]:
             for i in range(count)
         ]
     with app.engine.begin() as conn:
-        conn.execute(insert(outbox), [_row(i, people[i % len(people)], channel, now) for i in range(count)])
+        rows = [
+            due_note(f"kill:{channel}:{i}", people[i % len(people)], channel, now, "kill_test")
+            for i in range(count)
+        ]
+        conn.execute(insert(outbox), rows)
         ids = list(conn.execute(select(outbox.c.id).where(outbox.c.step_id == "kill_test")).scalars())
     app.engine.dispose()
     return ids

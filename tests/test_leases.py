@@ -17,7 +17,7 @@ from service.services.dispatch import Dispatcher
 from service.transports.base import Outgoing, SendResult, TransportError
 from service.transports.smtp_email import SmtpEmailTransport
 from tests.conftest import make_config, make_services
-from tests.helpers import enrol, rows, sandbox
+from tests.helpers import due_note, enrol, rows, sandbox
 from tests.smtp_peer import attempt_ids, smtp_server, smtp_settings
 
 SECRET = "f3a9c0d17b2e4c58a6d9e1b07c3f52a8"
@@ -28,22 +28,7 @@ def queue(app, patient_ids, count, channel="email", prefix="m"):
     """`count` admin notes due now, spread over `patient_ids`; returns their outbox ids."""
     now = app.clock()
     values = [
-        {
-            "dedupe_key": f"{prefix}:{i}",
-            "patient_id": patient_ids[i % len(patient_ids)],
-            "schedule": "default",
-            "step_id": "lease_test",
-            "template": "integration_note",
-            "channel": channel,
-            "category": "admin",
-            "priority": 2,
-            "due_at": now,
-            "next_attempt_at": now,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": now,
-            "updated_at": now,
-        }
+        due_note(f"{prefix}:{i}", patient_ids[i % len(patient_ids)], channel, now, "lease_test")
         for i in range(count)
     ]
     with app.engine.begin() as conn:
