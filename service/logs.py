@@ -21,6 +21,7 @@ ALLOWED = frozenset(
         "patient_id",
         "channel",
         "kind",
+        "category",
         "code",
         "job",
         "template",

@@ -31,8 +31,7 @@ REASONS = {
     "not-cleared": "not cleared for the next session",
     "after-hours-inbox": "a patient wrote after hours within 72 h of a session; read it in the Inbox",
 }
-# The crisis category in plain words, for the page and the staff pages (domain.crisis.CATEGORIES).
-# Each crisis category in plain words, for pages and staff pages alike.
+# Each crisis category (domain.crisis.CATEGORIES) in plain words, for pages and staff pages alike.
 CATEGORY_WORDS = {
     "suicide": "suicide or self-harm",
     "overdose": "overdose or poisoning",

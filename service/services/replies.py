@@ -93,11 +93,10 @@ def handle_inbound(app: Interlude, msg: Inbound) -> ReplyResult:
     leaves either all of it or none, and the provider's retry is then handled afresh.
     """
     now = app.clock()
-    hit = screen(msg.body[:BODY_MAX])
-    keyword = None if hit is not None else classify_keyword(msg.body[:BODY_MAX])
-    if _staff_name(app, msg.sender) is not None and (
-        hit is None or _ACK.fullmatch(fold(msg.body[:BODY_MAX]))
-    ):
+    body = msg.body[:BODY_MAX]
+    hit = screen(body)
+    keyword = None if hit is not None else classify_keyword(body)
+    if _staff_name(app, msg.sender) is not None and (hit is None or _ACK.fullmatch(fold(body))):
         return _staff_message(app, msg, now, screened=hit is not None)
     with app.engine.begin() as conn:
         patient = _patient_by_address(conn, msg.sender, msg.channel)

@@ -95,11 +95,10 @@ def alerts(app: Interlude) -> dict[str, int | None]:
 # --- escalations -------------------------------------------------------------------------------
 
 # Why an escalation was raised, in plain words, for the page a clinician reads first.
+# Where a card's title says it differently from the page's reason (escalations.REASONS): the page
+# for an after-hours text asks the clinician to read the Inbox, the card is that reading.
 KIND_WORDS = {
     "crisis": "Crisis words in a patient's text",
-    "concerning-answer": "Concerning answer to a safety check-in",
-    "no-answer": "No answer to a safety check-in",
-    "not-cleared": "Not cleared for the next session",
     "after-hours-inbox": "A text after hours, within 72 hours of a session",
 }
 
