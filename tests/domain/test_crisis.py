@@ -1,6 +1,5 @@
 """The crisis screen: what must fire (and as what), what must not, and that it runs in linear time."""
 
-import time
 from dataclasses import FrozenInstanceError
 from pathlib import Path
 
@@ -8,6 +7,7 @@ import pytest
 
 from service.domain import screen_lexicon as lex
 from service.domain.crisis import CATEGORIES, PRIORITY, CrisisHit, screen, screen_all
+from tests.workcount import calls_made
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "screen_corpus.tsv"
 
@@ -492,9 +492,12 @@ def test_someone_elses_single_past_faint_is_history_but_the_writers_own_faint_is
 
 
 # --- Linear time --------------------------------------------------------------------------------------
+# Work is counted in function calls (tests/workcount.py), the same on every machine; the seconds
+# per body are measured by `make bench` (benchmark 7), beside an ordinary text of the same length.
 
-BUDGET_SECONDS = 0.010
 BODY = 1600
+WORST_RATIO = 6  # an adversarial body may cost this many times an ordinary text of its length
+PLAIN = "Thanks so much, see you on Tuesday at ten. My ride is my sister and I will skip breakfast as told. "
 
 
 def _entries(concept: str) -> list[str]:
@@ -540,28 +543,32 @@ def adversarial_bodies() -> list[str]:
     return bodies
 
 
-def best_of_three(text: str, clock=time.perf_counter) -> float:
-    timings = []
-    for _ in range(3):
-        start = clock()
-        screen(text)
-        timings.append(clock() - start)
-    return min(timings)
-
-
-def test_every_adversarial_body_is_screened_in_under_ten_milliseconds():
+def test_no_adversarial_body_costs_more_than_a_few_ordinary_texts_of_its_length():
     screen("warm the tables up")
-    slow = {body[:40]: best_of_three(body) for body in adversarial_bodies() if len(body) == BODY}
-    slow = {start: seconds for start, seconds in slow.items() if seconds >= BUDGET_SECONDS}
-    assert not slow, slow
+    ordinary = calls_made(screen, _fill(PLAIN))
+    costly = {
+        body[:40]: round(calls_made(screen, body) / ordinary, 1)
+        for body in adversarial_bodies()
+        if len(body) == BODY
+    }
+    assert not {start: ratio for start, ratio in costly.items() if ratio > WORST_RATIO}, costly
 
 
-def test_ten_times_the_text_takes_about_ten_times_as_long():
-    # CPU time of this process: other processes on a shared machine do not count against the screen.
-    for unit in ("no ideas of chest pain but took all my pills ", "not 190/110 ", "suicidal " * 3, "qwe "):
-        small = best_of_three(_fill(unit, BODY), time.process_time)
-        large = best_of_three(_fill(unit, 10 * BODY), time.process_time)
-        assert large <= 20 * max(small, 0.0005), (unit, small, large)
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "no ideas of chest pain but took all my pills ",
+        "not 190/110 ",
+        "suicidal " * 3,
+        "qwe ",
+        "gun guns pistol rifle ",
+        PLAIN,
+    ],
+)
+def test_ten_times_the_text_is_about_ten_times_the_work(unit):
+    small = calls_made(screen, _fill(unit, BODY))
+    large = calls_made(screen, _fill(unit, 10 * BODY))
+    assert 5 * small <= large <= 12 * small, (small, large)
 
 
 def test_a_long_message_is_screened_whole():

@@ -1,12 +1,12 @@
 """Keywords, plain-word revocations and wrong numbers, table-tested from tests/data/keyword_corpus.tsv."""
 
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from service.domain.keywords import classify_keyword, tokens
+from tests.workcount import calls_made
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "keyword_corpus.tsv"
 LABELS = ("opt-out", "opt-in", "help", "unclear-revocation", "wrong-number", "none")
@@ -129,15 +129,26 @@ ADVERSARIAL_UNITS = [
 ]
 
 
+PLAIN = "Thanks so much, see you on Tuesday at ten. My ride is my sister and I will skip breakfast. "
+
+
+def _body(unit: str, size: int = 1600) -> str:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+# Work is counted in function calls (tests/workcount.py), the same on every machine; seconds are
+# measured by `make bench` (benchmark 7).
 @pytest.mark.parametrize("unit", ADVERSARIAL_UNITS)
-def test_a_1600_character_adversarial_body_is_classified_in_under_10_ms(unit):
-    body = (unit * (1600 // len(unit) + 1))[:1600]
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        classify_keyword(body)
-        best = min(best, time.perf_counter() - started)
-    assert best < 0.010, f"{best * 1000:.1f} ms for {unit!r} x {1600 // len(unit)}"
+def test_an_adversarial_body_costs_no_more_than_a_few_ordinary_texts_of_its_length(unit):
+    ratio = calls_made(classify_keyword, _body(unit)) / calls_made(classify_keyword, _body(PLAIN))
+    assert ratio <= 4, f"{ratio:.1f} times an ordinary text for {unit!r} x {1600 // len(unit)}"
+
+
+@pytest.mark.parametrize("unit", [*ADVERSARIAL_UNITS[:6], PLAIN])
+def test_ten_times_the_text_is_about_ten_times_the_work(unit):
+    small = calls_made(classify_keyword, _body(unit))
+    large = calls_made(classify_keyword, _body(unit, 16000))
+    assert 5 * small <= large <= 12 * small, (small, large)
 
 
 def test_folding_keeps_digits_whole_and_shortens_drawn_out_letters():
