@@ -215,7 +215,8 @@ def test_an_smtp_send_never_outlasts_its_timeout_however_slowly_each_reply_comes
             transport.send(Outgoing(1, "email", "r@example.org", "hello", subject="note"))
         took = time.monotonic() - started
     assert err.value.kind == "retryable" and err.value.code == "smtp-timeout"
-    assert took < 1.3 and mailbox.received == []
+    # Without the overall deadline the greeting and four replies would take 3 s or more.
+    assert took < 2.0 and mailbox.received == []
 
 
 # --- poison isolation -----------------------------------------------------------------------
