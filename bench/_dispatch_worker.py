@@ -12,7 +12,7 @@ import time
 from service import logs
 from service.bootstrap import build
 from service.config import load_config
-from service.services.dispatch import Dispatcher
+from service.services.outbox.dispatch import Dispatcher
 
 
 def main() -> None:

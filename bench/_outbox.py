@@ -13,11 +13,12 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
-from service.bootstrap import Interlude, build
+from service.bootstrap import build
 from service.config import Config, parse_config
 from service.db.engine import make_engine
 from service.db.migrate import upgrade
 from service.db.tables import consent_events, delivery_attempts, outbox, patients, sandbox_messages, sessions
+from service.runtime import Interlude
 from service.services.clinic import ensure_clinic
 
 from .common import ROOT

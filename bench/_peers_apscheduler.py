@@ -16,9 +16,9 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import insert, select, update
 
-from service.bootstrap import Interlude
 from service.db.tables import outbox, patients, sandbox_messages, sessions
-from service.services.context import message_context
+from service.runtime import Interlude
+from service.template_context import message_context
 
 from .common import percentile
 

@@ -12,11 +12,12 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from service.bootstrap import Interlude, build
+from service.bootstrap import build
 from service.config import parse_config
 from service.db.engine import make_engine
 from service.db.migrate import upgrade
 from service.db.tables import consent_events, patients
+from service.runtime import Interlude
 from service.services.clinic import ensure_clinic
 
 from .common import ROOT

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from service.db.tables import outbox
-from service.services.dispatch import Dispatcher
+from service.services.outbox.dispatch import Dispatcher
 
 from . import _peers_apscheduler
 from ._outbox import (

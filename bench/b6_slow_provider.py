@@ -16,7 +16,7 @@ import sys
 import urllib.request
 from datetime import UTC, datetime
 
-from service.services.dispatch import Dispatcher
+from service.services.outbox.dispatch import Dispatcher
 from service.transports.twilio_sms import TwilioSmsTransport
 
 from ._outbox import drop_sqlite, insert_outbox, make_app, outbox_rows, seed_people

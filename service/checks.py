@@ -22,8 +22,8 @@ from .config import MODALITIES, Config
 from .domain.schedule import Schedule, Step
 from .domain.segments import AVOIDABLE, avoidable_characters, segment_info
 from .schedules import ScheduleError, load_schedules
-from .services.context import message_context
-from .services.escalations import CRISIS_REASONS, REASONS
+from .services.replies.escalations import CRISIS_REASONS, REASONS
+from .template_context import message_context
 from .templates import ALL_FILES, SMS_FILES, MessageTemplates, TemplateError
 
 # English SMS must stay GSM-7 and within 2 segments; other languages (accents force UCS-2 in

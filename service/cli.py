@@ -15,13 +15,14 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
 from . import logs
-from .bootstrap import Interlude
 from .config import ConfigError, load_config
 from .db.engine import DatabaseError
+from .runtime import Interlude
 from .schedules import ScheduleError
-from .services import queries, sessions
+from .services import sessions
 from .services.errors import ServiceError
 from .services.patients import create_patient
+from .services.views import queries
 
 log = logging.getLogger("interlude.cli")
 
@@ -214,7 +215,7 @@ def preview(
     as_json: bool,
 ) -> None:
     """Show every message of a schedule for a hypothetical session."""
-    from .services.preview import preview as run_preview
+    from .services.content.preview import preview as run_preview
 
     try:
         rows = run_preview(

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .services.deliveries import list_deliveries
+from .services.outbox.deliveries import list_deliveries
 
 
 @click.command("deliveries")

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .services import housekeeping
+from .services.outbox import housekeeping
 
 
 @click.command("housekeeping")

@@ -10,8 +10,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .services import escalations, replies, tasks
+from .services import tasks
 from .services.errors import ServiceError
+from .services.replies import escalations
+from .services.replies import inbound as replies
 
 
 def _app() -> Any:

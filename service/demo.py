@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from .bootstrap import Interlude
 from .config import DEFAULT_INSTANCE_CONFIG, Config
 from .db.tables import patients
+from .runtime import Interlude
 from .services.patients import create_patient
 from .services.sessions import book_session
 

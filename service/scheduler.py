@@ -17,10 +17,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from .bootstrap import Interlude
 from .db.outage import Outage, unreachable
-from .services import checkins, delivery_policy, escalations, housekeeping
-from .services.dispatch import Dispatcher
+from .runtime import Interlude
+from .services.outbox import delivery_policy, housekeeping
+from .services.outbox.dispatch import Dispatcher
+from .services.replies import checkins, escalations
 
 log = logging.getLogger("interlude.worker")
 RECOVER_SECONDS = 60

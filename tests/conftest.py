@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.bootstrap import Interlude, build
+from service.bootstrap import build
 from service.config import Config, parse_config
 from service.db.engine import make_engine
 from service.db.migrate import upgrade
+from service.runtime import Interlude
 from service.services.clinic import ensure_clinic
 
 ROOT = Path(__file__).resolve().parents[1]

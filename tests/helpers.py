@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from service.bootstrap import Interlude
 from service.db.tables import consent_events, outbox, sandbox_messages
+from service.runtime import Interlude
 from service.services import sessions
 from service.services.patients import create_patient
 from service.transports.base import Outgoing, SendResult, TransportError

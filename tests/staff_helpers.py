@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from service.bootstrap import Interlude
+from service.runtime import Interlude
 from service.services.staff import add_staff
 from service.web import create_app
 

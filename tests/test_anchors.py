@@ -14,7 +14,7 @@ import threading
 from datetime import timedelta
 
 from service.services import sessions
-from service.services.dispatch import Dispatcher
+from service.services.outbox.dispatch import Dispatcher
 from service.web import create_app
 from tests.helpers import book, enrol, rows, sandbox
 

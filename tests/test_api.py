@@ -178,7 +178,7 @@ def test_wrong_method_is_405_in_json(client):
 
 
 def test_sandbox_messages_can_be_read_back(client, services):
-    from service.services.dispatch import Dispatcher
+    from service.services.outbox.dispatch import Dispatcher
 
     p = new_patient(client)
     client.post(

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, insert, select, text
 
-from service.bootstrap import Interlude
 from service.db.tables import audit_events, outbox
 from service.db.tables import sessions as sessions_table
+from service.runtime import Interlude
 from service.services import sessions
 from service.services.bulk import book_sessions
 from service.services.errors import InvalidInput, NotFound
-from service.services.planning import insert_outbox, new_session_rows
+from service.services.outbox.planning import insert_outbox, new_session_rows
 from tests.conftest import POSTGRES_URL, T0, FakeClock, make_services, need_postgres
 from tests.helpers import enrol
 

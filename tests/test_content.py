@@ -15,9 +15,10 @@ from service.db.engine import make_engine
 from service.db.tables import audit_events, content_versions, outbox
 from service.scheduler import build_scheduler
 from service.schedules import ScheduleError, load_schedules, parse_schedule, raw_steps
-from service.services import content, sessions
-from service.services.dispatch import Dispatcher
+from service.services import sessions
+from service.services.content import edits as content
 from service.services.errors import Conflict, InvalidInput, NotFound
+from service.services.outbox.dispatch import Dispatcher
 from service.templates import MessageTemplates, TemplateError
 from tests.conftest import ROOT, T0, FakeClock, make_config, make_services, schedules_for_tests
 from tests.helpers import book, by_step, enrol, rows, sandbox

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 
 from service.bootstrap import build
 from service.db.tables import content_versions
-from service.services import content
+from service.services.content import edits as content
 from service.web import create_app
 
 from .conftest import T0, make_config, make_services

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 from service.db.tables import delivery_attempts, outbox
 from service.logs import KeyValueFormatter
 from service.services import sessions
-from service.services.dispatch import Dispatcher
+from service.services.outbox.dispatch import Dispatcher
 from service.transports.base import TransportError
 from service.transports.sandbox import SandboxTransport
 from tests.conftest import make_services

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from service.db.tables import delivery_attempts, sandbox_messages
-from service.services.dispatch import Dispatcher
+from service.services.outbox.dispatch import Dispatcher
 from service.transports.base import Outgoing, SendResult, TransportError
 from tests.conftest import make_services as _make_services
 from tests.helpers import book, enrol, opt_out, rows, sandbox

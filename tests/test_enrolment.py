@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from service.services.dispatch import Dispatcher
+from service.services.outbox.dispatch import Dispatcher
 from tests.conftest import ROOT, make_config, make_services
 from tests.helpers import enrol, rows, sandbox
 

@@ -20,8 +20,8 @@ from service.db.migrate import MIGRATIONS, upgrade
 from service.db.tables import escalations, inbound_messages, patients, staff_tasks
 from service.demo import DEMO_CONFIG, write_demo_config
 from service.domain.office_hours import OfficeHours, within_office_hours
-from service.services.dispatch import Dispatcher
-from service.services.escalations import page_after_hours_inbox, raise_escalation, sweep
+from service.services.outbox.dispatch import Dispatcher
+from service.services.replies.escalations import page_after_hours_inbox, raise_escalation, sweep
 from service.web import create_app
 from tests.conftest import ROOT, TWILIO_TOKEN, make_config, make_services
 from tests.helpers import book, enrol, rows, sandbox
@@ -155,7 +155,7 @@ def test_the_crisis_category_is_stored_and_shown_in_plain_words(make_app):
     escalate(app, patient["id"], kind="no-answer")
     crisis, silence = all_escalations(app)
     assert crisis["category"] == "harm-others" and silence["category"] is None
-    from service.services.escalations import list_escalations
+    from service.services.replies.escalations import list_escalations
 
     views = {v["kind"]: v for v in list_escalations(app)}
     assert views["crisis"]["reason"] == "crisis language: harm to others"
@@ -192,7 +192,7 @@ def test_the_page_names_the_crisis_category_and_never_the_patients_words(make_ap
 
 def test_every_crisis_category_has_its_own_wording():
     from service.domain.crisis import CATEGORIES
-    from service.services.escalations import reason_label
+    from service.services.replies.escalations import reason_label
 
     labels = {reason_label("crisis", c) for c in CATEGORIES}
     assert len(labels) == len(CATEGORIES) and all(label.startswith("crisis language: ") for label in labels)

@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 
 from service.db.tables import audit_events, delivery_attempts, patients, staff_tasks
 from service.logs import KeyValueFormatter
-from service.services.deliveries import apply_status, list_deliveries, mask_email, mask_phone
-from service.services.delivery_policy import after_failure, sweep_unconfirmed_prep
-from service.services.dispatch import Dispatcher
+from service.services.outbox.deliveries import apply_status, list_deliveries, mask_email, mask_phone
+from service.services.outbox.delivery_policy import after_failure, sweep_unconfirmed_prep
+from service.services.outbox.dispatch import Dispatcher
 from service.transports.base import TransportError
 from service.web import create_app
 from tests.conftest import API_TOKEN, make_config, make_services

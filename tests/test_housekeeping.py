@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select, update
 
-from service.bootstrap import Interlude
 from service.db.tables import (
     audit_events,
     checkins,
@@ -22,9 +21,11 @@ from service.db.tables import (
     outbox,
     sandbox_messages,
 )
+from service.runtime import Interlude
 from service.scheduler import build_scheduler
-from service.services import housekeeping, sessions
-from service.services.housekeeping import PRUNABLE, TABLES
+from service.services import sessions
+from service.services.outbox import housekeeping
+from service.services.outbox.housekeeping import PRUNABLE, TABLES
 from tests.conftest import T0, make_config, make_services
 from tests.helpers import book, enrol, opt_out
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, update
 
 from service.config import ConfigError
 from service.db.tables import delivery_attempts, outbox, patients, staff_tasks
-from service.services.dispatch import Dispatcher
+from service.services.outbox.dispatch import Dispatcher
 from service.transports.base import Outgoing, SendResult, TransportError
 from service.transports.smtp_email import SmtpEmailTransport
 from tests.conftest import make_config, make_services

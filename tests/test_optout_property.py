@@ -19,9 +19,9 @@ from sqlalchemy import select
 from service.db.tables import sandbox_messages
 from service.scheduler import sweep
 from service.services import sessions
-from service.services.dispatch import Dispatcher
 from service.services.errors import ServiceError
-from service.services.replies import Inbound, handle_inbound
+from service.services.outbox.dispatch import Dispatcher
+from service.services.replies.inbound import Inbound, handle_inbound
 from tests.conftest import T0, FakeClock, make_services
 from tests.helpers import book, enrol
 

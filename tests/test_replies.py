@@ -14,7 +14,7 @@ from service.db.tables import escalations, inbound_messages
 from service.db.tables import sessions as treatment_sessions
 from service.logs import KeyValueFormatter
 from service.scheduler import sweep
-from service.services.dispatch import Dispatcher
+from service.services.outbox.dispatch import Dispatcher
 from service.web import create_app
 from tests.conftest import API_TOKEN, TWILIO_TOKEN, make_config, make_services
 from tests.helpers import book, enrol, sandbox

@@ -26,8 +26,8 @@ from service.db.tables import (
     patients,
 )
 from service.domain.segments import segment_info
-from service.services.dispatch import Dispatcher
-from service.services.replies import Inbound, handle_inbound
+from service.services.outbox.dispatch import Dispatcher
+from service.services.replies.inbound import Inbound, handle_inbound
 from service.templates import MessageTemplates
 from service.web import create_app
 from tests.conftest import API_TOKEN, make_config, make_services

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from service.scheduler import build_scheduler
-from service.services.dispatch import Dispatcher
+from service.services.outbox.dispatch import Dispatcher
 from tests.helpers import enrol, sandbox
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from service.db.tables import audit_events, outbox
 from service.db.tables import sessions as sessions_table
 from service.services import sessions
-from service.services.dispatch import Dispatcher
 from service.services.errors import Conflict, InvalidInput, NotFound
+from service.services.outbox.dispatch import Dispatcher
 from tests.helpers import book, by_step, enrol, rows, sandbox
 
 
@@ -32,8 +32,8 @@ def test_planning_twice_is_idempotent(services):
     p = enrol(services)
     s = book(services, p["id"], "2027-03-12T09:00")
     before = rows(services, session_id=s["id"])
+    from service.services.outbox.planning import plan_for_session
     from service.services.patients import get_patient
-    from service.services.planning import plan_for_session
 
     with services.engine.begin() as conn:
         session = sessions.get_session(conn, s["id"])

@@ -14,8 +14,8 @@ from sqlalchemy import insert, select
 from service.config import ConfigError
 from service.db.tables import delivery_attempts, outbox, staff_tasks
 from service.logs import KeyValueFormatter
-from service.services.dispatch import Dispatcher
-from service.services.unsubscribe import UnsubscribeLinks, read_token
+from service.services.outbox.dispatch import Dispatcher
+from service.services.replies.unsubscribe import UnsubscribeLinks, read_token
 from service.transports.smtp_email import SmtpEmailTransport
 from tests.conftest import make_config, make_services
 from tests.helpers import book, enrol, rows

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from service.db.tables import audit_events, inbound_messages, outbox
-from service.services.dispatch import Dispatcher
-from service.services.replies import Inbound, handle_inbound
+from service.services.outbox.dispatch import Dispatcher
+from service.services.replies.inbound import Inbound, handle_inbound
 
 from .helpers import enrol, sandbox
 from .staff_helpers import ADMIN, STAFF

@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from service.db.tables import delivery_attempts
 from service.db.tables import patients as patients_table
 from service.db.tables import sessions as sessions_table
-from service.services import patient_pages, replies
-from service.services.deliveries import apply_status
-from service.services.dispatch import Dispatcher
-from service.services.replies import Inbound
+from service.services.outbox.deliveries import apply_status
+from service.services.outbox.dispatch import Dispatcher
+from service.services.replies import inbound as replies
+from service.services.replies.inbound import Inbound
 from service.services.staff import add_staff
+from service.services.views import patient_pages
 from service.transports.base import TransportError
 from service.web import create_app
 from tests.conftest import make_config, make_services

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import insert, select
 
 from service.db.tables import audit_events, escalations, inbound_messages, outbox, staff_tasks
-from service.services.dispatch import Dispatcher
-from service.services.replies import Inbound, handle_inbound
+from service.services.outbox.dispatch import Dispatcher
+from service.services.replies.inbound import Inbound, handle_inbound
 from service.web import create_app
 
 from .helpers import enrol

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from service.db.tables import audit_events, escalations, inbound_messages
 from service.services import consent
-from service.services.dispatch import Dispatcher
+from service.services.outbox.dispatch import Dispatcher
 from service.web import create_app
 
 from .helpers import book, enrol, sandbox

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from service.db.tables import content_versions, escalations, patients
-from service.services.dispatch import Dispatcher
+from service.services.outbox.dispatch import Dispatcher
 from tests.helpers import rows, sandbox
 
 from .staff_helpers import ADMIN

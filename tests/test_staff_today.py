@@ -13,9 +13,9 @@ from sqlalchemy import select, update
 
 from service.db.tables import escalations, outbox, staff_tasks
 from service.db.tables import sessions as treatment_sessions
-from service.services import escalations as escalation_service
-from service.services.dispatch import Dispatcher
-from service.services.replies import Inbound, handle_inbound
+from service.services.outbox.dispatch import Dispatcher
+from service.services.replies import escalations as escalation_service
+from service.services.replies.inbound import Inbound, handle_inbound
 from service.services.tasks import open_task
 from service.web import create_app
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from service.db.tables import consent_events, delivery_attempts, outbox, patients, staff_tasks
-from service.services.dispatch import Dispatcher
+from service.services.outbox.dispatch import Dispatcher
 from service.transports.base import TransportError
 from service.web import create_app
 from tests.conftest import TWILIO_TOKEN, make_config, make_services

@@ -21,8 +21,8 @@ from service.db.engine import make_engine
 from service.db.tables import consent_events, delivery_attempts, outbox, patients, staff_tasks
 from service.domain.segments import segment_info
 from service.logs import KeyValueFormatter
-from service.services.dispatch import Dispatcher
-from service.services.recovery import recover_stale
+from service.services.outbox.dispatch import Dispatcher
+from service.services.outbox.recovery import recover_stale
 from service.transports.rate_limit import SendSlots
 from service.transports.twilio_sms import TwilioSmsTransport
 from service.web import create_app

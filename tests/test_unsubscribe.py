@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from service.db.tables import consent_events
-from service.services.dispatch import Dispatcher
-from service.services.unsubscribe import UnsubscribeLinks, make_token, read_token
+from service.services.outbox.dispatch import Dispatcher
+from service.services.replies.unsubscribe import UnsubscribeLinks, make_token, read_token
 from service.web import create_app
 from tests.conftest import make_config, make_services
 from tests.helpers import book, enrol, rows

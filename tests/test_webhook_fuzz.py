@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from service.db.tables import delivery_attempts, inbound_messages
-from service.services.dispatch import Dispatcher
+from service.services.outbox.dispatch import Dispatcher
 from service.web import create_app
 from tests.conftest import TWILIO_TOKEN, make_config, make_services
 from tests.helpers import ScriptedTransport, book, enrol

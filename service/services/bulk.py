@@ -24,13 +24,13 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
-from ..bootstrap import Interlude
 from ..db.tables import audit_events, patients, sessions
 from ..domain.planner import PatientFacts
 from ..domain.quiet_hours import Window
 from ..domain.schedule import Schedule
+from ..runtime import Interlude
 from .errors import InvalidInput, NotFound, ServiceError
-from .planning import PlanOutcome, insert_outbox, new_session_rows, patient_facts
+from .outbox.planning import PlanOutcome, insert_outbox, new_session_rows, patient_facts
 from .sessions import BOOKED, COMPLETED, complete_booking, read_booking, session_row
 from .validation import Fields
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from ..bootstrap import Interlude
 from ..db.tables import clinics
+from ..runtime import Interlude
 
 DEFAULT_SLUG = "default"
 

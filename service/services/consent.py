@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from ..bootstrap import Interlude
 from ..db.tables import consent_events
 from ..domain.consent import CHANNELS, PURPOSES, ConsentEvent, allows
+from ..runtime import Interlude
 from .patients import get_patient
 
 SOURCES = (

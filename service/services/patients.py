@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..bootstrap import Interlude
 from ..db.tables import clinics, consent_events, patients
+from ..runtime import Interlude
 from . import audit
 from . import validation as v
 from .errors import Conflict, InvalidInput, NotFound
-from .planning import plan_for_enrolment
+from .outbox.planning import plan_for_enrolment
 
 _FIELDS = {
     "first_name",

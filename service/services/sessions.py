@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from ..bootstrap import Interlude
 from ..db.tables import outbox, sessions
 from ..domain import delivery
+from ..runtime import Interlude
 from . import audit
 from . import validation as v
 from .errors import Conflict, InvalidInput, NotFound
+from .outbox.planning import PlanOutcome, plan_for_session, plan_new_session
 from .patients import get_patient
-from .planning import PlanOutcome, plan_for_session, plan_new_session
 
 BOOKED, CANCELLED, COMPLETED, NO_SHOW = "booked", "cancelled", "completed", "no_show"
 

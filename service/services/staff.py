@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..bootstrap import Interlude
 from ..db.tables import staff_users
+from ..runtime import Interlude
 from . import audit
 from .errors import Conflict, InvalidInput, NotFound
 from .validation import email as valid_email

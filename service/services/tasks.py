@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from ..bootstrap import Interlude
 from ..db.tables import staff_tasks
 from ..db.upsert import insert_if_absent
+from ..runtime import Interlude
 from .errors import NotFound
 
 # Tasks that stand for a crisis nobody was paged for: with nobody on call ("escalation-unrouted")

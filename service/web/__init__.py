@@ -14,8 +14,9 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from ..bootstrap import Interlude, build
+from ..bootstrap import build
 from ..config import Config, load_config
+from ..runtime import Interlude
 from ..services.errors import Conflict, InvalidInput, NotFound
 from .staff.common import error_page as staff_error
 

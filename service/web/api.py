@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, jsonify, request
 
-from ..services import queries, sessions
-from ..services.deliveries import list_deliveries
+from ..services import sessions
 from ..services.errors import InvalidInput
+from ..services.outbox.deliveries import list_deliveries
 from ..services.patients import create_patient, update_patient
+from ..services.views import queries
 from . import openapi
 from .auth import require_api_token
 

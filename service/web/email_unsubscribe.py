@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, request
 from markupsafe import escape
 
-from ..services.unsubscribe import is_valid, unsubscribe
+from ..services.replies.unsubscribe import is_valid, unsubscribe
 
 bp = Blueprint("email_unsubscribe", __name__)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..bootstrap import Interlude
 from ..domain.delivery import OUTBOX_STATES
+from ..runtime import Interlude
 from ..services import validation as v
 from ..services.sessions import BOOKED, CANCELLED, COMPLETED, MAX_REASON, NO_SHOW
 

@@ -6,9 +6,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
 
-from ..services import escalations, replies, tasks
+from ..services import tasks
 from ..services.consent import ledger
 from ..services.errors import InvalidInput
+from ..services.replies import escalations
+from ..services.replies import inbound as replies
 from ..services.validation import Fields, storable, text
 from .api import json_body
 from .auth import require_api_token

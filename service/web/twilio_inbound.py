@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from ..services.replies import Inbound, handle_inbound
+from ..services.replies.inbound import Inbound, handle_inbound
 from ..services.validation import UNSTORABLE, storable
 from .auth import twilio_signature_ok
 

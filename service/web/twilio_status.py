@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 
-from ..services.deliveries import apply_status
+from ..services.outbox.deliveries import apply_status
 from .auth import twilio_signature_ok
 
 bp = Blueprint("twilio_status", __name__)

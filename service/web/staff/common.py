@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from flask import Flask, abort, current_app, g, render_template, request, session
 from sqlalchemy.exc import SQLAlchemyError
 
-from ...bootstrap import Interlude
-from ...services import today
+from ...runtime import Interlude
 from ...services.staff import StaffUser, active_user
+from ...services.views import today
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("interlude.web.staff")

@@ -16,8 +16,9 @@ from werkzeug.datastructures import MultiDict
 
 from ...domain.schedule import CHANNELS, LATE_POLICIES, QUIET_POLICIES
 from ...schedules import INDICATIONS, MODALITIES
-from ...services import content, content_pages
+from ...services.content import edits as content
 from ...services.errors import Conflict, InvalidInput
+from ...services.views import content_pages
 from . import common
 
 bp = Blueprint("content", __name__)

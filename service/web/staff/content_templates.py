@@ -17,8 +17,9 @@ from zoneinfo import available_timezones
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from ...schedules import MODALITIES
-from ...services import content, content_pages
+from ...services.content import edits as content
 from ...services.errors import Conflict, InvalidInput
+from ...services.views import content_pages
 from . import common
 from .content import CONFLICT, base_version_of, bp, history_of, read_version, rollback_reason
 

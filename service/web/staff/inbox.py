@@ -11,8 +11,10 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from ...services import inbox, replies, today
 from ...services.errors import Conflict, InvalidInput
+from ...services.replies import inbound as replies
+from ...services.replies import inbox
+from ...services.views import today
 from . import common
 
 bp = Blueprint("inbox", __name__)

@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo, available_timezones
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from ...services import patient_pages, sessions
+from ...services import sessions
 from ...services import validation as v
 from ...services.errors import Conflict, InvalidInput
 from ...services.patients import create_patient
+from ...services.views import patient_pages
 from . import common
 
 bp = Blueprint("patients", __name__)

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from ...services import sandbox_phone
 from ...services.errors import InvalidInput, NotFound
+from ...services.replies import sandbox_phone
 from . import common
 
 bp = Blueprint("sandbox", __name__)

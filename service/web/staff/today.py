@@ -12,8 +12,10 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from ...services import escalations, tasks, today
+from ...services import tasks
 from ...services.errors import Conflict, InvalidInput
+from ...services.replies import escalations
+from ...services.views import today
 from . import common
 
 bp = Blueprint("today", __name__)

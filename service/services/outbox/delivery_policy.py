@@ -25,14 +25,14 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from ..bootstrap import Interlude
-from ..db.tables import delivery_attempts, outbox, patients, sessions
-from ..db.upsert import insert_if_absent
-from ..domain import delivery
-from ..domain.consent import allows, purpose_of
-from ..transports.base import TransportError
-from . import audit, consent, tasks
-from .sessions import BOOKED
+from ...db.tables import delivery_attempts, outbox, patients, sessions
+from ...db.upsert import insert_if_absent
+from ...domain import delivery
+from ...domain.consent import allows, purpose_of
+from ...runtime import Interlude
+from ...transports.base import TransportError
+from .. import audit, consent, tasks
+from ..sessions import BOOKED
 
 log = logging.getLogger("interlude.delivery")
 ACTOR = "system:delivery"

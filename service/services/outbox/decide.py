@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 
-from ..bootstrap import Interlude
-from ..domain.consent import ConsentEvent, allows, purpose_of
-from ..domain.quiet_hours import place
-from ..templates import TemplateError
-from ..transports.base import Outgoing
-from .context import Formatter, message_context, session_context
+from ...domain.consent import ConsentEvent, allows, purpose_of
+from ...domain.quiet_hours import place
+from ...runtime import Interlude
+from ...template_context import Formatter, message_context, session_context
+from ...templates import TemplateError
+from ...transports.base import Outgoing
 
 log = logging.getLogger("interlude.dispatch")
 # Quiet-hours policy of the messages the system plans itself (not from a schedule step).

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..bootstrap import Interlude
-from ..domain.planner import PatientFacts, SessionFacts, plan_enrolment, plan_session
-from ..domain.segments import segment_info
-from ..templates import TemplateError
-from .context import Formatter, message_context
-from .errors import InvalidInput
-from .validation import DEFAULT_DURATION, MODALITIES, local_or_aware_time, timezone
+from ...domain.planner import PatientFacts, SessionFacts, plan_enrolment, plan_session
+from ...domain.segments import segment_info
+from ...runtime import Interlude
+from ...template_context import Formatter, message_context
+from ...templates import TemplateError
+from ..errors import InvalidInput
+from ..validation import DEFAULT_DURATION, MODALITIES, local_or_aware_time, timezone
 
 
 @dataclass(frozen=True)

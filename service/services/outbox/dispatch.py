@@ -31,16 +31,16 @@ from sqlalchemy import (
     update,
 )
 
-from ..bootstrap import Interlude
-from ..db.engine import reader
-from ..db.outage import unreachable
-from ..db.tables import consent_events, outbox, patients, sessions
-from ..domain import delivery
-from ..domain.consent import ConsentEvent, allows, purpose_of
-from ..domain.schedule import CATEGORY_PRIORITY
-from ..transports.base import RecordingTransport, SendResult, Transport, TransportError
-from .dispatch_decide import Decider, Decision
-from .dispatch_record import INTERNAL_ERROR, DispatchStats, Outcome, Recorder, ids_in
+from ...db.engine import reader
+from ...db.outage import unreachable
+from ...db.tables import consent_events, outbox, patients, sessions
+from ...domain import delivery
+from ...domain.consent import ConsentEvent, allows, purpose_of
+from ...domain.schedule import CATEGORY_PRIORITY
+from ...runtime import Interlude
+from ...transports.base import RecordingTransport, SendResult, Transport, TransportError
+from .decide import Decider, Decision
+from .record import INTERNAL_ERROR, DispatchStats, Outcome, Recorder, ids_in
 
 __all__ = ["DispatchStats", "Dispatcher"]
 

@@ -17,13 +17,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ..bootstrap import Interlude
-from ..db.tables import delivery_attempts, inbound_messages, patients, sandbox_messages
-from . import audit
-from .deliveries import mask_phone
-from .errors import InvalidInput, NotFound
-from .patients import get_patient
-from .replies import Inbound, ReplyResult, handle_inbound
+from ...db.tables import delivery_attempts, inbound_messages, patients, sandbox_messages
+from ...runtime import Interlude
+from .. import audit
+from ..errors import InvalidInput, NotFound
+from ..outbox.deliveries import mask_phone
+from ..patients import get_patient
+from .inbound import Inbound, ReplyResult, handle_inbound
 
 log = logging.getLogger("interlude.sandbox_phone")
 

@@ -17,12 +17,12 @@ from urllib.parse import quote
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Engine, select
 
-from ..bootstrap import Interlude
-from ..config import Config
-from ..db.engine import reader
-from ..db.tables import patients
-from ..domain.consent import allows
-from . import consent
+from ...config import Config
+from ...db.engine import reader
+from ...db.tables import patients
+from ...domain.consent import allows
+from ...runtime import Interlude
+from .. import consent
 
 _SALT = "interlude.email-unsubscribe.v1"
 PATH = "/email/unsubscribe/"

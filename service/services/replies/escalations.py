@@ -15,14 +15,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, select, update
 
-from ..bootstrap import Interlude
-from ..config import ContactConfig
-from ..db.tables import escalations, outbox, patients, sessions
-from ..domain import delivery
-from ..domain.office_hours import within_office_hours
-from . import audit, inbox, tasks
-from .errors import Conflict, InvalidInput, NotFound
-from .tasks import open_task
+from ...config import ContactConfig
+from ...db.tables import escalations, outbox, patients, sessions
+from ...domain import delivery
+from ...domain.office_hours import within_office_hours
+from ...runtime import Interlude
+from .. import audit, tasks
+from ..errors import Conflict, InvalidInput, NotFound
+from ..tasks import open_task
+from . import inbox
 
 REASONS = {
     "crisis": "crisis language in a patient message",

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..bootstrap import Interlude
-from ..db import tables
-from ..db.tables import delivery_attempts, outbox, sessions
-from . import audit
-from .patients import get_patient, public_patient
-from .sessions import get_session, public_session
+from ...db import tables
+from ...db.tables import delivery_attempts, outbox, sessions
+from ...runtime import Interlude
+from .. import audit
+from ..patients import get_patient, public_patient
+from ..sessions import get_session, public_session
 
 
 def _iso(value: Any) -> str | None:

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select, update
 
-from ..bootstrap import Interlude
-from ..db.engine import reader
-from ..db.tables import delivery_attempts, outbox
-from ..domain import delivery
+from ...db.engine import reader
+from ...db.tables import delivery_attempts, outbox
+from ...domain import delivery
+from ...runtime import Interlude
 
 log = logging.getLogger("interlude.dispatch")
 

@@ -28,12 +28,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from ..bootstrap import Interlude
-from ..db.tables import delivery_attempts, outbox
-from ..domain import delivery
-from ..transports.base import SendResult, TransportError
-from .dispatch_decide import Decision
-from .tasks import open_task
+from ...db.tables import delivery_attempts, outbox
+from ...domain import delivery
+from ...runtime import Interlude
+from ...transports.base import SendResult, TransportError
+from ..tasks import open_task
+from .decide import Decision
 
 log = logging.getLogger("interlude.dispatch")
 Outcome = tuple[Decision, SendResult | TransportError]

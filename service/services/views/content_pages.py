@@ -11,11 +11,11 @@ from collections.abc import Iterable, Mapping
 from datetime import time
 from typing import Any
 
-from ..bootstrap import Interlude
-from ..domain.durations import Offset
-from ..domain.schedule import Conditions, Step
-from ..templates import ALL_FILES
-from . import content
+from ...domain.durations import Offset
+from ...domain.schedule import Conditions, Step
+from ...runtime import Interlude
+from ...templates import ALL_FILES
+from ..content import edits as content
 
 ANCHOR_ORDER = ("enrolment", "booking", "reschedule", "start", "end")
 ANCHOR_TITLES = {

@@ -47,9 +47,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from ..bootstrap import Interlude
-from ..config import RetentionConfig
-from ..db.tables import (
+from ...config import RetentionConfig
+from ...db.tables import (
     checkins,
     delivery_attempts,
     escalations,
@@ -58,8 +57,9 @@ from ..db.tables import (
     sandbox_messages,
     sessions,
 )
-from ..domain import delivery
-from .sessions import BOOKED
+from ...domain import delivery
+from ...runtime import Interlude
+from ..sessions import BOOKED
 
 log = logging.getLogger("interlude.housekeeping")
 

@@ -13,15 +13,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, String, cast, func, literal, or_, select
 
-from ..bootstrap import Interlude
-from ..db.tables import checkins, escalations, inbound_messages, outbox, patients, sessions, staff_tasks
-from ..templates import TemplateError
-from . import deliveries, inbox, replies, tasks
-from .checkins import step_of
-from .context import display_phone, message_context
-from .errors import NotFound
-from .escalations import CATEGORY_WORDS, REASONS
-from .inbox import DURING_CHECKIN
+from ...db.tables import checkins, escalations, inbound_messages, outbox, patients, sessions, staff_tasks
+from ...runtime import Interlude
+from ...template_context import display_phone, message_context
+from ...templates import TemplateError
+from .. import tasks
+from ..errors import NotFound
+from ..outbox import deliveries
+from ..replies import inbound as replies
+from ..replies import inbox
+from ..replies.checkins import step_of
+from ..replies.escalations import CATEGORY_WORDS, REASONS
+from ..replies.inbox import DURING_CHECKIN
 
 log = logging.getLogger("interlude.today")
 FAILED_DAYS = 7  # failed deliveries older than this have left the Today page (patient pages keep them)

@@ -17,19 +17,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, or_, select, update
 
-from ..db.tables import outbox, patients, sessions
-from ..domain import delivery
-from ..domain.planner import (
-    PatientFacts,
-    PlannedMessage,
-    SessionFacts,
-    plan_enrolment,
-    plan_session,
-)
-from ..domain.quiet_hours import Window
-from ..domain.schedule import Schedule
-from .context import Formatter
-from .validation import DEFAULT_DURATION
+from ...db.tables import outbox, patients, sessions
+from ...domain import delivery
+from ...domain.planner import PatientFacts, PlannedMessage, SessionFacts, plan_enrolment, plan_session
+from ...domain.quiet_hours import Window
+from ...domain.schedule import Schedule
+from ...template_context import Formatter
+from ..validation import DEFAULT_DURATION
 
 # A row in one of these states has been tried for its occurrence: it is never planned again.
 _TRIED = frozenset({delivery.SENT, delivery.SENDING, delivery.UNKNOWN, delivery.FAILED})

@@ -24,26 +24,26 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from ..bootstrap import Interlude
-from ..db.tables import inbound_messages, outbox, patients, sessions
-from ..db.upsert import insert_if_absent
-from ..domain import delivery
-from ..domain.answers import parse_answer
-from ..domain.consent import allows
-from ..domain.crisis import CrisisHit, screen
-from ..domain.keywords import classify_keyword
-from ..domain.quiet_hours import place
-from ..domain.schedule import CATEGORY_PRIORITY
-from ..domain.segments import AVOIDABLE
-from ..domain.text import fold
-from ..templates import TemplateError
-from . import audit, consent
+from ...db.tables import inbound_messages, outbox, patients, sessions
+from ...db.upsert import insert_if_absent
+from ...domain import delivery
+from ...domain.answers import parse_answer
+from ...domain.consent import allows
+from ...domain.crisis import CrisisHit, screen
+from ...domain.keywords import classify_keyword
+from ...domain.quiet_hours import place
+from ...domain.schedule import CATEGORY_PRIORITY
+from ...domain.segments import AVOIDABLE
+from ...domain.text import fold
+from ...runtime import Interlude
+from ...template_context import message_context
+from ...templates import TemplateError
+from .. import audit, consent
+from ..errors import Conflict, InvalidInput, NotFound, ServiceError
+from ..tasks import open_task
 from . import inbox as inbox_module
 from .checkins import open_question, recently_closed, record_answer, step_of
-from .context import message_context
-from .errors import Conflict, InvalidInput, NotFound, ServiceError
 from .escalations import acknowledge, page_after_hours_inbox, raise_escalation
-from .tasks import open_task
 
 log = logging.getLogger("interlude.replies")
 

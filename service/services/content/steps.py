@@ -8,11 +8,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..bootstrap import Interlude
-from ..checks import step_edit_problems
-from ..domain.schedule import Schedule
-from ..schedules import ScheduleError, load_schedules
-from .content_store import (
+from ...checks import step_edit_problems
+from ...domain.schedule import Schedule
+from ...runtime import Interlude
+from ...schedules import ScheduleError, load_schedules
+from ..errors import Conflict, InvalidInput
+from ..outbox.planning import ReplanOutcome, replan_schedule, step_example
+from .store import (
     EDITABLE,
     OPTIONAL,
     STEP,
@@ -27,8 +29,6 @@ from .content_store import (
     _Tx,
     _write,
 )
-from .errors import Conflict, InvalidInput
-from .planning import ReplanOutcome, replan_schedule, step_example
 
 
 def preview_step_edit(app: Interlude, schedule: str, step_id: str, changes: Any) -> dict[str, Any]:

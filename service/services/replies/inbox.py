@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection, case, exists, or_, select, update
 
-from ..bootstrap import Interlude
-from ..db.tables import escalations, inbound_messages
-from . import audit
-from .errors import Conflict, NotFound
-from .tasks import close_tasks, episode_keys
+from ...db.tables import escalations, inbound_messages
+from ...runtime import Interlude
+from .. import audit
+from ..errors import Conflict, NotFound
+from ..tasks import close_tasks, episode_keys
 
 log = logging.getLogger("interlude.inbox")
 

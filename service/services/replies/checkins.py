@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from ..bootstrap import Interlude, SentHook
-from ..db.tables import checkins, outbox, patients, sessions
-from ..db.upsert import insert_if_absent
-from ..domain import delivery
-from ..domain.schedule import Step
+from ...db.tables import checkins, outbox, patients, sessions
+from ...db.upsert import insert_if_absent
+from ...domain import delivery
+from ...domain.schedule import Step
+from ...runtime import Interlude, SentHook
+from ..tasks import open_task
 from .escalations import raise_escalation
-from .tasks import open_task
 
 
 def step_of(app: Interlude, schedule: str, step_id: str) -> Step | None:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from babel.dates import format_date, format_time
 
-from ..config import ClinicConfig
+from .config import ClinicConfig
 
 _FORMATS = {
     "en": {"date": "EEEE, MMMM d", "short": "EEE, MMM d", "time": "h:mm a", "at": "{d} at {t}"},

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select, update
 
-from ..bootstrap import Interlude
-from ..db.tables import delivery_attempts, outbox, patients
-from ..domain import delivery
-from ..transports.base import TransportError
+from ...db.tables import delivery_attempts, outbox, patients
+from ...domain import delivery
+from ...runtime import Interlude
+from ...transports.base import TransportError
 from .delivery_policy import meaning
 
 log = logging.getLogger("interlude.delivery")

@@ -12,19 +12,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from ..bootstrap import Interlude
-from ..db.tables import delivery_attempts, inbound_messages, outbox, patients, sessions
-from ..domain import delivery
-from ..domain.consent import allows, purpose_of
-from ..domain.planner import PlannedMessage, SessionFacts, plan_session
-from . import consent
-from . import validation as v
-from .deliveries import mask_phone
-from .delivery_policy import meaning
-from .errors import Conflict
-from .patients import get_patient
-from .planning import patient_facts, session_facts
-from .sessions import BOOKED, COMPLETED, get_session
+from ...db.tables import delivery_attempts, inbound_messages, outbox, patients, sessions
+from ...domain import delivery
+from ...domain.consent import allows, purpose_of
+from ...domain.planner import PlannedMessage, SessionFacts, plan_session
+from ...runtime import Interlude
+from .. import consent
+from .. import validation as v
+from ..errors import Conflict
+from ..outbox.deliveries import mask_phone
+from ..outbox.delivery_policy import meaning
+from ..outbox.planning import patient_facts, session_facts
+from ..patients import get_patient
+from ..sessions import BOOKED, COMPLETED, get_session
 
 RECENT = 50
 BOOK_FIELDS = {"patient_id", "start", "modality", "duration_minutes", "number", "schedule", "external_ref"}

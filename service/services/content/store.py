@@ -18,12 +18,12 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 
-from ..bootstrap import Interlude, Overlays, read_overlays
-from ..db.tables import content_versions as cv
-from ..schedules import ScheduleError, raw_steps
-from ..templates import ALL_FILES, MessageTemplates, TemplateError
-from . import audit
-from .errors import Conflict, InvalidInput, NotFound
+from ...db.tables import content_versions as cv
+from ...runtime import Interlude, Overlays, read_overlays
+from ...schedules import ScheduleError, raw_steps
+from ...templates import ALL_FILES, MessageTemplates, TemplateError
+from .. import audit
+from ..errors import Conflict, InvalidInput, NotFound
 
 STEP, TEMPLATE = "step", "template"
 KINDS = (STEP, TEMPLATE)

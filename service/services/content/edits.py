@@ -19,14 +19,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
-from ..bootstrap import Interlude, Overlays, read_overlays
-from ..checks import SAMPLE_ESCALATION, Problem, template_edit_problems
-from ..db.tables import content_versions as cv
-from ..domain.segments import segment_info
-from ..schedules import ScheduleError, load_schedules
-from ..templates import MessageTemplates, TemplateError
-from .content_steps import _store_step, preview_step_edit, save_step
-from .content_store import (
+from ...checks import SAMPLE_ESCALATION, Problem, template_edit_problems
+from ...db.tables import content_versions as cv
+from ...domain.segments import segment_info
+from ...runtime import Interlude, Overlays, read_overlays
+from ...schedules import ScheduleError, load_schedules
+from ...template_context import message_context
+from ...templates import MessageTemplates, TemplateError
+from ..errors import Conflict, InvalidInput, NotFound
+from ..validation import DEFAULT_DURATION, MODALITIES, timezone
+from .steps import _store_step, preview_step_edit, save_step
+from .store import (
     EDITABLE,
     KINDS,
     MAX_TEXT,
@@ -46,9 +49,6 @@ from .content_store import (
     _Tx,
     _write,
 )
-from .context import message_context
-from .errors import Conflict, InvalidInput, NotFound
-from .validation import DEFAULT_DURATION, MODALITIES, timezone
 
 __all__ = [
     "EDITABLE",
