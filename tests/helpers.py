@@ -103,3 +103,11 @@ def due_note(dedupe_key: str, patient_id: int, channel: str, now: Any, step_id: 
         "created_at": now,
         "updated_at": now,
     }
+
+
+def cli_runner(flask_app: Any) -> Any:
+    """A runner of `interlude` commands against `flask_app` (the commands added to its `cli`)."""
+    from service.cli import init_app
+
+    init_app(flask_app)
+    return flask_app.test_cli_runner()

@@ -16,7 +16,7 @@ from datetime import timedelta
 from service.services import sessions
 from service.services.outbox.dispatch import Dispatcher
 from service.web import create_app
-from tests.helpers import book, enrol, rows, sandbox
+from tests.helpers import book, cli_runner, enrol, rows, sandbox
 
 
 def run_until(app, clock, until, step=timedelta(minutes=15)) -> None:
@@ -93,7 +93,7 @@ def test_4_and_5_failures_are_visible_with_a_reason(sqlite_url, clock):
     p = enrol(app)
     book(app, p["id"], "2027-03-05T09:00")
     Dispatcher(app).run_once()
-    runner = create_app(services=app).test_cli_runner()
+    runner = cli_runner(create_app(services=app))
     out = runner.invoke(args=["outbox", "--status", "failed"]).output
     assert "booking_confirmation (permanent:21614)" in out
 

@@ -13,6 +13,7 @@ import pytest
 
 from service.web import create_app
 from tests.conftest import ROOT, make_services
+from tests.helpers import cli_runner
 
 INTERLUDE = str(Path(sys.executable).parent / "interlude")
 
@@ -20,7 +21,7 @@ INTERLUDE = str(Path(sys.executable).parent / "interlude")
 @pytest.fixture
 def runner(sqlite_url, clock):
     app = create_app(services=make_services(sqlite_url, clock))
-    return app.test_cli_runner()
+    return cli_runner(app)
 
 
 def run(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:

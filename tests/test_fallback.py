@@ -17,7 +17,7 @@ from service.services.outbox.dispatch import Dispatcher
 from service.transports.base import TransportError
 from service.web import create_app
 from tests.conftest import API_TOKEN, make_config, make_services
-from tests.helpers import ScriptedTransport, book, enrol, rows
+from tests.helpers import ScriptedTransport, book, cli_runner, enrol, rows
 from tests.prism import twilio_settings
 from tests.smtp_peer import PASSWORD, smtp_server, smtp_settings
 
@@ -298,7 +298,7 @@ def test_failed_deliveries_from_the_cli_and_the_api(sqlite_url, clock):
     book(app, p["id"], "2027-03-12T09:00")
     Dispatcher(app).run_once()
     flask_app = create_app(services=app)
-    out = flask_app.test_cli_runner().invoke(args=["deliveries", "--failed"]).output
+    out = cli_runner(flask_app).invoke(args=["deliveries", "--failed"]).output
     assert "+1******0143" in out and "m***@example.org" in out
     assert "permanent:21211 (not a valid phone number)" in out
     assert "permanent:smtp-rcpt-550 (the mail server refused the address)" in out

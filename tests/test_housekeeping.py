@@ -27,7 +27,7 @@ from service.services import sessions
 from service.services.outbox import housekeeping
 from service.services.outbox.housekeeping import PRUNABLE, TABLES
 from tests.conftest import T0, make_config, make_services
-from tests.helpers import book, enrol, opt_out
+from tests.helpers import book, cli_runner, enrol, opt_out
 
 OLD = T0 - timedelta(days=401)
 YOUNG = T0 - timedelta(days=399)
@@ -430,7 +430,7 @@ def test_the_command_prints_counts_and_a_dry_run_deletes_nothing(app, patient):
 
     old = message(app, patient)
     newest(app, patient)
-    runner = create_app(services=app).test_cli_runner()
+    runner = cli_runner(create_app(services=app))
     dry = runner.invoke(args=["housekeeping", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "outbox             would prune 1" in dry.output and "nothing was deleted" in dry.output

@@ -17,7 +17,7 @@ from service.scheduler import sweep
 from service.services.outbox.dispatch import Dispatcher
 from service.web import create_app
 from tests.conftest import API_TOKEN, TWILIO_TOKEN, make_config, make_services
-from tests.helpers import book, enrol, sandbox
+from tests.helpers import book, cli_runner, enrol, sandbox
 
 PUBLIC = "https://clinic.example.com"
 ON_CALL = "+12025550181"
@@ -345,7 +345,7 @@ def test_inbox_escalation_and_task_endpoints_need_the_token(client):
 def test_cli_lists_and_acknowledges(app, client):
     enrol(app)
     Phone(client).text("I want to hurt myself")
-    runner = create_app(services=app).test_cli_runner()
+    runner = cli_runner(create_app(services=app))
     out = runner.invoke(args=["escalations"]).output
     esc_id = out.split()[0].lstrip("#")
     assert "crisis language" in out

@@ -6,12 +6,13 @@ import pytest
 
 from service.web import create_app
 from tests.conftest import make_services
+from tests.helpers import cli_runner
 
 
 @pytest.fixture
 def runner(sqlite_url, clock):
     app = create_app(services=make_services(sqlite_url, clock))
-    return app.test_cli_runner()
+    return cli_runner(app)
 
 
 def test_the_screen_meets_the_bar_on_the_repository_corpus(runner):

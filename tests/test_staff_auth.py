@@ -11,6 +11,7 @@ from sqlalchemy import select
 from service.db.tables import staff_users
 from service.services import staff
 from service.web import create_app
+from tests.helpers import cli_runner
 
 from .conftest import make_config, make_services
 from .staff_helpers import ADMIN, SECRET, STAFF, StaffClient, csrf_token, signed_in
@@ -167,7 +168,7 @@ def test_only_admins_see_the_staff_accounts_page(admin_client, nurse_client):
 
 def test_staff_add_prompts_for_the_password(staff_services):
     app = create_app(staff_services.config, services=staff_services)
-    runner = app.test_cli_runner()
+    runner = cli_runner(app)
     result = runner.invoke(
         args=["staff", "add", "Doc@Clinic.Example", "--admin"], input="long enough pw\nlong enough pw\n"
     )
@@ -190,7 +191,7 @@ def test_staff_add_prompts_for_the_password(staff_services):
 )
 def test_staff_commands_refuse_bad_input(staff_services, args, typed, error):
     app = create_app(staff_services.config, services=staff_services)
-    result = app.test_cli_runner().invoke(args=args, input=typed)
+    result = cli_runner(app).invoke(args=args, input=typed)
     assert result.exit_code == 2
     assert error in result.output
     assert len(staff.list_staff(staff_services)) == 2
@@ -198,7 +199,7 @@ def test_staff_commands_refuse_bad_input(staff_services, args, typed, error):
 
 def test_staff_password_unlocks_and_signs_out(staff_services, staff_app):
     client = signed_in(staff_app, STAFF)
-    runner = staff_app.test_cli_runner()
+    runner = cli_runner(staff_app)
     result = runner.invoke(
         args=["staff", "password", STAFF[0]], input="brand new password\nbrand new password\n"
     )

@@ -18,6 +18,7 @@ from ..bootstrap import build
 from ..config import Config, load_config
 from ..runtime import Interlude
 from ..services.errors import Conflict, InvalidInput, NotFound
+from .access import attach
 from .staff.common import error_page as staff_error
 
 log = logging.getLogger("interlude.web")
@@ -38,7 +39,7 @@ def create_app(config: Config | None = None, *, services: Interlude | None = Non
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.config["JSON_SORT_KEYS"] = False
-    app.extensions["interlude"] = services
+    attach(app, services)
     # An id in a path is a database key: one past 64 bits would fail in the database, not here.
     app.url_map.converters["int"] = BoundedInt
 
@@ -47,10 +48,8 @@ def create_app(config: Config | None = None, *, services: Interlude | None = Non
         # Schedule and template edits saved by any process apply here within a second.
         services.refresh_content()
 
-    from .. import cli
     from . import api, email_unsubscribe, health, replies_api, staff, twilio_inbound, twilio_status
 
-    cli.init_app(app)
     health.init_app(app)
     twilio_inbound.init_app(app)
     twilio_status.init_app(app)
@@ -60,11 +59,6 @@ def create_app(config: Config | None = None, *, services: Interlude | None = Non
     staff.init_app(app)
     _errors(app)
     return app
-
-
-def services_of(app: Flask) -> Interlude:
-    services: Interlude = app.extensions["interlude"]
-    return services
 
 
 def _errors(app: Flask) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 
 from ..services import sessions
 from ..services.errors import InvalidInput
@@ -12,16 +12,11 @@ from ..services.outbox.deliveries import list_deliveries
 from ..services.patients import create_patient, update_patient
 from ..services.views import queries
 from . import openapi
+from .access import parse_id, services
 from .auth import require_api_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 ACTOR = "api"
-
-
-def _services() -> Any:
-    from flask import current_app
-
-    return current_app.extensions["interlude"]
 
 
 @bp.before_request
@@ -70,13 +65,6 @@ def _limit(default: str) -> int:
     return int(limit)
 
 
-def _id(value: str) -> int:
-    # ASCII digits only: "²".isdigit() is true, and int("²") raises.
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        abort(404)
-    return int(value)
-
-
 @bp.after_request
 def _no_store(response: Response) -> Response:
     """Answers carry patient data: no browser or proxy may keep a copy."""
@@ -86,62 +74,62 @@ def _no_store(response: Response) -> Response:
 
 @bp.post("/patients")
 def post_patient() -> Any:
-    return jsonify(create_patient(_services(), json_body(), ACTOR)), 201
+    return jsonify(create_patient(services(), json_body(), ACTOR)), 201
 
 
 @bp.get("/patients/<pid>")
 def get_patient(pid: str) -> Any:
-    return jsonify(queries.patient(_services(), _id(pid)))
+    return jsonify(queries.patient(services(), parse_id(pid)))
 
 
 @bp.patch("/patients/<pid>")
 def patch_patient(pid: str) -> Any:
-    return jsonify(update_patient(_services(), _id(pid), json_body(), ACTOR))
+    return jsonify(update_patient(services(), parse_id(pid), json_body(), ACTOR))
 
 
 @bp.post("/sessions")
 def post_session() -> Any:
-    return jsonify(sessions.book_session(_services(), json_body(), ACTOR)), 201
+    return jsonify(sessions.book_session(services(), json_body(), ACTOR)), 201
 
 
 @bp.get("/sessions/<sid>")
 def get_session(sid: str) -> Any:
-    return jsonify(queries.session(_services(), _id(sid)))
+    return jsonify(queries.session(services(), parse_id(sid)))
 
 
 @bp.patch("/sessions/<sid>")
 def patch_session(sid: str) -> Any:
-    return jsonify(sessions.reschedule_session(_services(), _id(sid), json_body(), ACTOR))
+    return jsonify(sessions.reschedule_session(services(), parse_id(sid), json_body(), ACTOR))
 
 
 @bp.post("/sessions/<sid>/cancel")
 def cancel(sid: str) -> Any:
-    return jsonify(sessions.cancel_session(_services(), _id(sid), json_body(), ACTOR))
+    return jsonify(sessions.cancel_session(services(), parse_id(sid), json_body(), ACTOR))
 
 
 @bp.post("/sessions/<sid>/complete")
 def complete(sid: str) -> Any:
-    return jsonify(sessions.complete_session(_services(), _id(sid), json_body(), ACTOR))
+    return jsonify(sessions.complete_session(services(), parse_id(sid), json_body(), ACTOR))
 
 
 @bp.post("/sessions/<sid>/no-show")
 def no_show(sid: str) -> Any:
-    return jsonify(sessions.no_show_session(_services(), _id(sid), json_body(), ACTOR))
+    return jsonify(sessions.no_show_session(services(), parse_id(sid), json_body(), ACTOR))
 
 
 @bp.get("/sessions/<sid>/messages")
 def session_messages(sid: str) -> Any:
-    return jsonify(queries.session_messages(_services(), _id(sid)))
+    return jsonify(queries.session_messages(services(), parse_id(sid)))
 
 
 @bp.get("/openapi.json")
 def openapi_document() -> Any:
-    return jsonify(openapi.document(_services()))
+    return jsonify(openapi.document(services()))
 
 
 @bp.get("/sandbox/messages")
 def sandbox_messages() -> Any:
-    return jsonify(queries.sandbox_messages(_services(), _limit("50")))
+    return jsonify(queries.sandbox_messages(services(), _limit("50")))
 
 
 @bp.get("/deliveries")
@@ -149,7 +137,7 @@ def deliveries() -> Any:
     status = request.args.get("status")
     if status not in (None, "failed"):
         raise InvalidInput({"status": "expected 'failed' (or no status for every delivery)"})
-    return jsonify(list_deliveries(_services(), failed=status == "failed", limit=_limit("100")))
+    return jsonify(list_deliveries(services(), failed=status == "failed", limit=_limit("100")))
 
 
 def init_app(app: Flask) -> None:

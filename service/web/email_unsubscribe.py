@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, request
 from markupsafe import escape
 
 from ..services.replies.unsubscribe import is_valid, unsubscribe
+from .access import services
 
 bp = Blueprint("email_unsubscribe", __name__)
 
@@ -35,7 +36,7 @@ _BAD = (
 
 
 def _page(content: str, status: int = 200) -> Response:
-    clinic = escape(current_app.extensions["interlude"].config.clinic.name)
+    clinic = escape(services().config.clinic.name)
     response = Response(_PAGE.format(clinic=clinic, content=content), status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -47,14 +48,14 @@ def _page(content: str, status: int = 200) -> Response:
 
 @bp.get("/email/unsubscribe/<token>")
 def confirm(token: str) -> Any:
-    if not is_valid(current_app.extensions["interlude"], token):
+    if not is_valid(services(), token):
         return _page(_BAD, 404)
     return _page(_ASK.format(action=escape(request.path)))
 
 
 @bp.post("/email/unsubscribe/<token>")
 def one_click(token: str) -> Any:
-    outcome = unsubscribe(current_app.extensions["interlude"], token)
+    outcome = unsubscribe(services(), token)
     if outcome is None:
         return _page(_BAD, 404)
     return _page(_DONE)

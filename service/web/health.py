@@ -14,9 +14,9 @@ def init_app(app: Flask) -> None:
     def healthz() -> Any:
         from ..db.engine import reader
         from ..db.migrate import is_current
-        from . import services_of
+        from .access import services
 
-        engine = services_of(app).engine
+        engine = services(app).engine
         try:
             with reader(engine).connect() as conn:
                 conn.execute(text("SELECT 1"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, jsonify, request
+from flask import Blueprint, Flask, jsonify, request
 
 from ..services import tasks
 from ..services.consent import ledger
@@ -12,21 +12,12 @@ from ..services.errors import InvalidInput
 from ..services.replies import escalations
 from ..services.replies import inbound as replies
 from ..services.validation import Fields, storable, text
+from .access import parse_id, services
 from .api import json_body
 from .auth import require_api_token
 
 bp = Blueprint("replies_api", __name__, url_prefix="/api/v1")
 bp.before_request(require_api_token)
-
-
-def _app() -> Any:
-    return current_app.extensions["interlude"]
-
-
-def _id(value: str) -> int:
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        abort(404)
-    return int(value)
 
 
 def _body() -> dict[str, Any]:
@@ -38,7 +29,7 @@ def _body() -> dict[str, Any]:
 
 @bp.get("/inbox")
 def inbox() -> Any:
-    return jsonify(replies.inbox(_app()))
+    return jsonify(replies.inbox(services()))
 
 
 @bp.post("/inbox/<mid>/handled")
@@ -47,7 +38,7 @@ def handled(mid: str) -> Any:
     f.refuse_unknown({"by"})
     by = f.get("by", text(120), default="api")
     f.done()
-    replies.mark_handled(_app(), _id(mid), by)
+    replies.mark_handled(services(), parse_id(mid), by)
     return jsonify(status="handled")
 
 
@@ -56,7 +47,7 @@ def list_escalations() -> Any:
     state = request.args.get("state", "open")
     if state not in ("open", "acknowledged", "all"):
         raise InvalidInput({"state": "expected open, acknowledged or all"})
-    return jsonify(escalations.list_escalations(_app(), None if state == "all" else state))
+    return jsonify(escalations.list_escalations(services(), None if state == "all" else state))
 
 
 @bp.post("/escalations/<eid>/ack")
@@ -68,7 +59,9 @@ def ack(eid: str) -> Any:
     unstorable = [k for k in ("by", "outcome") if isinstance(body.get(k), str) and not storable(body[k])]
     if unstorable:
         raise InvalidInput({k: "control characters are not allowed" for k in unstorable})
-    return jsonify(escalations.acknowledge(_app(), _id(eid), body.get("by") or "", body.get("outcome")))
+    return jsonify(
+        escalations.acknowledge(services(), parse_id(eid), body.get("by") or "", body.get("outcome"))
+    )
 
 
 @bp.get("/tasks")
@@ -76,12 +69,12 @@ def list_tasks() -> Any:
     state = request.args.get("state", "open")
     if state not in ("open", "done"):
         raise InvalidInput({"state": "expected open or done"})
-    return jsonify(tasks.list_tasks(_app(), state))
+    return jsonify(tasks.list_tasks(services(), state))
 
 
 @bp.get("/patients/<pid>/consent")
 def consent(pid: str) -> Any:
-    return jsonify(ledger(_app(), _id(pid)))
+    return jsonify(ledger(services(), parse_id(pid)))
 
 
 def init_app(app: Flask) -> None:

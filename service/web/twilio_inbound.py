@@ -6,11 +6,12 @@ import logging
 import re
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 
 from ..services.replies.inbound import Inbound, handle_inbound
 from ..services.validation import UNSTORABLE, storable
+from .access import services
 from .auth import twilio_signature_ok
 
 bp = Blueprint("twilio_inbound", __name__)
@@ -32,7 +33,7 @@ def inbound() -> Any:
         abort(400)
     opt_out_type = request.form.get("OptOutType", "").upper()
     result = handle_inbound(
-        current_app.extensions["interlude"],
+        services(),
         Inbound(
             provider_id=sid,
             sender=sender,

@@ -6,9 +6,10 @@ import logging
 import re
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, abort, request
 
 from ..services.outbox.deliveries import apply_status
+from .access import services
 from .auth import twilio_signature_ok
 
 bp = Blueprint("twilio_status", __name__)
@@ -31,9 +32,7 @@ def status(attempt: str) -> Any:
     # not applied, and logged.
     known = attempt.isascii() and attempt.isdigit() and len(attempt) <= 18
     if known and reported and _well_formed(reported, sid, code):
-        apply_status(
-            current_app.extensions["interlude"], int(attempt), reported, error_code=code, provider_id=sid
-        )
+        apply_status(services(), int(attempt), reported, error_code=code, provider_id=sid)
     elif known and reported:
         log.warning("status callback ignored: malformed report", extra={"attempt_id": int(attempt)})
     return Response("", status=200, mimetype="text/plain")

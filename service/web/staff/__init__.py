@@ -16,6 +16,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from .. import access
 from . import common
 
 csrf = CSRFProtect()
@@ -75,7 +76,7 @@ def _limit_sign_ins(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    services = app.extensions["interlude"]
+    services = access.services(app)
     secret = services.config.secrets.secret_key
     if secret:
         app.secret_key = secret

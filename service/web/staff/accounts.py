@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 
 from ...services import staff
 from ...services.errors import Conflict, InvalidInput, NotFound
+from ..access import services
 from . import common
 
 bp = Blueprint("accounts", __name__)
@@ -17,7 +18,7 @@ def _page(errors: dict[str, str] | None = None, form: dict[str, Any] | None = No
     return (
         render_template(
             "staff/accounts/index.html",
-            accounts=staff.list_staff(common.services()),
+            accounts=staff.list_staff(services()),
             errors=errors or {},
             form=form or {},
             nav="accounts",
@@ -39,7 +40,7 @@ def add() -> Any:
     form = {"email": email, "admin": admin}
     try:
         added = staff.add_staff(
-            common.services(),
+            services(),
             email,
             request.form.get("password", ""),
             admin=admin,
@@ -56,7 +57,7 @@ def add() -> Any:
 @bp.post("/accounts/<int:account_id>/active")
 @common.admin_required
 def set_active(account_id: int) -> Any:
-    accounts = {a["id"]: a for a in staff.list_staff(common.services())}
+    accounts = {a["id"]: a for a in staff.list_staff(services())}
     account = accounts.get(account_id)
     if account is None:
         raise NotFound("staff account", account_id)
@@ -64,7 +65,7 @@ def set_active(account_id: int) -> Any:
     if not active and account_id == common.user().id:
         flash("You cannot disable your own account.", "error")
         return redirect(url_for("staff.accounts.index"))
-    staff.set_active(common.services(), account["email"], active, actor=common.actor())
+    staff.set_active(services(), account["email"], active, actor=common.actor())
     flash(f"{account['email']} {'enabled' if active else 'disabled'}.")
     return redirect(url_for("staff.accounts.index"))
 
@@ -76,14 +77,14 @@ def password() -> Any:
         me = common.user()
         new = request.form.get("new_password", "")
         try:
-            staff.sign_in(common.services(), me.email, request.form.get("current_password", ""))
+            staff.sign_in(services(), me.email, request.form.get("current_password", ""))
         except staff.SignInRefused:
             errors["current_password"] = "not your current password"
         if new != request.form.get("confirm_password", ""):
             errors["confirm_password"] = "does not match the new password"
         if not errors:
             try:
-                staff.set_password(common.services(), me.email, new, actor=common.actor())
+                staff.set_password(services(), me.email, new, actor=common.actor())
             except InvalidInput as exc:
                 errors = {"new_password": exc.errors.get("password", str(exc))}
         if not errors:

@@ -9,20 +9,15 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, current_app, g, render_template, request, session
+from flask import Flask, g, render_template, request, session
 from sqlalchemy.exc import SQLAlchemyError
 
-from ...runtime import Interlude
 from ...services.staff import StaffUser, active_user
 from ...services.views import today
+from ..access import services
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("interlude.web.staff")
-
-
-def services() -> Interlude:
-    app: Interlude = current_app.extensions["interlude"]
-    return app
 
 
 def user() -> StaffUser:
@@ -70,12 +65,6 @@ def admin_required(view: F) -> F:
     return cast(F, wrapped)
 
 
-def parse_id(value: str) -> int:
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        abort(404)
-    return int(value)
-
-
 def safe_next(target: str | None) -> str:
     """Only a path inside the staff pages may follow a sign-in (no open redirect)."""
     target = (target or "").rstrip("?")
@@ -117,7 +106,7 @@ def register_filters(app: Flask) -> None:
 
     @app.context_processor
     def staff_context() -> dict[str, Any]:
-        svc = current_app.extensions["interlude"]
+        svc = services()
         return {
             "clinic_name": svc.config.clinic.name,
             "clinic_zone": svc.config.clinic.timezone,

@@ -15,6 +15,7 @@ from ...services.errors import Conflict, InvalidInput
 from ...services.replies import inbound as replies
 from ...services.replies import inbox
 from ...services.views import today
+from ..access import parse_id, services
 from . import common
 
 bp = Blueprint("inbox", __name__)
@@ -40,13 +41,13 @@ def _page(
 
 @bp.get("/inbox")
 def index() -> Any:
-    return _page(today.inbox_items(common.services()))
+    return _page(today.inbox_items(services()))
 
 
 @bp.post("/inbox/<ident>/handled")
 def handled(ident: str) -> Any:
-    item_id = common.parse_id(ident)
-    app = common.services()
+    item_id = parse_id(ident)
+    app = services()
     today.inbox_item(app, item_id)  # 404 for an id that is not there
     try:
         inbox.mark_handled(app, item_id, by=common.actor())
@@ -59,8 +60,8 @@ def handled(ident: str) -> Any:
 
 @bp.post("/inbox/<ident>/reply")
 def reply(ident: str) -> Any:
-    item_id = common.parse_id(ident)
-    app = common.services()
+    item_id = parse_id(ident)
+    app = services()
     choice = request.form.get("choice", FREE)
     text = request.form.get("text", "")
     try:

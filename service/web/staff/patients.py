@@ -20,6 +20,7 @@ from ...services import validation as v
 from ...services.errors import Conflict, InvalidInput
 from ...services.patients import create_patient
 from ...services.views import patient_pages
+from ..access import services
 from . import common
 
 bp = Blueprint("patients", __name__)
@@ -50,7 +51,7 @@ def _readable(errors: dict[str, str]) -> dict[str, str]:
 
 def _index(form: dict[str, Any] | None = None, errors: dict[str, str] | None = None, code: int = 200) -> Any:
     query = request.args.get("q", "")[:100]
-    app = common.services()
+    app = services()
     page = render_template(
         "staff/patients/index.html",
         nav="patients",
@@ -85,7 +86,7 @@ def _patient_form(form: MultiDict[str, str]) -> dict[str, Any]:
 def create() -> Any:
     data = _patient_form(request.form)
     try:
-        patient = create_patient(common.services(), data, common.actor())
+        patient = create_patient(services(), data, common.actor())
     except InvalidInput as exc:
         return _index(data, exc.errors, 400)
     flash(f"Enrolled {patient['first_name']} {patient['last_name']}.")
@@ -97,7 +98,7 @@ def create() -> Any:
 
 @bp.get("/patients/<int:patient_id>")
 def show(patient_id: int) -> Any:
-    view = patient_pages.patient_page(common.services(), patient_id)
+    view = patient_pages.patient_page(services(), patient_id)
     zone = view["patient"]["timezone"]
     return render_template("staff/patients/show.html", nav="patients", local=_local(zone), **view)
 
@@ -117,7 +118,7 @@ def _session_form(form: MultiDict[str, str], fields: tuple[str, ...]) -> dict[st
 
 @bp.route("/patients/<int:patient_id>/sessions/new", methods=["GET", "POST"])
 def book(patient_id: int) -> Any:
-    app = common.services()
+    app = services()
     patient = patient_pages.session_owner(app, patient_id)
     page: dict[str, Any] = {"patient": patient, "form": {}, "errors": {}, "preview": None}
     code = 200
@@ -153,7 +154,7 @@ def _conflict(exc: Conflict, patient_id: int) -> Any:
 
 @bp.route("/sessions/<int:session_id>/reschedule", methods=["GET", "POST"])
 def reschedule(session_id: int) -> Any:
-    app = common.services()
+    app = services()
     summary = patient_pages.session_summary(app, session_id)
     patient = summary["patient"]
     local = _local(patient["timezone"])
@@ -184,7 +185,7 @@ def reschedule(session_id: int) -> Any:
 
 @bp.route("/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
 def cancel(session_id: int) -> Any:
-    app = common.services()
+    app = services()
     summary = patient_pages.session_summary(app, session_id)
     patient = summary["patient"]
     errors: dict[str, str] = {}
@@ -211,7 +212,7 @@ def cancel(session_id: int) -> Any:
 
 
 def _status_change(session_id: int, change: Any, done_text: str) -> Any:
-    app = common.services()
+    app = services()
     patient_id = patient_pages.session_summary(app, session_id)["patient"]["id"]
     try:
         done = change(app, session_id, {}, common.actor())

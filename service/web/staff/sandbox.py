@@ -12,6 +12,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from ...services.errors import InvalidInput, NotFound
 from ...services.replies import sandbox_phone
+from ..access import parse_id, services
 from . import common
 
 bp = Blueprint("sandbox", __name__)
@@ -19,7 +20,7 @@ bp = Blueprint("sandbox", __name__)
 
 @bp.before_request
 def sandbox_only() -> Any:
-    if common.services().config.sms.transport != "sandbox":
+    if services().config.sms.transport != "sandbox":
         return common.error_page(
             404,
             "Not found",
@@ -30,20 +31,20 @@ def sandbox_only() -> Any:
 
 @bp.get("/sandbox")
 def index() -> Any:
-    return render_template("staff/sandbox/index.html", people=sandbox_phone.phones(common.services()))
+    return render_template("staff/sandbox/index.html", people=sandbox_phone.phones(services()))
 
 
 @bp.get("/sandbox/<patient_id>")
 def phone(patient_id: str) -> Any:
-    return _phone_page(common.parse_id(patient_id), text="", errors={})
+    return _phone_page(parse_id(patient_id), text="", errors={})
 
 
 @bp.post("/sandbox/<patient_id>/reply")
 def reply(patient_id: str) -> Any:
-    pid = common.parse_id(patient_id)
+    pid = parse_id(patient_id)
     text = request.form.get("body", "")
     try:
-        sandbox_phone.reply_as_patient(common.services(), pid, text, common.actor())
+        sandbox_phone.reply_as_patient(services(), pid, text, common.actor())
     except InvalidInput as exc:
         return _phone_page(pid, text=text, errors=exc.errors, status=400)
     except NotFound:
@@ -53,7 +54,7 @@ def reply(patient_id: str) -> Any:
 
 def _phone_page(patient_id: int, *, text: str, errors: dict[str, str], status: int = 200) -> Any:
     try:
-        talk = sandbox_phone.conversation(common.services(), patient_id)
+        talk = sandbox_phone.conversation(services(), patient_id)
     except NotFound:
         return _not_found()
     page = render_template(

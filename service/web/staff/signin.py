@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from ...services import staff
+from ..access import services
 from . import common
 
 bp = Blueprint("auth", __name__)
@@ -33,7 +34,7 @@ def sign_in() -> Any:
         return render_template("staff/sign_in.html", next=target, email="", error=None)
     email = request.form.get("email", "")
     try:
-        user = staff.sign_in(common.services(), email, request.form.get("password", ""))
+        user = staff.sign_in(services(), email, request.form.get("password", ""))
     except staff.SignInRefused:
         log.info("staff sign-in refused")
         return render_template("staff/sign_in.html", next=target, email=email, error=REFUSED), 401
@@ -44,6 +45,6 @@ def sign_in() -> Any:
 
 @bp.post("/sign-out")
 def sign_out() -> Any:
-    staff.sign_out_everywhere(common.services(), common.user().id)
+    staff.sign_out_everywhere(services(), common.user().id)
     session.clear()
     return redirect(url_for("staff.auth.sign_in"))

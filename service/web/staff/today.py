@@ -16,6 +16,7 @@ from ...services import tasks
 from ...services.errors import Conflict, InvalidInput
 from ...services.replies import escalations
 from ...services.views import today
+from ..access import parse_id, services
 from . import common
 
 bp = Blueprint("today", __name__)
@@ -31,7 +32,7 @@ def _today_page(
     escalation_id: int | None = None, errors: dict[str, str] | None = None, outcome: str = ""
 ) -> Any:
     """Today, with the refused outcome of one escalation (and its error) kept on its card."""
-    app = common.services()
+    app = services()
     card_errors = {escalation_id: errors} if escalation_id is not None and errors else {}
     return render_template(
         "staff/today/index.html",
@@ -52,7 +53,7 @@ def _today_page(
 
 
 def _escalation_page(escalation_id: int, errors: dict[str, str] | None = None, outcome: str = "") -> Any:
-    esc = today.escalation(common.services(), escalation_id)
+    esc = today.escalation(services(), escalation_id)
     return render_template(
         "staff/today/escalation.html",
         nav="today",
@@ -65,13 +66,13 @@ def _escalation_page(escalation_id: int, errors: dict[str, str] | None = None, o
 
 @bp.get("/escalations/<ident>")
 def escalation(ident: str) -> Any:
-    return _escalation_page(common.parse_id(ident))
+    return _escalation_page(parse_id(ident))
 
 
 @bp.post("/escalations/<ident>/ack")
 def acknowledge(ident: str) -> Any:
-    escalation_id = common.parse_id(ident)
-    app = common.services()
+    escalation_id = parse_id(ident)
+    app = services()
     outcome = request.form.get("outcome", "")
     back = request.form.get("back")
     detail = url_for("staff.today.escalation", ident=escalation_id)
@@ -108,6 +109,6 @@ def _closed_message(done: dict[str, Any]) -> str:
 
 @bp.post("/tasks/<ident>/done")
 def task_done(ident: str) -> Any:
-    task = tasks.complete_task(common.services(), common.parse_id(ident), by=common.actor())
+    task = tasks.complete_task(services(), parse_id(ident), by=common.actor())
     flash(f"Task done: {task['kind'].replace('-', ' ')}.")
     return redirect(url_for("staff.today.index"))

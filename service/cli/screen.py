@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .domain.crisis import CATEGORIES, screen
+from ..domain.crisis import CATEGORIES, screen
 
 NONE = "none"
 MAX_FALSE_ALARM_RATE = 0.05

@@ -11,26 +11,25 @@ import json
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from ...domain.schedule import CHANNELS, LATE_POLICIES, QUIET_POLICIES
-from ...schedules import INDICATIONS, MODALITIES
-from ...services.content import edits as content
-from ...services.errors import Conflict, InvalidInput
-from ...services.views import content_pages
-from . import common
+from ....domain.schedule import CHANNELS, LATE_POLICIES, QUIET_POLICIES
+from ....schedules import INDICATIONS, MODALITIES
+from ....services.content import edits as content
+from ....services.errors import Conflict, InvalidInput
+from ....services.views import content_pages
+from ...access import services
+from .. import common
+from .shared import CONFLICT, base_version_of, bp, history_of, read_version, rollback_reason
 
-bp = Blueprint("content", __name__)
-
-CONFLICT = "Someone else saved a newer version; reload the page and make your change again."
 NOTHING = "Nothing changed: edit a field first."
 _TEXT = ("offset", "at", "template", "quiet_hours", "if_late", "deadline")
 
 
 @bp.get("/schedules")
 def index() -> Any:
-    timelines = content_pages.schedule_timelines(common.services())
+    timelines = content_pages.schedule_timelines(services())
     return render_template("staff/content/schedules.html", nav="schedules", schedules=timelines)
 
 
@@ -99,21 +98,8 @@ def changes_of(raw: dict[str, Any], step: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in step.items() if _compact(v) != _compact(raw.get(k))}
 
 
-def base_version_of(data: MultiDict[str, str]) -> int | None:
-    value = data.get("base_version", "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
-
-
-def history_of(kind: str, name: str) -> list[dict[str, Any]]:
-    entries = content.history(common.services(), kind, name)
-    for entry in entries:
-        entry["at"] = datetime.fromisoformat(entry["created_at"])
-        entry["by"] = content_pages.who(entry["actor"])
-    return entries
-
-
 def _step_page(schedule: str, step_id: str, code: int = 200, **page: Any) -> Any:
-    app = common.services()
+    app = services()
     current = content.get_step(app, schedule, step_id)
     step = app.schedule(schedule).step(step_id)
     history = history_of(content.STEP, current["name"])
@@ -156,7 +142,7 @@ def step(schedule: str, step_id: str) -> Any:
 @bp.post("/schedules/<schedule>/steps/<step_id>")
 @common.admin_required
 def edit_step(schedule: str, step_id: str) -> Any:
-    app = common.services()
+    app = services()
     current = content.get_step(app, schedule, step_id)  # 404 before reading the form
     form, proposed, errors = read_form(request.form)
     page: dict[str, Any] = {"form": form, "base_version": base_version_of(request.form)}
@@ -200,22 +186,10 @@ def _saved_message(saved: dict[str, Any]) -> str:
     return f"Saved version {saved['version']}; {_moved(saved['replanned'])}."
 
 
-def read_version(data: MultiDict[str, str]) -> int:
-    """The version a rollback form asks for. Raises InvalidInput."""
-    value = data.get("version", "")
-    if not value.isdigit() or len(value) > 9:
-        raise InvalidInput({"version": "choose a version from the history"})
-    return int(value)
-
-
-def rollback_reason(version: int) -> str:
-    return "back to the shipped version" if version == 0 else f"back to version {version}"
-
-
 @bp.post("/schedules/<schedule>/steps/<step_id>/rollback")
 @common.admin_required
 def rollback_step(schedule: str, step_id: str) -> Any:
-    app = common.services()
+    app = services()
     name = content.get_step(app, schedule, step_id)["name"]
     try:
         version = read_version(request.form)
@@ -229,6 +203,3 @@ def rollback_step(schedule: str, step_id: str) -> Any:
     else:
         flash("Nothing changed: that version is what is in effect already.")
     return redirect(url_for("staff.content.step", schedule=schedule, step_id=step_id) + "#history")
-
-
-from . import content_templates  # noqa: E402,F401  (its routes join this blueprint)

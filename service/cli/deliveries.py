@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-from .services.outbox.deliveries import list_deliveries
+from ..services.outbox.deliveries import list_deliveries
+from ..web.access import services
 
 
 @click.command("deliveries")
@@ -19,7 +19,7 @@ from .services.outbox.deliveries import list_deliveries
 @with_appcontext
 def deliveries_cmd(failed: bool, limit: int, as_json: bool) -> None:
     """Messages that were tried, newest first: to whom (masked), status, and why."""
-    rows = list_deliveries(current_app.extensions["interlude"], failed=failed, limit=limit)
+    rows = list_deliveries(services(), failed=failed, limit=limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

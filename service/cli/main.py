@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import logging
 import secrets
@@ -14,21 +13,22 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
-from . import logs
-from .config import ConfigError, load_config
-from .db.engine import DatabaseError
-from .runtime import Interlude
-from .schedules import ScheduleError
-from .services import sessions
-from .services.errors import ServiceError
-from .services.patients import create_patient
-from .services.views import queries
+from .. import logs
+from ..config import ConfigError, load_config
+from ..db.engine import DatabaseError
+from ..schedules import ScheduleError
+from ..services import sessions
+from ..services.errors import ServiceError
+from ..services.patients import create_patient
+from ..services.views import queries
+from ..web.access import services
+from .common import actor, fail, require_routing, require_schema, unreachable
 
 log = logging.getLogger("interlude.cli")
 
 
 def _make_app() -> Flask:
-    from .web import create_app
+    from ..web import create_app
 
     ctx = click.get_current_context(silent=True)
     path = ctx.find_root().params.get("config") if ctx else None
@@ -64,13 +64,13 @@ def secret() -> None:
 
 
 def _register_more() -> None:
-    from . import cli_deliveries, cli_housekeeping, cli_replies, cli_screen, cli_staff
+    from . import deliveries, housekeeping, replies, screen, staff
 
-    cli_replies.register(cli)
-    cli_deliveries.register(cli)
-    cli_staff.register(cli)
-    cli_housekeeping.register(cli)
-    cli_screen.register(cli)
+    replies.register(cli)
+    deliveries.register(cli)
+    staff.register(cli)
+    housekeeping.register(cli)
+    screen.register(cli)
 
 
 def main() -> None:
@@ -85,91 +85,32 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command, name)
 
 
-def _app() -> Interlude:
-    services: Interlude = current_app.extensions["interlude"]
-    return services
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name in some containers
-        return "cli"
-
-
-def _fail(exc: Exception) -> None:
-    fields = getattr(exc, "errors", None)
-    if fields:
-        for key, problem in fields.items():
-            click.echo(f"error: {key}: {problem}", err=True)
-    else:
-        click.echo(f"error: {exc}", err=True)
-    sys.exit(2)
-
-
-def _require_routing(app: Interlude) -> None:
-    """Refuse to run when messages go out for real and a crisis would page nobody."""
-    from .checks import routing_problem
-
-    problem = routing_problem(app.config)
-    if problem:
-        click.echo(f"error: {problem}", err=True)
-        sys.exit(2)
-
-
-def _unreachable(app: Interlude, exc: Exception) -> None:
-    """One clear line and exit 2 when the database cannot be reached (no traceback)."""
-    from .db.engine import describe
-    from .db.outage import unreachable
-
-    if unreachable(exc):
-        click.echo(
-            f"error: cannot reach the database ({describe(app.config.database.url)}): "
-            f"{type(exc.__cause__ or exc).__name__}; is it running, and is [database] url right?",
-            err=True,
-        )
-        sys.exit(2)
-
-
-def _require_schema(app: Interlude) -> None:
-    from .db.migrate import is_current
-
-    try:
-        current = is_current(app.engine)
-    except Exception as exc:
-        _unreachable(app, exc)
-        raise
-    if not current:
-        click.echo("error: the database is not at the current schema; run `interlude init` first", err=True)
-        sys.exit(2)
-
-
 @cli.command()
 @click.option("--demo", is_flag=True, help="Also load the demo patient and session.")
 def init(demo: bool) -> None:
     """Create or migrate the database and record the clinic (safe to run again)."""
-    from .services.clinic import ensure_clinic
+    from ..services.clinic import ensure_clinic
 
-    app = _app()
-    from .db.migrate import upgrade
+    app = services()
+    from ..db.migrate import upgrade
 
     try:
         upgrade(app.engine)
     except Exception as exc:
-        _unreachable(app, exc)
+        unreachable(app, exc)
         raise
     ensure_clinic(app)
     click.echo("database ready")
     if demo:
-        from .demo import seed
+        from ..demo import seed
 
         result = seed(app)
         click.echo("demo loaded" if result["created"] else "demo already loaded")
-        from .demo import write_demo_config
+        from ..demo import write_demo_config
 
         if written := write_demo_config(app.config):
             click.echo(f"demo config written to {written} (sandbox transports, a demo on-call clinician)")
-        from .demo import seed_admin
+        from ..demo import seed_admin
 
         email, password = seed_admin(app)
         base = app.config.web.public_base_url.rstrip("/")
@@ -179,10 +120,10 @@ def init(demo: bool) -> None:
 @cli.command()
 def check() -> None:
     """Check config, schedules and templates; print file:line for each problem."""
-    from .checks import routing_warning, run_checks
+    from ..checks import routing_warning, run_checks
 
-    problems = run_checks(_app().config)
-    warning = routing_warning(_app().config)
+    problems = run_checks(services().config)
+    warning = routing_warning(services().config)
     if warning:
         click.echo(f"warning: {warning}", err=True)
     for p in problems:
@@ -215,11 +156,11 @@ def preview(
     as_json: bool,
 ) -> None:
     """Show every message of a schedule for a hypothetical session."""
-    from .services.content.preview import preview as run_preview
+    from ..services.content.preview import preview as run_preview
 
     try:
         rows = run_preview(
-            _app(),
+            services(),
             modality=modality,
             start=start,
             tz=tz,
@@ -230,7 +171,7 @@ def preview(
             detailed=detailed,
         )
     except ServiceError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in rows], indent=2, ensure_ascii=False))
@@ -266,12 +207,12 @@ def _serve(app: Flask, host: str, port: int) -> None:
 @click.option("--port", default=None, type=int)
 def serve(host: str | None, port: int | None) -> None:
     """Run the web app and the worker in one process (one clinic, one machine)."""
-    from .scheduler import build_scheduler, run_until_stopped
+    from ..scheduler import build_scheduler, run_until_stopped
 
     logs.setup()
-    app = _app()
-    _require_routing(app)
-    _require_schema(app)
+    app = services()
+    require_routing(app)
+    require_schema(app)
     stopping = threading.Event()
     scheduler = build_scheduler(app, blocking=False, stopping=stopping)
     scheduler.start()
@@ -289,21 +230,21 @@ def serve(host: str | None, port: int | None) -> None:
 def web(host: str | None, port: int | None) -> None:
     """Run only the web app (run workers apart; gunicorn is the production server)."""
     logs.setup()
-    app = _app()
-    _require_routing(app)
-    _require_schema(app)
+    app = services()
+    require_routing(app)
+    require_schema(app)
     _serve(current_app._get_current_object(), host or app.config.web.host, port or app.config.web.port)  # type: ignore[attr-defined]
 
 
 @cli.command()
 def worker() -> None:
     """Run only the worker (as many as wanted against one PostgreSQL)."""
-    from .scheduler import build_scheduler, run_until_stopped
+    from ..scheduler import build_scheduler, run_until_stopped
 
     logs.setup()
-    app = _app()
-    _require_routing(app)
-    _require_schema(app)
+    app = services()
+    require_routing(app)
+    require_schema(app)
     click.echo("worker running; Ctrl-C or SIGTERM to stop")
     stopping = threading.Event()
     scheduler = build_scheduler(app, blocking=True, stopping=stopping)
@@ -318,7 +259,7 @@ def worker() -> None:
 def outbox(session_id: int | None, patient_id: int | None, status: str | None, limit: int) -> None:
     """List planned and sent messages with due time (UTC), status and channel."""
     rows = queries.list_messages(
-        _app(), session_id=session_id, patient_id=patient_id, status=status, limit=limit
+        services(), session_id=session_id, patient_id=patient_id, status=status, limit=limit
     )
     click.echo(f"{'id':>6}  {'due (UTC)':<25} {'status':<10} {'channel':<6} {'session':>7}  step (reason)")
     for r in rows:
@@ -333,7 +274,7 @@ def outbox(session_id: int | None, patient_id: int | None, status: str | None, l
 @click.option("--limit", default=20, type=click.IntRange(1, 500))
 def sandbox(limit: int) -> None:
     """Show the newest messages the sandbox transports recorded."""
-    for m in reversed(queries.sandbox_messages(_app(), limit)):
+    for m in reversed(queries.sandbox_messages(services(), limit)):
         head = f"#{m['id']} {m['created_at']} {m['channel']} to {m['to']}"
         click.echo(head + (f" — {m['subject']}" if m["subject"] else ""))
         click.echo(m["body"] if m["channel"] == "sms" else _first_lines(m["body"]))
@@ -364,9 +305,9 @@ def patient_add(**options: Any) -> None:
             data[key] = list(data[key])
     data["detailed_messages"] = bool(data.pop("detailed", False))
     try:
-        result = create_patient(_app(), data, _actor())
+        result = create_patient(services(), data, actor())
     except ServiceError as exc:
-        _fail(exc)
+        fail(exc)
         return
     click.echo(json.dumps(result, indent=2))
 
@@ -378,9 +319,9 @@ def session() -> None:
 
 def _session_call(fn: Any, *args: Any) -> None:
     try:
-        result = fn(_app(), *args, _actor())
+        result = fn(services(), *args, actor())
     except ServiceError as exc:
-        _fail(exc)
+        fail(exc)
         return
     click.echo(json.dumps(result, indent=2))
 

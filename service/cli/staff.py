@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-from .services import staff
-from .services.errors import ServiceError
-
-
-def _app() -> Any:
-    return current_app.extensions["interlude"]
-
-
-def _fail(exc: ServiceError) -> None:
-    for key, problem in getattr(exc, "errors", {}).items() or [("", str(exc))]:
-        click.echo(f"error: {key + ': ' if key else ''}{problem}", err=True)
-    sys.exit(2)
-
-
-def _actor() -> str:
-    from .cli import _actor as cli_actor
-
-    return cli_actor()
+from ..services import staff
+from ..services.errors import ServiceError
+from ..web.access import services
+from .common import actor, fail
 
 
 def _prompt_password() -> str:
@@ -44,7 +26,7 @@ def _prompt_password() -> str:
 def staff_cmd(ctx: click.Context) -> None:
     """Staff accounts for the staff pages (lists them with no subcommand)."""
     if ctx.invoked_subcommand is None:
-        for s in staff.list_staff(_app()):
+        for s in staff.list_staff(services()):
             flags = ["admin" if s["admin"] else "staff"]
             flags += [] if s["active"] else ["disabled"]
             flags += ["locked"] if s["locked"] else []
@@ -59,9 +41,9 @@ def add_cmd(email: str, admin: bool) -> None:
     """Create a staff account; the password is asked for (never an argument)."""
     try:
         staff.normalise_email(email)
-        user = staff.add_staff(_app(), email, _prompt_password(), admin=admin, actor=_actor())
+        user = staff.add_staff(services(), email, _prompt_password(), admin=admin, actor=actor())
     except ServiceError as exc:
-        _fail(exc)
+        fail(exc)
         return
     click.echo(f"added {user.email} ({'admin' if user.is_admin else 'staff'})")
 
@@ -72,9 +54,9 @@ def add_cmd(email: str, admin: bool) -> None:
 def password_cmd(email: str) -> None:
     """Set a new password (also unlocks the account and signs it out everywhere)."""
     try:
-        staff.set_password(_app(), email, _prompt_password(), actor=_actor())
+        staff.set_password(services(), email, _prompt_password(), actor=actor())
     except ServiceError as exc:
-        _fail(exc)
+        fail(exc)
         return
     click.echo("password changed")
 
@@ -85,9 +67,9 @@ def password_cmd(email: str) -> None:
 def disable_cmd(email: str) -> None:
     """Stop an account from signing in (and end its current sign-ins)."""
     try:
-        staff.set_active(_app(), email, False, actor=_actor())
+        staff.set_active(services(), email, False, actor=actor())
     except ServiceError as exc:
-        _fail(exc)
+        fail(exc)
         return
     click.echo("disabled")
 
@@ -98,9 +80,9 @@ def disable_cmd(email: str) -> None:
 def enable_cmd(email: str) -> None:
     """Allow a disabled account to sign in again."""
     try:
-        staff.set_active(_app(), email, True, actor=_actor())
+        staff.set_active(services(), email, True, actor=actor())
     except ServiceError as exc:
-        _fail(exc)
+        fail(exc)
         return
     click.echo("enabled")
 

@@ -16,12 +16,13 @@ from zoneinfo import available_timezones
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from ...schedules import MODALITIES
-from ...services.content import edits as content
-from ...services.errors import Conflict, InvalidInput
-from ...services.views import content_pages
-from . import common
-from .content import CONFLICT, base_version_of, bp, history_of, read_version, rollback_reason
+from ....schedules import MODALITIES
+from ....services.content import edits as content
+from ....services.errors import Conflict, InvalidInput
+from ....services.views import content_pages
+from ...access import services
+from .. import common
+from .shared import CONFLICT, base_version_of, bp, history_of, read_version, rollback_reason
 
 FILE_PATH = "/templates/<template>/<lang>/<file>"
 
@@ -34,13 +35,13 @@ def _zones() -> list[str]:
 
 @bp.get("/templates")
 def templates() -> Any:
-    listing = content_pages.template_index(common.services())
+    listing = content_pages.template_index(services())
     return render_template("staff/content/templates.html", nav="templates", templates=listing)
 
 
 def _file(template: str, lang: str, file: str) -> dict[str, Any]:
     """The file in effect; 404 for a template, language or file name that cannot be."""
-    app = common.services()
+    app = services()
     if template not in app.templates.names():
         abort(404)
     try:
@@ -64,7 +65,7 @@ def _preview(info: dict[str, Any], text: str, controls: dict[str, str]) -> tuple
         return None, {"number": "expected a session number from 1 to 1000"}
     try:
         preview = content.preview_template(
-            common.services(),
+            services(),
             info["name"],
             text,
             modality=controls["modality"],
@@ -84,7 +85,7 @@ def _entered_text(info: dict[str, Any]) -> str:
 
 
 def _page(info: dict[str, Any], code: int = 200, **page: Any) -> Any:
-    app = common.services()
+    app = services()
     template = info["name"].split("/")[0]
     values: dict[str, Any] = {
         "info": info,
@@ -119,7 +120,7 @@ def template_file(template: str, lang: str, file: str) -> Any:
 @bp.post(FILE_PATH)
 def edit_template(template: str, lang: str, file: str) -> Any:
     info = _file(template, lang, file)
-    app = common.services()
+    app = services()
     text, controls = _entered_text(info), _controls(request.form, app)
     base = base_version_of(request.form)
     page: dict[str, Any] = {"text": text, "controls": controls, "reason": request.form.get("reason", "")}
@@ -150,7 +151,7 @@ def edit_template(template: str, lang: str, file: str) -> Any:
 def live_preview(template: str, lang: str, file: str) -> Any:
     """The preview panel and the checks as HTML pieces, for content.js to put in place."""
     info = _file(template, lang, file)
-    controls = _controls(request.form, common.services())
+    controls = _controls(request.form, services())
     preview, errors = _preview(info, _entered_text(info), controls)
     fragment = render_template(
         "staff/content/_template_live.html",
@@ -169,7 +170,7 @@ def rollback_template(template: str, lang: str, file: str) -> Any:
     try:
         version = read_version(request.form)
         result = content.rollback(
-            common.services(),
+            services(),
             content.TEMPLATE,
             info["name"],
             version,

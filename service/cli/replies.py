@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-from .services import tasks
-from .services.errors import ServiceError
-from .services.replies import escalations
-from .services.replies import inbound as replies
-
-
-def _app() -> Any:
-    return current_app.extensions["interlude"]
+from ..services import tasks
+from ..services.errors import ServiceError
+from ..services.replies import escalations
+from ..services.replies import inbound as replies
+from ..web.access import services
 
 
 @click.command("inbox")
 @with_appcontext
 def inbox_cmd() -> None:
     """Replies that need a person, oldest first."""
-    for m in replies.inbox(_app()):
+    for m in replies.inbox(services()):
         click.echo(
             f"#{m['id']} {m['received_at']} patient {m['patient_id'] or '?'} [{m['kind']}]: {m['body']}"
         )
@@ -37,7 +32,7 @@ def inbox_cmd() -> None:
 def escalations_cmd(ctx: click.Context, state: str) -> None:
     """List escalations (open by default); `escalations ack ID` acknowledges one."""
     if ctx.invoked_subcommand is None:
-        for e in escalations.list_escalations(_app(), None if state == "all" else state):
+        for e in escalations.list_escalations(services(), None if state == "all" else state):
             click.echo(
                 f"#{e['id']} code {e['code']} {e['created_at']} patient {e['patient_id']} "
                 f"{e['reason']} [{e['state']}, level {e['level']}]"
@@ -52,7 +47,7 @@ def escalations_cmd(ctx: click.Context, state: str) -> None:
 def ack_cmd(escalation_id: int, by: str, outcome: str | None) -> None:
     """Acknowledge an escalation and record the outcome."""
     try:
-        click.echo(json.dumps(escalations.acknowledge(_app(), escalation_id, by, outcome), indent=2))
+        click.echo(json.dumps(escalations.acknowledge(services(), escalation_id, by, outcome), indent=2))
     except ServiceError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -63,7 +58,7 @@ def ack_cmd(escalation_id: int, by: str, outcome: str | None) -> None:
 @with_appcontext
 def tasks_cmd(state: str) -> None:
     """Staff tasks."""
-    for t in tasks.list_tasks(_app(), state):
+    for t in tasks.list_tasks(services(), state):
         click.echo(
             f"#{t['id']} {t['created_at']} [{t['kind']}] patient {t['patient_id'] or '-'} "
             f"session {t['session_id'] or '-'}: {t['detail'] or ''}"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-from .services.outbox import housekeeping
+from ..services.outbox import housekeeping
+from ..web.access import services
+from .common import require_schema
 
 
 @click.command("housekeeping")
@@ -14,10 +15,8 @@ from .services.outbox import housekeeping
 @with_appcontext
 def housekeeping_cmd(dry_run: bool) -> None:
     """Prune final messages, attempts, sandbox records and inbox texts past [retention]."""
-    from .cli import _require_schema
-
-    app = current_app.extensions["interlude"]
-    _require_schema(app)
+    app = services()
+    require_schema(app)
     result = housekeeping.run(app, dry_run=dry_run)
     r = app.config.retention
     click.echo(
