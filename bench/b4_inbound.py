@@ -1,5 +1,5 @@
 """Benchmark 4: signed inbound SMS through the whole reply pipeline (POST /twilio/inbound), the app
-under gunicorn with 2 workers (service/gunicorn_conf.py), 8 keep-alive connections on 127.0.0.1
+under gunicorn with 2 workers (deploy/gunicorn.conf.py, as in production), 8 keep-alive connections on 127.0.0.1
 from wrk (for a fixed time, every request a fresh message) or, without wrk, from a Python client
 (a fixed count); beside it, the ceiling: a minimal Flask app under the same gunicorn settings that
 only checks the signature and inserts one row, loaded by the same generator in the same run.
@@ -170,7 +170,7 @@ def _serve(target: str, env: dict[str, str], log: Path) -> tuple[subprocess.Pope
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "-c",
-        str(ROOT / "service" / "gunicorn_conf.py"),
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
         "-w",
         "2",
         "-b",

@@ -1,4 +1,5 @@
-"""Gunicorn settings for the web half of Interlude in production.
+"""Gunicorn settings for the web half of Interlude: the one config, used in production (Procfile,
+systemd) and by the inbound benchmark (bench/b4_inbound.py), so the figures are of what runs.
 
     gunicorn -c deploy/gunicorn.conf.py 'service.web:create_app()'
 
@@ -36,7 +37,10 @@ control_socket_disable = True
 def on_starting(server: Any) -> None:
     """Refuse to start on a database `interlude init` has not migrated, as `interlude web` does:
     the web processes never migrate (several would race), and without this gunicorn would start
-    and answer every request with an error."""
+    and answer every request with an error. (Another app under this config, the benchmark's
+    minimal ceiling, has no Interlude schema to check.)"""
+    if not str(getattr(server.app, "app_uri", "") or "").startswith("service.web"):
+        return
     from service.config import ConfigError, load_config
     from service.db.engine import DatabaseError, make_engine
     from service.db.migrate import is_current

@@ -96,7 +96,7 @@ def _clean_text(text: str) -> str:
 class MessageTemplates:
     """Finds and renders the templates of one `messages/` folder, with optional edited overlays.
 
-    An instance never changes: new edits make a new instance (see bootstrap.Interlude.refresh_content).
+    An instance never changes: new edits make a new instance (see runtime.Interlude.refresh_content).
     """
 
     def __init__(

@@ -1,7 +1,7 @@
 """What the content edits share: the version table's rows, one transaction per save (or a dry
 run rolled back), who saved and why, and the small checks of names, paths and text.
 
-Private to service.services.content and content_steps; use those modules' public functions.
+Private to this wing (edits.py and steps.py); use those modules' public functions.
 """
 
 from __future__ import annotations

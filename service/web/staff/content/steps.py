@@ -2,7 +2,7 @@
 save it as a new version (the pending messages are re-planned) and roll back.
 
 Every POST here is for admins (403 for the others), the preview too: it runs the re-planning in a
-transaction that is rolled back. The Templates pages are in content_templates.py, on this blueprint.
+transaction that is rolled back. The Templates pages are in templates.py, on the same blueprint (shared.py).
 """
 
 from __future__ import annotations
