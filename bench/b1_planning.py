@@ -123,10 +123,10 @@ def _raw_sqlite(url: str, count: int) -> Figure:
         for i in range(count)
     ]
     sql = (
-        "INSERT INTO outbox (dedupe_key, patient_id, schedule, step_id, template, channel, category,"
+        "INSERT INTO outbox (origin, dedupe_key, patient_id, schedule, step_id, template, channel, category,"
         " priority, occurrence, due_at, original_due_at, send_by, next_attempt_at, status, attempts,"
-        " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, '2027-03-02 15:00:00.000000',"
-        " '2027-03-02 15:00:00.000000')"
+        " created_at, updated_at) VALUES ('planner', ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+        " '2027-03-02 15:00:00.000000', '2027-03-02 15:00:00.000000')"
     )
     with Timer() as t:
         conn.execute("BEGIN IMMEDIATE")

@@ -75,7 +75,7 @@ def _measure(ctx: Context, url: str, n: int, per_second: float) -> dict[str, flo
         "messages": n,
         "seconds": t.seconds,
         "rate": rate(sent, t.seconds),
-        "in_flight": sms.concurrency,
+        "in_flight": sms.pacing.concurrency,
         "max_per_second": per_second,
         "arrival_rate": rate(len(times) - 1, times[-1] - times[0]) if len(times) > 1 else 0.0,
         "segments": float(sum(a[1] for a in arrivals)),

@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from ..domain.origin import origin_of_key
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -60,6 +62,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 Id = BigInteger().with_variant(Integer, "sqlite")
 UTC = UTCDateTime()
+
+
+def _origin_of_row(context: Any) -> str:
+    return origin_of_key(context.get_current_parameters()["dedupe_key"]).value
+
 
 clinics = Table(
     "clinics",
@@ -127,6 +134,9 @@ outbox = Table(
     metadata,
     Column("id", Id, primary_key=True),
     Column("dedupe_key", String(160), nullable=False, unique=True),
+    # Who queued it (domain.origin.Origin): the planner, a reminder, a page, a staff answer, a
+    # fallback. The service always says; a row inserted without one gets the origin its key names.
+    Column("origin", String(16), nullable=False, default=_origin_of_row),
     Column("patient_id", Id, ForeignKey("patients.id")),
     Column("session_id", Id, ForeignKey("treatment_sessions.id")),
     Column("schedule", String(64), nullable=False),

@@ -30,7 +30,8 @@ from ..domain.quiet_hours import Window
 from ..domain.schedule import Schedule
 from ..runtime import Interlude
 from .errors import InvalidInput, NotFound, ServiceError
-from .outbox.planning import PlanOutcome, insert_outbox, new_session_rows, patient_facts
+from .outbox.enqueue import enqueue_bulk
+from .outbox.planning import PlanOutcome, new_session_rows, patient_facts
 from .sessions import BOOKED, COMPLETED, complete_booking, read_booking, session_row
 from .validation import Fields
 
@@ -182,7 +183,7 @@ def _plan(
         outcome.messages.created += plan.created
         outcome.messages.skipped += plan.skipped
         events.append(_audit(now, actor, session["id"], plan))
-    insert_outbox(conn, rows)
+    enqueue_bulk(conn, rows)
     conn.execute(insert(audit_events), events)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from ..db.tables import outbox, sessions
 from ..domain import delivery
+from ..domain.session_state import Move, SessionState, change
 from ..runtime import Interlude
 from . import audit
 from . import validation as v
@@ -22,7 +23,13 @@ from .errors import Conflict, InvalidInput, NotFound
 from .outbox.planning import PlanOutcome, plan_for_session, plan_new_session
 from .patients import get_patient
 
-BOOKED, CANCELLED, COMPLETED, NO_SHOW = "booked", "cancelled", "completed", "no_show"
+# Kept under these names for the modules that import them from here.
+BOOKED, CANCELLED, COMPLETED, NO_SHOW = (
+    SessionState.BOOKED,
+    SessionState.CANCELLED,
+    SessionState.COMPLETED,
+    SessionState.NO_SHOW,
+)
 
 
 def get_session(conn: Connection, session_id: int, *, lock: bool = False) -> Mapping[Any, Any]:
@@ -99,7 +106,7 @@ def session_row(item: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "duration_minutes": item["duration"] or v.DEFAULT_DURATION[item["modality"]],
         "modality": item["modality"],
         "number": item["number"],
-        "status": BOOKED,
+        "status": SessionState.BOOKED,
         "schedule": item["schedule"],
         "occurrence": 0,
         "external_ref": item["external_ref"],
@@ -142,7 +149,10 @@ def _next_number(conn: Connection, patient_id: int) -> int:
     count = conn.execute(
         select(func.count())
         .select_from(sessions)
-        .where(sessions.c.patient_id == patient_id, sessions.c.status.in_([BOOKED, COMPLETED]))
+        .where(
+            sessions.c.patient_id == patient_id,
+            sessions.c.status.in_([SessionState.BOOKED, SessionState.COMPLETED]),
+        )
     ).scalar_one()
     return int(count) + 1
 
@@ -159,10 +169,9 @@ def reschedule_session(app: Interlude, session_id: int, data: Any, actor: str) -
         patient = get_patient(conn, session["patient_id"])
         start = f.get("start", lambda value: _start(value, ZoneInfo(patient["timezone"]), now), required=True)
         f.done()
-        if session["status"] != BOOKED:
-            raise Conflict(
-                f"session {session_id} is {session['status']}; only a booked session can be rescheduled"
-            )
+        refused = change(session["status"], Move.RESCHEDULE, start_at=session["start_at"], now=now).refused
+        if refused is not None:
+            raise Conflict(f"session {session_id} {refused}")
         old_start = session["start_at"]
         if start == old_start and duration in (None, session["duration_minutes"]):
             return public_session(session, PlanOutcome())
@@ -215,7 +224,7 @@ def _change_status(
     data: Any,
     actor: str,
     *,
-    to: str,
+    move: Move,
     cancel: tuple[str, ...] | None,
     message_reason: str,
 ) -> dict[str, Any]:
@@ -226,12 +235,12 @@ def _change_status(
     now = app.clock()
     with app.engine.begin() as conn:
         session = get_session(conn, session_id, lock=True)
-        if session["status"] == to:
+        moved = change(session["status"], move, start_at=session["start_at"], now=now)
+        if moved.unchanged:
             return public_session(session, PlanOutcome())  # repeating a request changes nothing
-        if session["status"] != BOOKED:
-            raise Conflict(f"session {session_id} is {session['status']}; it cannot become {to}")
-        if to in (COMPLETED, NO_SHOW) and session["start_at"] > now:
-            raise Conflict(f"session {session_id} has not started yet")
+        if moved.refused is not None:
+            raise Conflict(f"session {session_id} {moved.refused}")
+        to = moved.to
         conn.execute(
             update(sessions)
             .where(sessions.c.id == session_id)
@@ -255,21 +264,21 @@ def _change_status(
 def cancel_session(app: Interlude, session_id: int, data: Any, actor: str) -> dict[str, Any]:
     """Cancel a booked session and every message still pending for it, with a reason."""
     return _change_status(
-        app, session_id, data, actor, to=CANCELLED, cancel=None, message_reason="session-cancelled"
+        app, session_id, data, actor, move=Move.CANCEL, cancel=None, message_reason="session-cancelled"
     )
 
 
 def complete_session(app: Interlude, session_id: int, data: Any, actor: str) -> dict[str, Any]:
     """Mark a session done: preparation still pending is dropped, check-ins and education go on."""
     return _change_status(
-        app, session_id, data, actor, to=COMPLETED, cancel=("prep",), message_reason="session-completed"
+        app, session_id, data, actor, move=Move.COMPLETE, cancel=("prep",), message_reason="session-completed"
     )
 
 
 def no_show_session(app: Interlude, session_id: int, data: Any, actor: str) -> dict[str, Any]:
     """Mark a no-show: nothing about this session is sent any more; staff follow up by phone."""
     return _change_status(
-        app, session_id, data, actor, to=NO_SHOW, cancel=None, message_reason="session-no-show"
+        app, session_id, data, actor, move=Move.NO_SHOW, cancel=None, message_reason="session-no-show"
     )
 
 

@@ -1,4 +1,4 @@
-"""The one-method transport interface, its result and its error."""
+"""The one-method transport interface, its pace, its result and its error."""
 
 from __future__ import annotations
 
@@ -48,8 +48,30 @@ class TransportError(Exception):
         self.code = code
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """How a transport wants its sends paced; the dispatcher chunks, spreads and claims by it.
+
+    chunk_size: messages gated together before their sends (1: each is gated right before its
+    own send, for a transport whose sends take time, so that a cancel or an opt-out landing
+    meanwhile stops the next one). concurrency: sends in flight at once. max_per_second: the
+    sender's rate, when it has one (the dispatcher claims only a few seconds of it at a time).
+    """
+
+    chunk_size: int = 1
+    concurrency: int = 1
+    max_per_second: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.chunk_size < 1 or self.concurrency < 1:
+            raise ValueError("chunk_size and concurrency must be at least 1")
+        if self.max_per_second is not None and self.max_per_second <= 0:
+            raise ValueError("max_per_second must be positive")
+
+
 class Transport(Protocol):
     name: str
+    pacing: Pacing
 
     def send(self, message: Outgoing) -> SendResult:
         """Send one message; raises TransportError when it did not (or may not have) gone out."""

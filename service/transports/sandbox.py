@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db.engine import reader
 from ..db.tables import sandbox_messages
-from .base import Outgoing, SendResult
+from .base import Outgoing, Pacing, SendResult
 
 
 class SandboxTransport:
@@ -23,7 +23,7 @@ class SandboxTransport:
         self.name = f"sandbox-{channel}"
         # Recording is instant and commits with the dispatcher's own record of the sends
         # (send_within), so a whole chunk is gated, recorded and marked sent in one transaction.
-        self.chunk_size = 500
+        self.pacing = Pacing(chunk_size=500)
         self.recorded_status = "delivered"
 
     def send(self, message: Outgoing) -> SendResult:

@@ -21,7 +21,7 @@ from html import escape
 from typing import Any, Protocol
 
 from ..config import ClinicConfig, SmtpConfig
-from .base import Outgoing, SendResult, TransportError
+from .base import Outgoing, Pacing, SendResult, TransportError
 
 
 class UnsubscribeLink(Protocol):
@@ -88,7 +88,7 @@ class SmtpEmailTransport:
     name = "smtp"
     # One message per gate: a send takes a connection round trip, and an unsubscribe or a cancel
     # that lands meanwhile must stop the next one.
-    chunk_size = 1
+    pacing = Pacing(chunk_size=1)
 
     def __init__(
         self,

@@ -24,15 +24,13 @@ from ..db.engine import reader
 from ..db.tables import delivery_attempts
 from ..domain.delivery import ATTEMPT_RANK
 from ..domain.segments import segment_info
-from .base import Outgoing, SendResult, TransportError
+from .base import Outgoing, Pacing, SendResult, TransportError
 from .rate_limit import SendSlots
 
 # The SDK logs every request line and response header at INFO; they carry no PHI, but they are
 # noise next to our own id-only events, so the SDK gets a logger of its own, set to WARNING.
 _sdk_log = logging.getLogger("interlude.twilio.sdk")
 
-# About this many seconds of sending at the sender's pace are claimed at once.
-CLAIM_SECONDS = 2
 # Sends in flight at once: a request takes Twilio about 100-300 ms, so one at a time caps a worker
 # near 5 msgs/s whatever the sender's throughput. Each in-flight send holds a reserved slot, so
 # at most IN_FLIGHT_SECONDS of the sender's pace is reserved ahead: a message waits at most that
@@ -81,10 +79,6 @@ class TwilioSmsTransport:
     """Sends SMS through Twilio's Messages API, at most `max_per_second` segments per second."""
 
     name = "twilio"
-    # Each send waits for its slot: the dispatcher gates (consent, cancellation) each message
-    # right before its own send instead of once for a chunk that takes seconds to leave (with
-    # `concurrency` above 1, a few at a time, each handed to a free sender at once).
-    chunk_size = 1
 
     def __init__(
         self,
@@ -97,10 +91,14 @@ class TwilioSmsTransport:
         self.engine = engine
         self.callback_base = public_base_url.rstrip("/") + "/twilio/status/"
         self.limiter = SendSlots(engine, sender_key(config), config.max_per_second)
-        # A claim should leave within seconds, so urgent messages claimed later are not stuck
-        # behind a long paced batch, and no claim ages into stale-claim recovery mid-batch.
-        self.claim_limit = max(1, int(config.max_per_second * CLAIM_SECONDS))
-        self.concurrency = max(1, min(MAX_IN_FLIGHT, int(config.max_per_second * IN_FLIGHT_SECONDS)))
+        # Each send waits for its slot: the dispatcher gates (consent, cancellation) each message
+        # right before its own send instead of once for a chunk that takes seconds to leave (with
+        # concurrency above 1, a few at a time, each handed to a free sender at once).
+        self.pacing = Pacing(
+            chunk_size=1,
+            concurrency=max(1, min(MAX_IN_FLIGHT, int(config.max_per_second * IN_FLIGHT_SECONDS))),
+            max_per_second=config.max_per_second,
+        )
         http: TwilioHttpClient = (
             BaseUrlHttpClient(config.api_base_url, config.timeout_seconds)
             if config.api_base_url
@@ -108,7 +106,7 @@ class TwilioSmsTransport:
         )
         _sdk_log.setLevel(logging.WARNING)
         if http.session is not None:  # one kept-alive connection per send in flight
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.concurrency)
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.pacing.concurrency)
             http.session.mount("https://", adapter)
             http.session.mount("http://", adapter)
         # environment={}: never pick up TWILIO_* variables (edge, region, credentials) by surprise.

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.delivery import OUTBOX_STATES
+from ..domain.session_state import SessionState
 from ..runtime import Interlude
 from ..services import validation as v
-from ..services.sessions import BOOKED, CANCELLED, COMPLETED, MAX_REASON, NO_SHOW
+from ..services.sessions import MAX_REASON
 
 JSON = "application/json"
 MAX_ID = 10**18 - 1  # ids longer than 18 digits are answered 404 without a look-up
@@ -322,7 +323,7 @@ def _patient_fields(app: Interlude) -> dict[str, dict[str, Any]]:
 
 def _schemas(app: Interlude) -> dict[str, Any]:
     fields = _patient_fields(app)
-    session_statuses = [BOOKED, CANCELLED, COMPLETED, NO_SHOW]
+    session_statuses = [s.value for s in SessionState]
     timestamp = {"type": "string", "format": "date-time"}
     moments = _nullable(timestamp)
     reason = _nullable({"type": "string", "maxLength": MAX_REASON})

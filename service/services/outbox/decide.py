@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 
 from ...domain.consent import ConsentEvent, allows, purpose_of
+from ...domain.origin import REMINDER_STEP
 from ...domain.quiet_hours import place
+from ...domain.session_state import Look, MessageKind, message_stop
 from ...runtime import Interlude
 from ...template_context import Formatter, message_context, session_context
 from ...templates import TemplateError
@@ -26,7 +28,7 @@ from ...transports.base import Outgoing
 
 log = logging.getLogger("interlude.dispatch")
 # Quiet-hours policy of the messages the system plans itself (not from a schedule step).
-SYSTEM_POLICIES = {"_checkin_reminder": "defer"}
+SYSTEM_POLICIES = {REMINDER_STEP: "defer"}
 
 
 @dataclass
@@ -106,16 +108,10 @@ class Decider:
     def _session_stop(self, row: Mapping[Any, Any], session: Mapping[Any, Any] | None) -> Decision | None:
         if session is None:
             return None
-        status = session["status"]
-        if status == "cancelled":
-            return Decision(row, "cancelled", "session-cancelled")
-        if status == "no_show":
-            return Decision(row, "cancelled", "session-no-show")
-        if status == "completed" and row["category"] == "prep":
-            return Decision(row, "cancelled", "session-completed")
-        if row["category"] == "prep" and session["start_at"] <= self.now:
-            return Decision(row, "skipped", "session-started")
-        return None
+        kind = MessageKind.of(row["audience"], row["category"])
+        started = session["start_at"] <= self.now
+        stop = message_stop(session["status"], kind, Look.DECIDE, started=started)
+        return None if stop is None else Decision(row, stop.outcome, stop.reason)
 
     def _nobody(self) -> Mapping[str, Any]:
         """The template variables' patient for a page about a number no patient has."""

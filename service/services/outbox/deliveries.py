@@ -11,6 +11,7 @@ from sqlalchemy import Connection, or_, select, update
 
 from ...db.tables import delivery_attempts, outbox, patients
 from ...domain import delivery
+from ...domain.origin import fallback_key
 from ...runtime import Interlude
 from ...transports.base import TransportError
 from .delivery_policy import meaning
@@ -180,7 +181,7 @@ def _patients(conn: Connection, ids: set[int]) -> dict[int, Mapping[Any, Any]]:
 def _fallbacks(conn: Connection, ids: list[int]) -> dict[int, Mapping[Any, Any]]:
     if not ids:
         return {}
-    keys = {f"fallback:{i}": i for i in ids}
+    keys = {fallback_key(i): i for i in ids}
     query = select(outbox.c.id, outbox.c.dedupe_key, outbox.c.channel, outbox.c.status).where(
         outbox.c.dedupe_key.in_(list(keys))
     )

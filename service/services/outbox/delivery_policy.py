@@ -26,13 +26,13 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from ...db.tables import delivery_attempts, outbox, patients, sessions
-from ...db.upsert import insert_if_absent
 from ...domain import delivery
 from ...domain.consent import allows, purpose_of
 from ...runtime import Interlude
 from ...transports.base import TransportError
 from .. import audit, consent, tasks
 from ..sessions import BOOKED
+from .enqueue import enqueue_if_absent, fallback
 
 log = logging.getLogger("interlude.delivery")
 ACTOR = "system:delivery"
@@ -214,7 +214,7 @@ def _fall_back(
     if why is not None:
         _undeliverable(conn, row, code, why, now)
         return f"no-fallback:{why}"
-    new_id = insert_if_absent(conn, outbox, _fallback_row(row, other, now), "dedupe_key")
+    new_id = enqueue_if_absent(conn, fallback(row, other, now))
     audit.record(
         conn,
         at=now,
@@ -241,27 +241,6 @@ def _why_not(
     if not app.templates.has(row["template"], other, patient["language"]):
         return f"no-{other}-template"
     return None
-
-
-def _fallback_row(row: Mapping[Any, Any], other: str, now: datetime) -> dict[str, Any]:
-    keep = ("patient_id", "session_id", "schedule", "step_id", "template", "category", "priority")
-    return {
-        **{k: row[k] for k in keep},
-        "occurrence": row["occurrence"],
-        "dedupe_key": f"fallback:{row['id']}",
-        "channel": other,
-        "due_at": now,
-        "original_due_at": row["due_at"],
-        "send_by": row["send_by"],
-        "next_attempt_at": now,
-        "status": delivery.PENDING,
-        "reason": f"fallback-from-{row['channel']}",
-        "attempts": 0,
-        "audience": "patient",
-        "context": row["context"],
-        "created_at": now,
-        "updated_at": now,
-    }
 
 
 def _undeliverable(conn: Connection, row: Mapping[Any, Any], code: str, why: str, now: datetime) -> None:

@@ -37,8 +37,9 @@ from ...db.tables import consent_events, outbox, patients, sessions
 from ...domain import delivery
 from ...domain.consent import ConsentEvent, allows, purpose_of
 from ...domain.schedule import CATEGORY_PRIORITY
+from ...domain.session_state import Look, MessageKind, message_stop
 from ...runtime import Interlude
-from ...transports.base import RecordingTransport, SendResult, Transport, TransportError
+from ...transports.base import Pacing, RecordingTransport, SendResult, Transport, TransportError
 from .decide import Decider, Decision
 from .record import INTERNAL_ERROR, DispatchStats, Outcome, Recorder, ids_in
 
@@ -49,6 +50,8 @@ PRIORITIES = sorted(set(CATEGORY_PRIORITY.values()))
 # A dispatcher looks for expired leases at least this often (and at least twice per lease), so
 # a worker that died mid-batch is taken over soon after its lease ends.
 RECOVER_EVERY_SECONDS = 60.0
+# A claim holds about this many seconds of sending at a paced transport's rate (see claim_window).
+CLAIM_SECONDS = 2
 
 
 class Dispatcher:
@@ -165,9 +168,10 @@ class Dispatcher:
         for d in chunk:
             row = d.row
             state = status.get(row["session_id"])
-            if state in ("cancelled", "no_show"):
-                reason = "session-cancelled" if state == "cancelled" else "session-no-show"
-                stops[row["id"]] = Decision(row, "cancelled", reason)
+            kind = MessageKind.of(row["audience"], row["category"])
+            stop = None if state is None else message_stop(state, kind, Look.GATE)
+            if stop is not None:
+                stops[row["id"]] = Decision(row, stop.outcome, stop.reason)
             elif row["patient_id"] in newer and not allows(
                 d.consent + newer[row["patient_id"]], row["channel"], purpose_of(row["category"])
             ):
@@ -190,13 +194,14 @@ class Dispatcher:
         decisions, seen = self._decide_all(rows, now, stats)
         for channel, sends in self._by_channel([d for d in decisions if d.outcome == "send"]):
             transport = self.app.transports[channel]
+            pacing = transport.pacing
             if isinstance(transport, RecordingTransport):
-                for chunk in _chunks(sends, _size(transport, "chunk_size")):
+                for chunk in _chunks(sends, pacing.chunk_size):
                     self._isolated(chunk, stats, partial(self._send_recorded, transport, lease, seen))
-            elif _size(transport, "concurrency") > 1:
+            elif pacing.concurrency > 1:
                 self._send_concurrently(transport, sends, lease, seen, stats)
             else:
-                for chunk in _chunks(sends, _size(transport, "chunk_size")):
+                for chunk in _chunks(sends, pacing.chunk_size):
                     self._record(
                         [(d, self._send(d)) for d in self._prepare(chunk, lease, seen, stats)], stats
                     )
@@ -373,7 +378,7 @@ class Dispatcher:
         right before its send (its wait for a slot of the sender's pace is bounded by the
         transport: twilio_sms.IN_FLIGHT_SECONDS). Answers are recorded as they come; while the
         last ones are in flight, their lease is kept."""
-        width = _size(transport, "concurrency")
+        width = transport.pacing.concurrency
         pool = self._executor(width)
         free = threading.Semaphore(width)
         flying: dict[Future[SendResult | TransportError], Decision] = {}
@@ -450,11 +455,8 @@ class Dispatcher:
         return total
 
     def _claim_limit(self) -> int:
-        """The batch size, or less when a transport paces its sends (it declares `claim_limit`):
-        a claim must leave within seconds, so that a safety message claimed next is not held
-        behind a long paced batch, and no claim ages into stale-claim recovery mid-batch."""
-        limits = [getattr(t, "claim_limit", None) for t in self.app.transports.values()]
-        return min([self.app.config.worker.batch_size, *(int(n) for n in limits if n)])
+        pacings = [t.pacing for t in self.app.transports.values()]
+        return claim_window(self.app.config.worker.batch_size, pacings)
 
     def recover_stale(self, now: datetime | None = None) -> int:
         """Put back claims whose lease expired: their worker died (see services.recovery)."""
@@ -530,14 +532,18 @@ def _internal(row: Mapping[Any, Any], exc: Exception, phase: str) -> str:
     return f"{INTERNAL_ERROR}:{type(exc).__name__}"[:64]
 
 
-def _size(transport: object, attribute: str) -> int:
-    """A transport's declared chunk size or concurrency (1 when it declares none)."""
-    return max(1, int(getattr(transport, attribute, 1) or 1))
+def claim_window(batch_size: int, pacings: Iterable[Pacing]) -> int:
+    """How many messages one claim takes: the batch size, or less when a transport has a rate
+    (CLAIM_SECONDS of sending at the slowest rate). A claim must leave within seconds, so that a
+    safety message claimed next is not held behind a long paced batch, and no claim ages into
+    stale-claim recovery mid-batch."""
+    paced = [max(1, int(p.max_per_second * CLAIM_SECONDS)) for p in pacings if p.max_per_second]
+    return min([batch_size, *paced])
 
 
 def _chunks(items: list[Decision], size: int) -> Iterable[list[Decision]]:
     """Sends grouped so that the gate runs right before them: a transport that sends slowly
-    (a rate-limited provider) declares chunk_size 1, so each message is gated on its own."""
+    (a rate-limited provider) paces chunk_size 1, so each message is gated on its own."""
     for i in range(0, len(items), size):
         yield items[i : i + size]
 

@@ -58,14 +58,14 @@ from ...db.tables import (
     sessions,
 )
 from ...domain import delivery
+from ...domain.origin import staff_reply_inbound
+from ...domain.session_state import SessionState
 from ...runtime import Interlude
-from ..sessions import BOOKED
 
 log = logging.getLogger("interlude.housekeeping")
 
 TABLES = ("outbox", "delivery_attempts", "checkins", "sandbox_messages", "inbound_messages")
 PRUNABLE = (delivery.SENT, delivery.FAILED, delivery.CANCELLED, delivery.SKIPPED, delivery.UNKNOWN)
-STAFF_REPLY = "staffreply:"
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ def _newest(conn: Connection, table: Table) -> int:
 
 def _unprotected(o: Table) -> ColumnElement[bool]:
     """The outbox row is not kept by its session, its patient or a check-in."""
-    booked = exists().where(sessions.c.id == o.c.session_id, sessions.c.status == BOOKED)
+    booked = exists().where(sessions.c.id == o.c.session_id, sessions.c.status == SessionState.BOOKED)
     open_checkin = exists().where(checkins.c.patient_id == o.c.patient_id, checkins.c.state == "open")
     open_escalation = exists().where(
         escalations.c.patient_id == o.c.patient_id, escalations.c.state == "open"
@@ -243,11 +243,9 @@ def _staff_replies_kept(conn: Connection, rows: Sequence[Any]) -> set[int]:
     the earlier ones ("staffreply:<inbound>:<n>"), so pruning some would repeat a number."""
     answers: dict[int, list[int]] = {}
     for row in rows:
-        key = row.dedupe_key
-        if key.startswith(STAFF_REPLY):
-            inbound_id = key[len(STAFF_REPLY) :].partition(":")[0]
-            if inbound_id.isdigit():
-                answers.setdefault(int(inbound_id), []).append(row.id)
+        inbound_id = staff_reply_inbound(row.dedupe_key)
+        if inbound_id is not None:
+            answers.setdefault(inbound_id, []).append(row.id)
     if not answers:
         return set()
     present = conn.execute(

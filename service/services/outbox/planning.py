@@ -1,8 +1,8 @@
 """Turn the planner's answer into outbox rows, idempotently, inside the caller's transaction.
 
 Each message has a unique key (session, step, channel and, for steps that repeat on reschedule,
-the session's occurrence), so planning twice never makes two rows. Pending rows move with the
-session; sent rows are never resent; rows no longer in the plan are cancelled with a reason.
+the session's occurrence), so planning twice never makes two rows. What a re-plan does to the
+rows already stored (move, keep, never resend, cancel) is domain.reconcile's rule.
 """
 
 from __future__ import annotations
@@ -10,23 +10,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from operator import itemgetter
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from ...db.tables import outbox, patients, sessions
 from ...domain import delivery
+from ...domain.origin import Origin, priority
 from ...domain.planner import PatientFacts, PlannedMessage, SessionFacts, plan_enrolment, plan_session
 from ...domain.quiet_hours import Window
+from ...domain.reconcile import NO_LONGER_PLANNED, Action, reconcile
 from ...domain.schedule import Schedule
 from ...template_context import Formatter
 from ..validation import DEFAULT_DURATION
-
-# A row in one of these states has been tried for its occurrence: it is never planned again.
-_TRIED = frozenset({delivery.SENT, delivery.SENDING, delivery.UNKNOWN, delivery.FAILED})
+from . import enqueue
 
 
 @dataclass
@@ -76,55 +75,14 @@ def session_facts(session: Mapping[Any, Any]) -> SessionFacts:
     )
 
 
-def _key(pm: PlannedMessage, session_id: int | None, patient_id: int, schedule: str, occ: int) -> str:
-    if session_id is None:
-        return f"p{patient_id}:{schedule}:{pm.step.id}:{pm.channel}"
-    return f"s{session_id}:{pm.step.id}:{pm.channel}:{occ}"
-
-
-def _row(
-    pm: PlannedMessage,
-    key: str,
-    patient_id: int,
-    session_id: int | None,
-    schedule: str,
-    occ: int,
-    now: datetime,
-) -> dict[str, Any]:
-    return {
-        "dedupe_key": key,
-        "patient_id": patient_id,
-        "session_id": session_id,
-        "schedule": schedule,
-        "step_id": pm.step.id,
-        "template": pm.step.template,
-        "channel": pm.channel,
-        "category": pm.step.category,
-        "priority": pm.step.priority,
-        "occurrence": occ,
-        "due_at": pm.due_at,
-        "original_due_at": pm.original_due,
-        "send_by": pm.send_by,
-        "next_attempt_at": pm.due_at,
-        "status": pm.status,
-        "reason": pm.reason,
-        "attempts": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def _apply_to_pending(conn: Connection, row: Mapping[Any, Any], pm: PlannedMessage, now: datetime) -> str:
+def _apply_to_pending(
+    conn: Connection, row: Mapping[Any, Any], pm: PlannedMessage, action: Action, now: datetime
+) -> str:
     """Move or skip a pending row, and give it the step's template and category (an edited step
     may have changed them); returns "moved", "unchanged", "skipped" or "in-flight"."""
-    step = {"template": pm.step.template, "category": pm.step.category, "priority": pm.step.priority}
-    if (
-        pm.status == "pending"
-        and row["due_at"] == pm.due_at
-        and row["send_by"] == pm.send_by
-        and all(row[k] == v for k, v in step.items())
-    ):
+    if action is Action.UNCHANGED:
         return "unchanged"
+    step = pm.step
     values = {
         "due_at": pm.due_at,
         "original_due_at": pm.original_due,
@@ -133,14 +91,16 @@ def _apply_to_pending(conn: Connection, row: Mapping[Any, Any], pm: PlannedMessa
         "status": pm.status,
         "reason": pm.reason,
         "updated_at": now,
-        **step,
+        "template": step.template,
+        "category": step.category,
+        "priority": priority(Origin.PLANNER, step.category),
     }
     result = conn.execute(
         update(outbox).where(outbox.c.id == row["id"], outbox.c.status == delivery.PENDING).values(**values)
     )
     if result.rowcount == 0:
         return "in-flight"
-    return "moved" if pm.status == "pending" else "skipped"
+    return "moved" if action is Action.MOVES else "skipped"
 
 
 def store_plan(
@@ -153,61 +113,54 @@ def store_plan(
     occurrence: int,
     now: datetime,
 ) -> PlanOutcome:
-    """Reconcile the stored rows of this session (or enrolment) with `planned`.
-
-    Only rows the planner made (their key starts "s<session>:" or "p<patient>:") are reconciled:
-    a fallback by the other channel, a check-in reminder or an escalation is never cancelled as
-    "no longer planned".
-    """
-    outcome = PlanOutcome()
+    """Reconcile the stored rows of this session (or enrolment) with `planned`, as
+    domain.reconcile decides: only the planner's own rows take part."""
     query = select(outbox).where(outbox.c.patient_id == patient_id)
     query = query.where(
         outbox.c.session_id == session_id if session_id is not None else outbox.c.session_id.is_(None)
     )
-    prefix = f"s{session_id}:" if session_id is not None else f"p{patient_id}:"
-    existing: dict[tuple[str, str], list[Mapping[Any, Any]]] = defaultdict(list)
-    for row in conn.execute(query).mappings():
-        if row["dedupe_key"].startswith(prefix):
-            existing[(row["step_id"], row["channel"])].append(row)
-    seen: set[tuple[str, str]] = set()
+    changes = reconcile(
+        conn.execute(query).mappings().all(),
+        planned,
+        patient_id=patient_id,
+        session_id=session_id,
+        schedule=schedule,
+        occurrence=occurrence,
+    )
+    outcome = PlanOutcome()
     inserts: list[dict[str, Any]] = []
-    for pm in planned:
-        base = (pm.step.id, pm.channel)
-        seen.add(base)
-        rows = existing.get(base, [])
-        occ = occurrence if pm.occurrence_scoped else 0
-        pending = [r for r in rows if r["status"] == delivery.PENDING]
-        if pending:
-            result = _apply_to_pending(conn, pending[0], pm, now)
-            setattr(outcome, result.replace("-", "_"), getattr(outcome, result.replace("-", "_")) + 1)
-            continue
-        if any(r["status"] in _TRIED and r["occurrence"] == occ for r in rows):
-            outcome.unchanged += 1  # sent already for this occurrence: never twice
-            continue
-        key = _key(pm, session_id, patient_id, schedule, occ)
-        same_key = [r for r in rows if r["dedupe_key"] == key]
-        if same_key:  # cancelled or skipped before, wanted again: revive the row
-            values = _row(pm, key, patient_id, session_id, schedule, occ, now)
-            values.pop("created_at")
-            conn.execute(update(outbox).where(outbox.c.id == same_key[0]["id"]).values(**values))
-        else:
-            inserts.append(_row(pm, key, patient_id, session_id, schedule, occ, now))
-        outcome.created += pm.status == "pending"
-        outcome.skipped += pm.status == "skipped"
-    if inserts:
-        conn.execute(insert(outbox), inserts)
-    stale = [
-        r["id"]
-        for base, rows in existing.items()
-        if base not in seen
-        for r in rows
-        if r["status"] == delivery.PENDING
-    ]
+    for change in changes:
+        pm = change.planned
+        if pm is None:
+            continue  # cancelled: all in one statement, below
+        if change.action is Action.ALREADY_SENT:
+            outcome.unchanged += 1
+        elif change.pending is not None:
+            result = _apply_to_pending(conn, change.pending, pm, change.action, now).replace("-", "_")
+            setattr(outcome, result, getattr(outcome, result) + 1)
+        else:  # a row to write: new, or cancelled or skipped before and wanted again
+            row = enqueue.planned(
+                pm,
+                patient_id=patient_id,
+                session_id=session_id,
+                schedule=schedule,
+                occurrence=change.occurrence,
+                now=now,
+            )
+            if change.revive is not None:
+                row.pop("created_at")
+                conn.execute(update(outbox).where(outbox.c.id == change.revive["id"]).values(**row))
+            else:
+                inserts.append(row)
+            outcome.created += change.action is Action.NEW
+            outcome.skipped += change.action is Action.SKIPPED
+    enqueue.enqueue_many(conn, inserts)
+    stale = [c.pending["id"] for c in changes if c.action is Action.CANCELLED and c.pending is not None]
     if stale:
         cancelled = conn.execute(
             update(outbox)
             .where(outbox.c.id.in_(stale), outbox.c.status == delivery.PENDING)
-            .values(status=delivery.CANCELLED, reason="no-longer-planned", updated_at=now)
+            .values(status=delivery.CANCELLED, reason=NO_LONGER_PLANNED, updated_at=now)
         )
         outcome.cancelled += cancelled.rowcount
     return outcome
@@ -263,8 +216,11 @@ def new_session_rows(
     occurrence = session["occurrence"]
     for pm in planned:
         occ = occurrence if pm.occurrence_scoped else 0
-        key = _key(pm, session_id, patient_id, name, occ)
-        out.append(_row(pm, key, patient_id, session_id, name, occ, now))
+        out.append(
+            enqueue.planned(
+                pm, patient_id=patient_id, session_id=session_id, schedule=name, occurrence=occ, now=now
+            )
+        )
         outcome.created += pm.status == "pending"
         outcome.skipped += pm.status == "skipped"
     return out, outcome
@@ -280,87 +236,8 @@ def plan_new_session(
 ) -> PlanOutcome:
     """Plan the messages of a session just inserted in the caller's transaction (a booking)."""
     rows, outcome = new_session_rows(schedule, session, patient, window, now)
-    insert_outbox(conn, rows)
+    enqueue.enqueue_bulk(conn, rows)
     return outcome
-
-
-# The columns _row fills, in order: the rest take their defaults (audience "patient", no claim).
-_COLUMNS = (
-    "dedupe_key",
-    "patient_id",
-    "session_id",
-    "schedule",
-    "step_id",
-    "template",
-    "channel",
-    "category",
-    "priority",
-    "occurrence",
-    "due_at",
-    "original_due_at",
-    "send_by",
-    "next_attempt_at",
-    "status",
-    "reason",
-    "attempts",
-    "created_at",
-    "updated_at",
-)
-_MISSING = object()
-_TIMES = frozenset({"due_at", "original_due_at", "send_by", "next_attempt_at", "created_at", "updated_at"})
-
-
-def _sqlite_time(value: datetime | None) -> str | None:
-    """What UTCDateTime stores on SQLite: naive UTC text, always with microseconds, so that text
-    order is time order (the same text SQLAlchemy's own DATETIME type writes)."""
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
-    return value
-
-
-def insert_outbox(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert planned rows (as _row builds them) in one executemany, in the caller's transaction.
-
-    Planning a large import spends most of its time converting parameters, so the values are
-    converted here once, as UTCDateTime would convert them, and handed to the driver directly:
-    about three times faster than `insert(outbox)` with the same rows.
-    """
-    if not rows:
-        return
-    convert = _sqlite_time if conn.dialect.name == "sqlite" else _utc
-    seen: dict[datetime | None, Any] = {}  # a batch shares most instants (now, the day's openings)
-    times = [i for i, c in enumerate(_COLUMNS) if c in _TIMES]
-    pick = itemgetter(*_COLUMNS)
-    params = []
-    for r in rows:
-        values = list(pick(r))
-        for i in times:
-            value = values[i]
-            text = seen.get(value, _MISSING)
-            if text is _MISSING:
-                text = seen[value] = convert(value)
-            values[i] = text
-        params.append(tuple(values))
-    if conn.dialect.name == "postgresql":
-        # COPY: PostgreSQL's bulk path, several times faster than a multi-row INSERT.
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY outbox ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
-            for row in params:
-                copy.write_row(row)
-        return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))})"
-    conn.exec_driver_sql(sql, params)
 
 
 def plan_for_enrolment(

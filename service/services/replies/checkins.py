@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from ...db.tables import checkins, outbox, patients, sessions
 from ...db.upsert import insert_if_absent
-from ...domain import delivery
 from ...domain.schedule import Step
+from ...domain.session_state import SessionState
 from ...runtime import Interlude, SentHook
+from ..outbox.enqueue import enqueue, reminder
 from ..tasks import open_task
 from .escalations import raise_escalation
 
@@ -151,28 +152,8 @@ def sweep(app: Interlude, now: datetime | None = None) -> dict[str, int]:
 
 def _remind(conn: Connection, c: Mapping[Any, Any], now: datetime) -> None:
     conn.execute(update(checkins).where(checkins.c.id == c["id"]).values(reminded_at=now))
-    original = conn.execute(select(outbox).where(outbox.c.id == c["outbox_id"])).mappings().one()
-    conn.execute(
-        insert(outbox).values(
-            dedupe_key=f"c{c['id']}:reminder:{original['channel']}",
-            patient_id=c["patient_id"],
-            session_id=c["session_id"],
-            schedule=c["schedule"],
-            step_id="_checkin_reminder",
-            template="checkin_reminder",
-            channel=original["channel"],
-            category="safety",
-            priority=0,
-            occurrence=0,
-            due_at=now,
-            next_attempt_at=now,
-            send_by=c["closes_at"],
-            status=delivery.PENDING,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    channel = conn.execute(select(outbox.c.channel).where(outbox.c.id == c["outbox_id"])).scalar_one()
+    enqueue(conn, reminder(c, channel, now))
 
 
 def _close(app: Interlude, conn: Connection, c: Mapping[Any, Any], now: datetime) -> int:
@@ -205,7 +186,7 @@ def _clearance_due(app: Interlude, conn: Connection, now: datetime) -> int:
     due = (
         conn.execute(
             select(sessions).where(
-                sessions.c.status == "booked",
+                sessions.c.status == SessionState.BOOKED,
                 sessions.c.clearance != "cleared",
                 sessions.c.start_at > now,
                 sessions.c.start_at <= horizon,

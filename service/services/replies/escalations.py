@@ -19,9 +19,12 @@ from ...config import ContactConfig
 from ...db.tables import escalations, outbox, patients, sessions
 from ...domain import delivery
 from ...domain.office_hours import within_office_hours
+from ...domain.origin import page_prefix
+from ...domain.session_state import SessionState
 from ...runtime import Interlude
 from .. import audit, tasks
 from ..errors import Conflict, InvalidInput, NotFound
+from ..outbox.enqueue import enqueue_many, page
 from ..tasks import open_task
 from . import inbox
 
@@ -149,7 +152,7 @@ def _recent_session(conn: Connection, patient_id: int, now: datetime) -> int | N
         select(sessions.c.id)
         .where(
             sessions.c.patient_id == patient_id,
-            sessions.c.status.in_(("booked", "completed")),
+            sessions.c.status.in_((SessionState.BOOKED, SessionState.COMPLETED)),
             sessions.c.start_at <= now,
             sessions.c.start_at >= now - AFTER_SESSION,
         )
@@ -193,35 +196,13 @@ def _page(
         )
         return 0
     context = {"escalation": _context(app, conn, esc, patient)}
-    rows = []
-    for i, contact in enumerate(contacts):
-        for channel, address in (("sms", contact.phone), ("email", contact.email)):
-            if not address:
-                continue
-            rows.append(
-                {
-                    "dedupe_key": f"e{esc['id']}:l{esc['level']}:{i}:{channel}",
-                    "patient_id": esc["patient_id"],
-                    "session_id": esc["session_id"],
-                    "schedule": "_system",
-                    "step_id": "_escalation",
-                    "template": "escalation_clinician",
-                    "channel": channel,
-                    "category": "safety",
-                    "priority": 0,
-                    "occurrence": 0,
-                    "due_at": now,
-                    "next_attempt_at": now,
-                    "status": delivery.PENDING,
-                    "attempts": 0,
-                    "audience": "staff",
-                    "recipient": address,
-                    "context": context,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-    conn.execute(insert(outbox), rows)
+    rows = [
+        page(esc, i, channel, address, context, now)
+        for i, contact in enumerate(contacts)
+        for channel, address in (("sms", contact.phone), ("email", contact.email))
+        if address
+    ]
+    enqueue_many(conn, rows)
     return len(rows)
 
 
@@ -320,9 +301,10 @@ def acknowledge(
         if changed != 1:  # acknowledged already, or a colleague was quicker by a moment
             state = conn.execute(select(escalations.c.state, escalations.c.acked_by).where(this)).one()
             raise Conflict(f"escalation {esc['id']} is {state.state} already (by {state.acked_by})")
+        pages = outbox.c.dedupe_key.like(page_prefix(esc["id"]) + "%")
         cancelled = conn.execute(
             update(outbox)
-            .where(outbox.c.dedupe_key.like(f"e{esc['id']}:%"), outbox.c.status == delivery.PENDING)
+            .where(pages, outbox.c.status == delivery.PENDING)
             .values(status=delivery.CANCELLED, reason="acknowledged", updated_at=now)
         ).rowcount
         closed: dict[str, Any] = {"inbound_id": None, "task_ids": []}

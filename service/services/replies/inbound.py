@@ -22,24 +22,25 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from ...db.tables import inbound_messages, outbox, patients, sessions
 from ...db.upsert import insert_if_absent
-from ...domain import delivery
 from ...domain.answers import parse_answer
 from ...domain.consent import allows
 from ...domain.crisis import CrisisHit, screen
 from ...domain.keywords import classify_keyword
+from ...domain.origin import staff_reply_prefix
 from ...domain.quiet_hours import place
-from ...domain.schedule import CATEGORY_PRIORITY
 from ...domain.segments import AVOIDABLE
+from ...domain.session_state import SessionState
 from ...domain.text import fold
 from ...runtime import Interlude
 from ...template_context import message_context
 from ...templates import TemplateError
 from .. import audit, consent
 from ..errors import Conflict, InvalidInput, NotFound, ServiceError
+from ..outbox.enqueue import enqueue, staff_reply
 from ..tasks import open_task
 from . import inbox as inbox_module
 from .checkins import open_question, recently_closed, record_answer, step_of
@@ -398,7 +399,9 @@ def _active_course_task(conn: Connection, patient: Mapping[Any, Any], now: datet
     """A patient mid-course who stops texts must be reached another way."""
     upcoming = conn.execute(
         select(sessions.c.id).where(
-            sessions.c.patient_id == patient["id"], sessions.c.status == "booked", sessions.c.start_at > now
+            sessions.c.patient_id == patient["id"],
+            sessions.c.status == SessionState.BOOKED,
+            sessions.c.start_at > now,
         )
     ).first()
     if upcoming is not None:
@@ -521,7 +524,10 @@ def _to_inbox(
 def _current_session(conn: Connection, patient_id: int, now: datetime) -> int | None:
     row = conn.execute(
         select(sessions.c.id)
-        .where(sessions.c.patient_id == patient_id, sessions.c.status.in_(("booked", "completed")))
+        .where(
+            sessions.c.patient_id == patient_id,
+            sessions.c.status.in_((SessionState.BOOKED, SessionState.COMPLETED)),
+        )
         .order_by((sessions.c.start_at > now).asc(), sessions.c.start_at.desc())
         .limit(1)
     ).first()
@@ -672,29 +678,19 @@ def _queue_answer(
     tz = ZoneInfo(patient["timezone"])
     spot = place(now, now=now, send_by=None, policy="defer", window=app.window, tz=tz, may_override=False)
     due = spot.at or now
-    prefix = f"staffreply:{inbound_id}:"
     earlier = conn.execute(
-        select(func.count()).select_from(outbox).where(outbox.c.dedupe_key.like(prefix + "%"))
+        select(func.count())
+        .select_from(outbox)
+        .where(outbox.c.dedupe_key.like(staff_reply_prefix(inbound_id) + "%"))
     ).scalar_one()
-    values = {
-        "dedupe_key": f"{prefix}{earlier + 1}",
-        "patient_id": patient["id"],
-        "schedule": "_system",
-        "step_id": "_staff_reply",
-        "template": template,
-        "channel": "sms",
-        "category": "admin",
-        "priority": CATEGORY_PRIORITY["admin"],
-        "occurrence": 0,
-        "due_at": due,
-        "next_attempt_at": due,
-        "status": delivery.PENDING,
-        "reason": spot.reason,
-        "attempts": 0,
-        "audience": "patient",
-        "context": context,
-        "created_at": now,
-        "updated_at": now,
-    }
-    outbox_id = conn.execute(insert(outbox).values(**values).returning(outbox.c.id)).scalar_one()
-    return int(outbox_id), due
+    row = staff_reply(
+        inbound_id,
+        earlier + 1,
+        patient_id=patient["id"],
+        template=template,
+        context=context,
+        due_at=due,
+        reason=spot.reason,
+        now=now,
+    )
+    return enqueue(conn, row), due

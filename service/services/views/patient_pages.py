@@ -4,7 +4,7 @@ and dry runs of booking and rescheduling (what would be planned, nothing written
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +16,8 @@ from ...db.tables import delivery_attempts, inbound_messages, outbox, patients, 
 from ...domain import delivery
 from ...domain.consent import allows, purpose_of
 from ...domain.planner import PlannedMessage, SessionFacts, plan_session
+from ...domain.reconcile import NO_LONGER_PLANNED, reconcile
+from ...domain.reconcile import Change as Reconciled
 from ...runtime import Interlude
 from .. import consent
 from .. import validation as v
@@ -29,8 +31,6 @@ from ..sessions import BOOKED, COMPLETED, get_session
 RECENT = 50
 BOOK_FIELDS = {"patient_id", "start", "modality", "duration_minutes", "number", "schedule", "external_ref"}
 RESCHEDULE_FIELDS = {"start", "reason", "duration_minutes"}
-# Tried for an occurrence: never planned again for it (as planning.store_plan decides).
-TRIED = frozenset({delivery.SENT, delivery.SENDING, delivery.UNKNOWN, delivery.FAILED})
 # Provider reports that settle what happened to a sent message.
 SETTLED = {"delivered": "delivered", "read": "delivered", "undelivered": "failed", "failed": "failed"}
 
@@ -275,9 +275,9 @@ def _planned(pm: PlannedMessage, patient: Mapping[Any, Any], events: list[Any]) 
 def preview_reschedule(app: Interlude, session_id: int, data: Any) -> dict[str, Any]:
     """Which messages of the session a reschedule would move, and to when; nothing is written.
 
-    Follows planning.store_plan: a pending message moves (or is skipped), one already sent for
-    this occurrence is not sent again, a new one is planned, one no longer planned is cancelled.
-    Raises InvalidInput, NotFound, Conflict.
+    The rule is the real reschedule's (domain.reconcile): a pending message moves (or is
+    skipped), one already sent for this occurrence is not sent again, a new one is planned, one
+    no longer planned is cancelled. Raises InvalidInput, NotFound, Conflict.
     """
     f = v.Fields(data)
     f.refuse_unknown(RESCHEDULE_FIELDS)
@@ -313,39 +313,25 @@ def preview_reschedule(app: Interlude, session_id: int, data: Any) -> dict[str, 
         now,
         anchors=("start", "end", "reschedule"),
     )
-    changes = _diff(existing, planned, moved["occurrence"])
+    reconciled = reconcile(
+        existing,
+        planned,
+        patient_id=patient["id"],
+        session_id=session_id,
+        schedule=session["schedule"],
+        occurrence=moved["occurrence"],
+    )
+    changes = [_change_view(c) for c in reconciled]
     changes.sort(key=lambda c: (c.after or c.before or now, c.step, c.channel))
     return {"start": start, "same": False, "changes": changes}
 
 
-def _diff(
-    existing: Sequence[Mapping[Any, Any]], planned: list[PlannedMessage], occurrence: int
-) -> list[Change]:
-    by_key: dict[tuple[str, str], list[Mapping[Any, Any]]] = {}
-    for row in existing:
-        by_key.setdefault((row["step_id"], row["channel"]), []).append(row)
-    out: list[Change] = []
-    for pm in planned:
-        rows = by_key.pop((pm.step.id, pm.channel), [])
-        pending = [r for r in rows if r["status"] == delivery.PENDING]
-        occ = occurrence if pm.occurrence_scoped else 0
-        before = pending[0]["due_at"] if pending else None
-        if pm.status != "pending":
-            action = "skipped"
-        elif pending:
-            action = "unchanged" if before == pm.due_at else "moves"
-        elif any(r["status"] in TRIED and r["occurrence"] == occ for r in rows):
-            action = "already-sent"
-        else:
-            action = "new"
-        out.append(Change(pm.step.id, pm.channel, action, before, pm.due_at, pm.reason))
-    for rows in by_key.values():
-        for r in rows:
-            if r["status"] == delivery.PENDING:
-                out.append(
-                    Change(r["step_id"], r["channel"], "cancelled", r["due_at"], None, "no-longer-planned")
-                )
-    return out
+def _change_view(change: Reconciled) -> Change:
+    before = change.pending["due_at"] if change.pending is not None else None
+    pm = change.planned
+    if pm is None:  # cancelled: no longer planned
+        return Change(change.step_id, change.channel, change.action.value, before, None, NO_LONGER_PLANNED)
+    return Change(change.step_id, change.channel, change.action.value, before, pm.due_at, pm.reason)
 
 
 def session_summary(app: Interlude, session_id: int) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, Select, String, cast, func, literal, or_, select
 
 from ...db.tables import checkins, escalations, inbound_messages, outbox, patients, sessions, staff_tasks
+from ...domain.origin import PAGE_STEP, Origin, page_of, page_prefix
+from ...domain.session_state import SessionState
 from ...runtime import Interlude
 from ...template_context import display_phone, message_context
 from ...templates import TemplateError
@@ -203,27 +205,30 @@ def _escalation_view(r: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 def _pages(app: Interlude, conn: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """The pages sent for each escalation (outbox rows to staff keyed e<id>:l<level>:...), by
-    contact name rather than number, in the order they were queued."""
+    """The pages sent for each escalation (their keys name it and the level), by contact name
+    rather than number, in the order they were queued."""
     if not ids:
         return {}
     query = (
         select(
             outbox.c.dedupe_key, outbox.c.recipient, outbox.c.channel, outbox.c.status, outbox.c.created_at
         )
-        .where(outbox.c.audience == "staff", or_(*(outbox.c.dedupe_key.like(f"e{i}:%") for i in ids)))
+        .where(
+            outbox.c.origin == Origin.ESCALATION.value,
+            or_(*(outbox.c.dedupe_key.like(page_prefix(i) + "%") for i in ids)),
+        )
         .order_by(outbox.c.created_at, outbox.c.id)
     )
     cfg = app.config.escalation
     names = {a: c.name for c in (*cfg.on_call, *cfg.backup) for a in (c.phone, c.email) if a}
     found: dict[int, list[dict[str, Any]]] = {}
     for r in conn.execute(query).mappings():
-        head, level, *_ = r["dedupe_key"].split(":")
-        found.setdefault(int(head[1:]), []).append(
+        escalation_id, level = page_of(r["dedupe_key"])
+        found.setdefault(escalation_id, []).append(
             {
                 "who": names.get(r["recipient"]) or deliveries.mask(r["channel"], r["recipient"]),
                 "channel": "text" if r["channel"] == "sms" else r["channel"],
-                "round": int(level[1:]) + 1,
+                "round": level + 1,
                 "status": r["status"],
                 "at": r["created_at"],
             }
@@ -367,7 +372,11 @@ def sessions_ahead(app: Interlude) -> list[dict[str, Any]]:
             patients.c.last_name,
         )
         .join(patients, patients.c.id == sessions.c.patient_id)
-        .where(sessions.c.start_at >= start, sessions.c.start_at < end, sessions.c.status != "cancelled")
+        .where(
+            sessions.c.start_at >= start,
+            sessions.c.start_at < end,
+            sessions.c.status != SessionState.CANCELLED,
+        )
         .order_by(sessions.c.start_at, sessions.c.id)
     )
     by_day: dict[date, list[dict[str, Any]]] = {d: [] for d in days}
@@ -388,7 +397,7 @@ def failed_deliveries(app: Interlude) -> list[dict[str, Any]]:
     for d in deliveries.list_deliveries(app, failed=True):
         updated = _at(d["updated_at"])
         if updated is not None and updated >= since:
-            found.append({**d, "updated_at": updated, "to_clinician": d["step"] == "_escalation"})
+            found.append({**d, "updated_at": updated, "to_clinician": d["step"] == PAGE_STEP})
     with app.reader.connect() as conn:
         names = _names(conn, (d["patient_id"] for d in found))
     return [{**d, "patient_name": names.get(d["patient_id"])} for d in found]
