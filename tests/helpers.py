@@ -1,19 +1,154 @@
-"""Small helpers for service-level tests."""
+"""Helpers for tests: the test config and clock, the app's services on a test database, and small
+shortcuts for the rows tests look at. Fixtures (tests/conftest.py) are built from these.
+"""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
 
-from sqlalchemy import insert, select
+import pytest
+from sqlalchemy import Table, func, insert, select
 
+from service.bootstrap import build
+from service.config import Config, parse_config
 from service.db.tables import consent_events, outbox, sandbox_messages
 from service.runtime import Interlude
 from service.services import sessions
+from service.services.clinic import ensure_clinic
 from service.services.patients import create_patient
-from service.transports.base import Outgoing, SendResult, TransportError
-from tests.conftest import patient_data
+from service.transports.base import Outgoing, Pacing, SendResult, TransportError
+from tests.databases import POSTGRES_URL, migrated_engine, postgres_available, postgres_unavailable_reason
+
+ROOT = Path(__file__).resolve().parents[1]
+INTERLUDE = str(Path(sys.executable).parent / "interlude")
+REQUIRE_PEERS = os.environ.get("INTERLUDE_REQUIRE_PEERS") == "1"
+API_TOKEN = "test-api-token-0123456789abcdefghij"
+TWILIO_TOKEN = "twilio-test-auth-token-0123456789ab"
+# Tuesday 10:00 in New York: inside the default send window.
+T0 = datetime(2027, 3, 2, 15, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.now += delta
+        return self.now
+
+    def set(self, when: datetime) -> datetime:
+        self.now = when
+        return when
+
+
+_schedules_dir: list[Path] = []
+
+
+def schedules_for_tests() -> Path:
+    """The shipped schedules without the one-time enrolment opt-in text.
+
+    Most tests count the messages of a session; the welcome text would be one more in each.
+    It has tests of its own (test_enrolment.py) on the shipped schedule.
+    """
+    if not _schedules_dir:
+        folder = Path(tempfile.mkdtemp(prefix="interlude-schedules-"))
+        atexit.register(shutil.rmtree, folder, True)
+        for file in (ROOT / "schedules").glob("*.toml"):
+            head, *steps = file.read_text().split("[[step]]")
+            kept = [s for s in steps if 'id = "enrolment_opt_in"' not in s]
+            (folder / file.name).write_text("[[step]]".join([head, *kept]))
+        _schedules_dir.append(folder)
+    return _schedules_dir[0]
+
+
+def make_config(
+    db_url: str,
+    *,
+    messages: Path | None = None,
+    schedules: Path | None = None,
+    extra: str = "",
+    env: dict[str, str] | None = None,
+) -> Config:
+    """A config built in code: the repository's schedules and messages unless told otherwise."""
+    text_ = f"""
+[database]
+url = "{db_url}"
+[schedules]
+dir = "{(schedules or schedules_for_tests()).as_posix()}"
+[messages]
+dir = "{(messages or ROOT / "messages").as_posix()}"
+{extra}
+"""
+    environment = {"INTERLUDE_API_TOKEN": API_TOKEN, "INTERLUDE_TWILIO_AUTH_TOKEN": TWILIO_TOKEN}
+    environment.update(env or {})
+    return parse_config(text_, "test-config", environment)
+
+
+def make_services(url: str, clock: FakeClock, **kwargs: Any) -> Interlude:
+    """The app's services on `url` at the latest schema (tests/databases.py), with the clinic row."""
+    config = kwargs.pop("config", None) or make_config(url)
+    services = build(config, clock=clock, engine=migrated_engine(url), **kwargs)
+    ensure_clinic(services)
+    return services
+
+
+def need_postgres() -> None:
+    """Skip the test without PostgreSQL; fail it instead under INTERLUDE_REQUIRE_PEERS=1."""
+    if postgres_available():
+        return
+    message = f"PostgreSQL not reachable at {POSTGRES_URL} ({postgres_unavailable_reason()})"
+    if REQUIRE_PEERS:
+        pytest.fail(message + "; INTERLUDE_REQUIRE_PEERS=1 requires it")
+    pytest.skip(message)
+
+
+def start_worker(
+    config: Path, log: Path, env: Mapping[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], IO[str]]:
+    """`interlude worker` on `config`, in the log's folder; the caller stops it and closes the log.
+
+    Its environment is this one without INTERLUDE_ settings, plus `env`. Its stderr goes to a
+    file: an unread pipe fills up and blocks the worker.
+    """
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("INTERLUDE_")}
+    environment.update(env or {})
+    handle = log.open("w")
+    proc = subprocess.Popen(
+        [INTERLUDE, "--config", str(config), "worker"],
+        env=environment,
+        cwd=log.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=handle,
+    )
+    return proc, handle
+
+
+def patient_data(**overrides: Any) -> dict[str, Any]:
+    data = {
+        "first_name": "Maria",
+        "last_name": "Lopez",
+        "phone": "+1 (202) 555-0143",
+        "email": "maria@example.org",
+        "timezone": "America/New_York",
+        "language": "en",
+        "indications": ["depression"],
+    }
+    data.update(overrides)
+    return data
 
 
 def enrol(app: Interlude, **overrides: Any) -> dict[str, Any]:
@@ -41,6 +176,11 @@ def by_step(app: Interlude, session_id: int) -> dict[tuple[str, str], list[Mappi
     return out
 
 
+def count(app: Interlude, table: Table) -> int:
+    with app.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
 def sandbox(app: Interlude) -> list[Mapping[str, Any]]:
     with app.engine.connect() as conn:
         return list(conn.execute(select(sandbox_messages).order_by(sandbox_messages.c.id)).mappings())
@@ -65,6 +205,8 @@ def opt_out(
 
 class ScriptedTransport:
     """A hand-written transport for our own interface: answers from a script, records what it got."""
+
+    pacing = Pacing()
 
     def __init__(self, name: str, script: list[Any] | None = None, sent: bool | None = None) -> None:
         self.name = name

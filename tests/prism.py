@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from tests.conftest import REQUIRE_PEERS, ROOT
+from tests.helpers import REQUIRE_PEERS, ROOT
 
 PRISM = ROOT / "node_modules" / ".bin" / "prism"
 # Kept in the repository with its licence and provenance (tests/peers/twilio/README.md).

@@ -27,7 +27,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.conftest import REQUIRE_PEERS
+from tests.helpers import REQUIRE_PEERS
 from tests.prism import free_port
 
 USER, PASSWORD = "clinic-relay", "relay-password-1"

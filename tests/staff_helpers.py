@@ -8,18 +8,21 @@ import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.serving import make_server
 
 from service.runtime import Interlude
+from service.services import staff
 from service.services.staff import add_staff
 from service.web import create_app
 
-from .conftest import REQUIRE_PEERS, FakeClock, make_config, make_services
+from .helpers import REQUIRE_PEERS, FakeClock, make_config, make_services
 
 SECRET = "test-signing-key-for-staff-cookies-0123456789"
 ADMIN = ("admin@clinic.example", "correct horse battery")
@@ -27,11 +30,28 @@ STAFF = ("nurse@clinic.example", "another long passphrase")
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+# scrypt takes about 0.13 s by design, and most staff tests begin by making the two accounts above
+# and signing one of them in. Within these helpers a password is hashed once per session and the
+# answer of each check is kept: a hash made once is as good as a new one (only its salt differs),
+# and a check's answer depends on nothing but the hash and the password. Test bodies hash for real.
+_hash_once = cache(generate_password_hash)
+_check_once = cache(check_password_hash)
+
+
+@contextmanager
+def _hashing_once() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(staff, "generate_password_hash", _hash_once)
+        patch.setattr(staff, "check_password_hash", _check_once)
+        yield
+
+
 def staff_services(url: str, clock: FakeClock, extra: str = "") -> Interlude:
     config = make_config(url, extra=extra, env={"INTERLUDE_SECRET_KEY": SECRET})
     services = make_services(url, clock, config=config)
-    add_staff(services, *ADMIN, admin=True, actor="test")
-    add_staff(services, *STAFF, admin=False, actor="test")
+    with _hashing_once():
+        add_staff(services, *ADMIN, admin=True, actor="test")
+        add_staff(services, *STAFF, admin=False, actor="test")
     return services
 
 
@@ -75,7 +95,8 @@ class StaffClient:
 
 def signed_in(app: Flask, account: tuple[str, str]) -> StaffClient:
     client = StaffClient(app)
-    response = client.sign_in(*account)
+    with _hashing_once():
+        response = client.sign_in(*account)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
 

@@ -85,8 +85,7 @@ def test_3_times_in_messages_are_the_patients_local_time(services, clock):
 def test_4_and_5_failures_are_visible_with_a_reason(sqlite_url, clock):
     """Complaints 4-5: reminders silently not sent, failures not surfaced."""
     from service.transports.base import TransportError
-    from tests.conftest import make_services
-    from tests.helpers import ScriptedTransport
+    from tests.helpers import ScriptedTransport, make_services
 
     sms = ScriptedTransport("fake-sms", [TransportError("landline", kind="permanent", code="21614")])
     app = make_services(sqlite_url, clock, transports={"sms": sms, "email": ScriptedTransport("fake-email")})
@@ -102,7 +101,7 @@ def test_7_a_missing_variable_never_reaches_a_patient_as_a_blank(sqlite_url, clo
     """Complaint 7: "Hi ," when a variable is missing. StrictUndefined fails the message instead."""
     import shutil
 
-    from tests.conftest import ROOT, make_config, make_services
+    from tests.helpers import ROOT, make_config, make_services
 
     messages = tmp_path / "messages"
     shutil.copytree(ROOT / "messages", messages)

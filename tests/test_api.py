@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
 
 from service.db.tables import outbox, patients
 from service.web import create_app
-from tests.conftest import API_TOKEN, patient_data
+from tests.helpers import API_TOKEN, count, patient_data
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
@@ -17,11 +16,6 @@ def client(services):
     app = create_app(services=services)
     app.testing = True
     return app.test_client()
-
-
-def count(services, table) -> int:
-    with services.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
 def new_patient(client, **overrides):

@@ -18,8 +18,7 @@ from schemathesis import GenerationMode, checks
 from service.services.outbox.dispatch import Dispatcher
 from service.web import create_app
 from service.web.openapi import MAX_ID
-from tests.conftest import API_TOKEN, patient_data
-from tests.helpers import book, enrol
+from tests.helpers import API_TOKEN, book, enrol, patient_data
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select, text
 
 from service.db.tables import audit_events, outbox
 from service.db.tables import sessions as sessions_table
@@ -17,9 +16,10 @@ from service.runtime import Interlude
 from service.services import sessions
 from service.services.bulk import book_sessions
 from service.services.errors import InvalidInput, NotFound
-from service.services.outbox.planning import insert_outbox, new_session_rows
-from tests.conftest import POSTGRES_URL, T0, FakeClock, make_services, need_postgres
-from tests.helpers import enrol
+from service.services.outbox.enqueue import enqueue_bulk
+from service.services.outbox.planning import new_session_rows
+from tests.databases import new_schema, release_schema, schema_url
+from tests.helpers import T0, FakeClock, enrol, make_services, need_postgres
 
 ITEMS: list[dict[str, Any]] = [
     {"patient_id": 1, "start": "2027-03-12T09:00", "modality": "iv"},
@@ -39,18 +39,10 @@ def two_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[s
         yield f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
         return
     need_postgres()
-    schemas = [f"t_{uuid.uuid4().hex[:12]}" for _ in range(2)]
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        for schema in schemas:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    a, b = (f"{POSTGRES_URL}{sep}options=-csearch_path%3D{s}" for s in schemas)
-    yield a, b
-    with admin.begin() as conn:
-        for schema in schemas:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    schemas = [new_schema() for _ in range(2)]
+    yield schema_url(schemas[0]), schema_url(schemas[1])
+    for schema in schemas:
+        release_schema(schema)
 
 
 def _patients(app: Interlude) -> None:
@@ -140,7 +132,7 @@ def test_a_bulk_booked_session_reschedules_like_any_other(services, clock):
 
 
 def test_the_fast_insert_stores_exactly_what_sqlalchemy_would(services, clock):
-    """insert_outbox hands converted values to the driver; the stored values must not differ."""
+    """enqueue_bulk hands converted values to the driver; the stored values must not differ."""
     p = enrol(services)
     s = sessions.book_session(
         services, {"patient_id": p["id"], "start": "2027-03-12T09:00", "modality": "iv"}, "t"
@@ -154,7 +146,7 @@ def test_the_fast_insert_stores_exactly_what_sqlalchemy_would(services, clock):
         planned, _ = new_session_rows(services.schedule("default"), session, patient, services.window, now)
         fast = [{**r, "dedupe_key": "fast:" + r["dedupe_key"]} for r in planned]
         slow = [{**r, "dedupe_key": "slow:" + r["dedupe_key"]} for r in planned]
-        insert_outbox(conn, fast)
+        enqueue_bulk(conn, fast)
         conn.execute(insert(outbox), slow)
         columns = [c.name for c in outbox.columns if c.name not in ("id", "dedupe_key")]
 

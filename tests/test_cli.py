@@ -6,16 +6,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from service.web import create_app
-from tests.conftest import ROOT, make_services
-from tests.helpers import cli_runner
-
-INTERLUDE = str(Path(sys.executable).parent / "interlude")
+from tests.helpers import INTERLUDE, ROOT, cli_runner, make_services
 
 
 @pytest.fixture

@@ -20,8 +20,19 @@ from service.services.content import edits as content
 from service.services.errors import Conflict, InvalidInput, NotFound
 from service.services.outbox.dispatch import Dispatcher
 from service.templates import MessageTemplates, TemplateError
-from tests.conftest import ROOT, T0, FakeClock, make_config, make_services, schedules_for_tests
-from tests.helpers import book, by_step, enrol, rows, sandbox
+from tests.helpers import (
+    ROOT,
+    T0,
+    FakeClock,
+    book,
+    by_step,
+    enrol,
+    make_config,
+    make_services,
+    rows,
+    sandbox,
+    schedules_for_tests,
+)
 
 EVENING = "default:prep_evening_before"
 CONFIRM_SMS = "booking_confirmation/en/sms.txt"
@@ -137,7 +148,7 @@ def test_re_planning_leaves_fallbacks_and_reminders_alone(services):
     p = enrol(services)
     s = book(services, p["id"], "2027-03-12T09:00")
     base = pending(services, s["id"], "prep_morning_of")
-    extra = {k: v for k, v in base.items() if k != "id"}
+    extra = {k: v for k, v in base.items() if k not in ("id", "origin")}  # the key names the origin
     with services.engine.begin() as conn:
         conn.execute(
             insert(outbox).values(**{**extra, "dedupe_key": f"fallback:{base['id']}", "channel": "email"})

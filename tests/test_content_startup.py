@@ -12,7 +12,7 @@ from service.db.tables import content_versions
 from service.services.content import edits as content
 from service.web import create_app
 
-from .conftest import T0, make_config, make_services
+from .helpers import T0, make_config, make_services
 
 PATH = "reply_help/en/sms.txt"
 

@@ -14,8 +14,7 @@ from service.services import sessions
 from service.services.outbox.dispatch import Dispatcher
 from service.transports.base import TransportError
 from service.transports.sandbox import SandboxTransport
-from tests.conftest import make_services
-from tests.helpers import ScriptedTransport, book, enrol, opt_out, rows, sandbox
+from tests.helpers import ScriptedTransport, book, enrol, make_services, opt_out, rows, sandbox
 
 
 def test_due_messages_are_sent_once_with_local_times(services, clock):
@@ -273,7 +272,7 @@ def test_two_dispatchers_at_once_send_each_message_once(services):
 def test_a_broken_template_fails_that_message_only_and_logs_no_phi(sqlite_url, clock, tmp_path, caplog):
     import shutil
 
-    from tests.conftest import ROOT, make_config
+    from tests.helpers import ROOT, make_config
 
     messages = tmp_path / "messages"
     shutil.copytree(ROOT / "messages", messages)

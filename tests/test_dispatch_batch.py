@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from service.db.tables import delivery_attempts, sandbox_messages
 from service.services.outbox.dispatch import Dispatcher
-from service.transports.base import Outgoing, SendResult, TransportError
-from tests.conftest import make_services as _make_services
+from service.transports.base import Outgoing, Pacing, SendResult, TransportError
 from tests.helpers import book, enrol, opt_out, rows, sandbox
+from tests.helpers import make_services as _make_services
 
 _apps = []
 
@@ -97,8 +97,7 @@ class ConcurrentTransport:
 
     def __init__(self, name, answers, concurrency=8):
         self.name = name
-        self.concurrency = concurrency
-        self.chunk_size = 1
+        self.pacing = Pacing(chunk_size=1, concurrency=concurrency)
         self.answers = answers
         self.received: list[Outgoing] = []
         self.lock = threading.Lock()
@@ -135,7 +134,7 @@ def test_concurrent_sends_record_each_outcome_once(db_url, clock):
         book(app, p["id"], "2027-03-12T09:00")
     stats = Dispatcher(app).run_once()
     assert (stats.sent, stats.failed, stats.unknown) == (10, 1, 1)
-    assert len(sms.received) == 12 and 1 < sms.most_in_flight <= sms.concurrency
+    assert len(sms.received) == 12 and 1 < sms.most_in_flight <= sms.pacing.concurrency
     by_phone = {m.to: m.outbox_id for m in sms.received}
     status = {r["id"]: (r["status"], r["reason"]) for r in rows(app, step_id="booking_confirmation")}
     assert status[by_phone["+12025550001"]] == ("failed", "permanent:21211")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from service.services.outbox.dispatch import Dispatcher
-from tests.conftest import ROOT, make_config, make_services
-from tests.helpers import enrol, rows, sandbox
+from tests.helpers import ROOT, enrol, make_config, make_services, rows, sandbox
 
 
 def shipped(url, clock):

@@ -23,8 +23,7 @@ from service.domain.office_hours import OfficeHours, within_office_hours
 from service.services.outbox.dispatch import Dispatcher
 from service.services.replies.escalations import page_after_hours_inbox, raise_escalation, sweep
 from service.web import create_app
-from tests.conftest import ROOT, TWILIO_TOKEN, make_config, make_services
-from tests.helpers import book, enrol, rows, sandbox
+from tests.helpers import ROOT, TWILIO_TOKEN, book, enrol, make_config, make_services, rows, sandbox
 from tests.test_cli import run, write_config
 
 PUBLIC = "https://clinic.example.com"

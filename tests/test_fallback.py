@@ -16,8 +16,16 @@ from service.services.outbox.delivery_policy import after_failure, sweep_unconfi
 from service.services.outbox.dispatch import Dispatcher
 from service.transports.base import TransportError
 from service.web import create_app
-from tests.conftest import API_TOKEN, make_config, make_services
-from tests.helpers import ScriptedTransport, book, cli_runner, enrol, rows
+from tests.helpers import (
+    API_TOKEN,
+    ScriptedTransport,
+    book,
+    cli_runner,
+    enrol,
+    make_config,
+    make_services,
+    rows,
+)
 from tests.prism import twilio_settings
 from tests.smtp_peer import PASSWORD, smtp_server, smtp_settings
 

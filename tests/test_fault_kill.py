@@ -17,18 +17,16 @@ unless INTERLUDE_REQUIRE_PEERS=1.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -38,15 +36,23 @@ from twilio.request_validator import RequestValidator
 from service.db.engine import make_engine
 from service.db.tables import delivery_attempts, outbox
 from service.web import create_app
-from tests.conftest import ROOT, TWILIO_TOKEN, FakeClock, make_config, make_services
-from tests.helpers import due_note, enrol
+from tests.helpers import (
+    ROOT,
+    TWILIO_TOKEN,
+    FakeClock,
+    due_note,
+    enrol,
+    make_config,
+    make_services,
+    start_worker,
+)
 from tests.prism import SPEC, Seen, TwilioTap, twilio_settings
 from tests.smtp_peer import attempt_ids, smtp_server, smtp_settings
 
 pytest_plugins = ["tests.prism"]
 
-INTERLUDE = str(Path(sys.executable).parent / "interlude")
 SECRET = "f3a9c0d17b2e4c58a6d9e1b07c3f52a8"
+WORKER_ENV = {"INTERLUDE_SECRET_KEY": SECRET, "INTERLUDE_TWILIO_AUTH_TOKEN": TWILIO_TOKEN}
 MESSAGES = 30
 LEASE_SECONDS = 3  # three times the relay timeout: a live worker's lease never ends mid-send
 RELAY_SECONDS = 0.05  # the relay's answer to each message's DATA
@@ -106,21 +112,6 @@ def _queue(db_url: str, channel: str, count: int) -> list[int]:
     return ids
 
 
-def _start(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], IO[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERLUDE_")}
-    env["INTERLUDE_SECRET_KEY"] = SECRET
-    env["INTERLUDE_TWILIO_AUTH_TOKEN"] = TWILIO_TOKEN
-    handle = log.open("w")  # a file: an unread pipe fills up and blocks the worker
-    proc = subprocess.Popen(
-        [INTERLUDE, "--config", str(config), "worker"],
-        env=env,
-        cwd=log.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=handle,
-    )
-    return proc, handle
-
-
 def _until(condition: Callable[[], bool], seconds: float, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -147,7 +138,7 @@ def _kill_then_settle(
     """Start a worker, SIGKILL it `pause` s after the peer has seen `kill_after` messages, then
     run a second worker until nothing is pending or sending, and stop it with SIGINT."""
     started = time.monotonic()
-    first, first_log = _start(config, tmp_path / "first.log")
+    first, first_log = start_worker(config, tmp_path / "first.log", WORKER_ENV)
     try:
         _until(lambda: reached() >= kill_after, 30, first, tmp_path / "first.log")
         time.sleep(pause)
@@ -171,7 +162,7 @@ def _kill_then_settle(
                 select(func.count()).select_from(outbox).where(outbox.c.status.in_(["pending", "sending"]))
             ).scalar_one()
 
-    second, second_log = _start(config, tmp_path / "second.log")
+    second, second_log = start_worker(config, tmp_path / "second.log", WORKER_ENV)
     try:
         _until(settled, LEASE_SECONDS + 20, second, tmp_path / "second.log")
     finally:

@@ -26,8 +26,7 @@ from service.scheduler import build_scheduler
 from service.services import sessions
 from service.services.outbox import housekeeping
 from service.services.outbox.housekeeping import PRUNABLE, TABLES
-from tests.conftest import T0, make_config, make_services
-from tests.helpers import book, cli_runner, enrol, opt_out
+from tests.helpers import T0, book, cli_runner, enrol, make_config, make_services, opt_out
 
 OLD = T0 - timedelta(days=401)
 YOUNG = T0 - timedelta(days=399)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from service.db.engine import make_engine
 from service.db.tables import patients
 from service.web import create_app
-from tests.conftest import API_TOKEN, patient_data
+from tests.helpers import API_TOKEN, patient_data
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 

@@ -14,10 +14,9 @@ from sqlalchemy import func, insert, select, update
 from service.config import ConfigError
 from service.db.tables import delivery_attempts, outbox, patients, staff_tasks
 from service.services.outbox.dispatch import Dispatcher
-from service.transports.base import Outgoing, SendResult, TransportError
+from service.transports.base import Outgoing, Pacing, SendResult, TransportError
 from service.transports.smtp_email import SmtpEmailTransport
-from tests.conftest import make_config, make_services
-from tests.helpers import due_note, enrol, rows, sandbox
+from tests.helpers import due_note, enrol, make_config, make_services, rows, sandbox
 from tests.smtp_peer import attempt_ids, smtp_server, smtp_settings
 
 SECRET = "f3a9c0d17b2e4c58a6d9e1b07c3f52a8"
@@ -166,7 +165,7 @@ def test_a_lease_is_extended_while_the_batch_is_sent(sqlite_url, clock):
 
     class Slow:
         name = "slow"
-        chunk_size = 1
+        pacing = Pacing(chunk_size=1)
 
         def __init__(self):
             self.received = []
@@ -273,7 +272,7 @@ def test_a_message_whose_recording_raises_fails_alone_and_the_chunk_is_sent(serv
 def test_a_template_that_raises_fails_its_message_with_a_task_and_the_others_go(sqlite_url, clock, tmp_path):
     import shutil
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     messages = tmp_path / "messages"
     shutil.copytree(ROOT / "messages", messages)
@@ -308,7 +307,7 @@ def test_a_stop_mid_batch_sends_no_more_and_puts_the_unsent_claims_back(services
         d.stopping.set()
 
     services.hooks.on_sent.append(stop_after_the_first)
-    services.transports["sms"].chunk_size = 1
+    services.transports["sms"].pacing = Pacing(chunk_size=1)
     stats = d.process(claimed)
     assert stats.sent == 1 and stats.reasons.get("released") == 5
     assert statuses(services) == {"sent": 1, "pending": 5}

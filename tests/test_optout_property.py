@@ -22,8 +22,7 @@ from service.services import sessions
 from service.services.errors import ServiceError
 from service.services.outbox.dispatch import Dispatcher
 from service.services.replies.inbound import Inbound, handle_inbound
-from tests.conftest import T0, FakeClock, make_services
-from tests.helpers import book, enrol
+from tests.helpers import T0, FakeClock, book, enrol, make_services
 
 PHONE = "+12025550143"
 ACTIONS = st.lists(

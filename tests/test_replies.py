@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from service.db.tables import escalations, inbound_messages
@@ -16,8 +16,17 @@ from service.logs import KeyValueFormatter
 from service.scheduler import sweep
 from service.services.outbox.dispatch import Dispatcher
 from service.web import create_app
-from tests.conftest import API_TOKEN, TWILIO_TOKEN, make_config, make_services
-from tests.helpers import book, cli_runner, enrol, sandbox
+from tests.helpers import (
+    API_TOKEN,
+    TWILIO_TOKEN,
+    book,
+    cli_runner,
+    count,
+    enrol,
+    make_config,
+    make_services,
+    sandbox,
+)
 
 PUBLIC = "https://clinic.example.com"
 ON_CALL = "+12025550181"
@@ -85,11 +94,6 @@ class Phone:
 def reply_text(response) -> str:
     assert response.status_code == 200 and response.mimetype == "text/xml"
     return response.get_data(as_text=True)
-
-
-def count(app, table) -> int:
-    with app.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
 def test_forged_missing_or_tampered_signatures_get_403_and_store_nothing(app, client):

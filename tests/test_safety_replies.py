@@ -30,8 +30,7 @@ from service.services.outbox.dispatch import Dispatcher
 from service.services.replies.inbound import Inbound, handle_inbound
 from service.templates import MessageTemplates
 from service.web import create_app
-from tests.conftest import API_TOKEN, make_config, make_services
-from tests.helpers import book, enrol, sandbox
+from tests.helpers import API_TOKEN, book, enrol, make_config, make_services, sandbox
 from tests.test_replies import EXTRA, ON_CALL, PATIENT_PHONE, PUBLIC, Phone
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}

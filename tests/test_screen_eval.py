@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.web import create_app
-from tests.conftest import make_services
-from tests.helpers import cli_runner
+from tests.helpers import cli_runner, make_services
 
 
 @pytest.fixture

@@ -7,14 +7,11 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.helpers import INTERLUDE, ROOT
 
-INTERLUDE = str(Path(sys.executable).parent / "interlude")
 TOKEN = "serve-test-token-0123456789abcdefgh"
 
 

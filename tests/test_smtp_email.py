@@ -17,8 +17,7 @@ from service.logs import KeyValueFormatter
 from service.services.outbox.dispatch import Dispatcher
 from service.services.replies.unsubscribe import UnsubscribeLinks, read_token
 from service.transports.smtp_email import SmtpEmailTransport
-from tests.conftest import make_config, make_services
-from tests.helpers import book, enrol, rows
+from tests.helpers import book, enrol, make_config, make_services, rows
 from tests.prism import free_port
 from tests.smtp_peer import PASSWORD, USER, smtp_server, smtp_settings
 

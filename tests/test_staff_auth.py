@@ -11,9 +11,8 @@ from sqlalchemy import select
 from service.db.tables import staff_users
 from service.services import staff
 from service.web import create_app
-from tests.helpers import cli_runner
+from tests.helpers import cli_runner, make_config, make_services
 
-from .conftest import make_config, make_services
 from .staff_helpers import ADMIN, SECRET, STAFF, StaffClient, csrf_token, signed_in
 
 

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from service.db.tables import delivery_attempts
 from service.db.tables import patients as patients_table
@@ -19,8 +19,17 @@ from service.services.staff import add_staff
 from service.services.views import patient_pages
 from service.transports.base import TransportError
 from service.web import create_app
-from tests.conftest import make_config, make_services
-from tests.helpers import ScriptedTransport, book, by_step, enrol, opt_out, rows
+from tests.helpers import (
+    ScriptedTransport,
+    book,
+    by_step,
+    count,
+    enrol,
+    make_config,
+    make_services,
+    opt_out,
+    rows,
+)
 
 from .staff_helpers import ADMIN, SECRET, signed_in
 
@@ -35,11 +44,6 @@ def field_error(html: str, name: str) -> str:
     found = re.search(rf'<p class="field-error" id="{name}-error">([^<]*)</p>', html)
     assert found, f"no error shown next to {name}"
     return found.group(1)
-
-
-def count(app, table) -> int:
-    with app.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 def session_rows(app, patient_id: int):

@@ -7,14 +7,14 @@ from datetime import timedelta
 from html import unescape
 
 from playwright.sync_api import expect
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from service.db.tables import audit_events, escalations, inbound_messages
 from service.services import consent
 from service.services.outbox.dispatch import Dispatcher
 from service.web import create_app
 
-from .helpers import book, enrol, sandbox
+from .helpers import book, count, enrol, sandbox
 from .staff_helpers import ADMIN, signed_in, staff_services
 
 TWILIO = """
@@ -31,11 +31,6 @@ BUBBLE = re.compile(
 
 def bubbles(html: str) -> list[tuple[str, str]]:
     return [(d, unescape(body)) for d, body in BUBBLE.findall(html)]
-
-
-def count(app, table) -> int:
-    with app.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
 def same_day_checkin(app, clock, patient_id):

@@ -11,8 +11,7 @@ from service.db.tables import consent_events, delivery_attempts, outbox, patient
 from service.services.outbox.dispatch import Dispatcher
 from service.transports.base import TransportError
 from service.web import create_app
-from tests.conftest import TWILIO_TOKEN, make_config, make_services
-from tests.helpers import ScriptedTransport, book, enrol, rows
+from tests.helpers import TWILIO_TOKEN, ScriptedTransport, book, enrol, make_config, make_services, rows
 
 PUBLIC = "https://clinic.example.org"
 INSIDE = "http://10.0.0.5:8000"  # what the app sees behind the https-terminating proxy

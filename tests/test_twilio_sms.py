@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select
@@ -21,13 +17,24 @@ from service.db.engine import make_engine
 from service.db.tables import consent_events, delivery_attempts, outbox, patients, staff_tasks
 from service.domain.segments import segment_info
 from service.logs import KeyValueFormatter
+from service.services.outbox import dispatch
 from service.services.outbox.dispatch import Dispatcher
 from service.services.outbox.recovery import recover_stale
 from service.transports.rate_limit import SendSlots
 from service.transports.twilio_sms import TwilioSmsTransport
 from service.web import create_app
-from tests.conftest import ROOT, TWILIO_TOKEN, FakeClock, make_config, make_services, schedules_for_tests
-from tests.helpers import book, enrol, rows
+from tests.helpers import (
+    ROOT,
+    TWILIO_TOKEN,
+    FakeClock,
+    book,
+    enrol,
+    make_config,
+    make_services,
+    rows,
+    schedules_for_tests,
+    start_worker,
+)
 from tests.prism import ACCOUNT_SID, FROM_NUMBER, PUBLIC_URL, free_port, twilio_settings
 
 pytest_plugins = ["tests.prism"]
@@ -329,14 +336,15 @@ def test_a_paced_sender_claims_seconds_of_work_not_a_whole_batch(sqlite_url, clo
     rate = 10.0
     config = make_config(sqlite_url, extra=_always_open(twilio_settings(twilio_api.url, rate=rate)))
     app = make_services(sqlite_url, clock, config=config)
-    sms = app.transports["sms"]
-    assert Dispatcher(app)._claim_limit() == sms.claim_limit == 20 < config.worker.batch_size
+    assert app.transports["sms"].pacing.max_per_second == rate
+    assert Dispatcher(app)._claim_limit() == rate * dispatch.CLAIM_SECONDS == 20 < config.worker.batch_size
 
 
-def test_a_backlog_lets_a_safety_message_through_within_a_claim(sqlite_url, clock, twilio_api):
+def test_a_backlog_lets_a_safety_message_through_within_a_claim(sqlite_url, clock, twilio_api, monkeypatch):
     config = make_config(sqlite_url, extra=_always_open(twilio_settings(twilio_api.url, rate=20.0)))
     app = make_services(sqlite_url, clock, config=config)
-    app.transports["sms"].claim_limit = 3  # short claims keep this test short; the rule is the same
+    # Claims of 3 keep this test short; the rule is the same.
+    monkeypatch.setattr(dispatch, "CLAIM_SECONDS", 3 / 20)
     _due_sms(app, 20, category="education")
     worker = threading.Thread(target=Dispatcher(app).run_once)
     worker.start()
@@ -352,10 +360,10 @@ def test_a_backlog_lets_a_safety_message_through_within_a_claim(sqlite_url, cloc
     assert order.index("+12025559999") < sent_before + 2 * 3 < 20
 
 
-def test_safety_goes_before_education_already_due(sqlite_url, clock, twilio_api):
+def test_safety_goes_before_education_already_due(sqlite_url, clock, twilio_api, monkeypatch):
     config = make_config(sqlite_url, extra=_always_open(twilio_settings(twilio_api.url, rate=50.0)))
     app = make_services(sqlite_url, clock, config=config)
-    app.transports["sms"].claim_limit = 2
+    monkeypatch.setattr(dispatch, "CLAIM_SECONDS", 2 / 50)  # claims of 2
     _due_sms(app, 5, category="education")
     _due_sms(app, 2, category="safety", first=2000)
     Dispatcher(app).run_once()
@@ -384,21 +392,9 @@ def test_two_worker_processes_share_one_senders_pace(tmp_path, twilio_api):
         # Real transports refuse to start with nobody on call.
         '[[escalation.on_call]]\nname = "On call"\nphone = "+12025550181"\n'
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERLUDE_")}
-    env["INTERLUDE_TWILIO_AUTH_TOKEN"] = TWILIO_TOKEN
     logs = [tmp_path / f"worker{i}.log" for i in range(2)]
-    handles = [log.open("w") for log in logs]
-    interlude = str(Path(sys.executable).parent / "interlude")
-    procs = [
-        subprocess.Popen(
-            [interlude, "--config", str(config), "worker"],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=h,
-        )
-        for h in handles
-    ]
+    env = {"INTERLUDE_TWILIO_AUTH_TOKEN": TWILIO_TOKEN}
+    procs, handles = zip(*(start_worker(config, log, env) for log in logs), strict=True)
     try:
         deadline = time.monotonic() + 60
         while (

@@ -18,8 +18,7 @@ from twilio.request_validator import RequestValidator
 from service.db.tables import delivery_attempts, inbound_messages
 from service.services.outbox.dispatch import Dispatcher
 from service.web import create_app
-from tests.conftest import TWILIO_TOKEN, make_config, make_services
-from tests.helpers import ScriptedTransport, book, enrol
+from tests.helpers import TWILIO_TOKEN, ScriptedTransport, book, enrol, make_config, make_services
 
 PUBLIC = "https://clinic.example.com"
 PATIENT = "+12025550143"

@@ -21,9 +21,10 @@ from service.db.engine import make_engine
 from service.db.outage import Outage, unreachable
 from service.db.tables import delivery_attempts, outbox
 from service.scheduler import STOP_SECONDS, _guarded
-from tests.conftest import POSTGRES_URL
+from tests.databases import POSTGRES_URL
+from tests.helpers import start_worker
 from tests.smtp_peer import attempt_ids, smtp_server
-from tests.test_fault_kill import MESSAGES, _config, _queue, _smtp_peer, _start, _until
+from tests.test_fault_kill import MESSAGES, WORKER_ENV, _config, _queue, _smtp_peer, _until
 
 
 def _statuses(engine) -> Counter:
@@ -40,7 +41,7 @@ def test_a_stopped_worker_finishes_its_send_releases_the_rest_and_exits_in_time(
     with smtp_server() as (mailbox, port):
         mailbox.data_delay = 0.3
         config = _config(tmp_path, db_url, _smtp_peer(port))
-        worker, log = _start(config, tmp_path / "worker.log")
+        worker, log = start_worker(config, tmp_path / "worker.log", WORKER_ENV)
         try:
             _until(lambda: len(mailbox.received) >= 3, 60, worker, tmp_path / "worker.log")
             worker.send_signal(sig)
@@ -137,7 +138,7 @@ def test_postgres_connections_cut_under_a_running_worker_lose_nothing(pg_url, tm
     with smtp_server() as (mailbox, port):
         mailbox.data_delay = 0.1
         config = _config(tmp_path, url, _smtp_peer(port))
-        worker, log = _start(config, tmp_path / "worker.log")
+        worker, log = start_worker(config, tmp_path / "worker.log", WORKER_ENV)
         try:
             cuts = 0
             for target in (3, 8, 14):

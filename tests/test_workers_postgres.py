@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
 from service.db.engine import make_engine
 from service.db.tables import delivery_attempts, outbox, sandbox_messages
-from tests.conftest import ROOT, FakeClock, make_services
-from tests.helpers import enrol
+from tests.helpers import ROOT, FakeClock, enrol, make_services, start_worker
 
-INTERLUDE = str(Path(sys.executable).parent / "interlude")
 MESSAGES = 5000
 WORKERS = 4
 
@@ -55,19 +49,8 @@ def test_four_workers_send_5000_messages_exactly_once(pg_url, tmp_path):
         f'[database]\nurl = "{pg_url}"\n[schedules]\ndir = "{ROOT / "schedules"}"\n[messages]\ndir = "{ROOT / "messages"}"\n'
         '[clinic]\nquiet_hours_start = "00:00"\nquiet_hours_end = "23:59"\n[worker]\ntick_seconds = 0.2\nbatch_size = 100\n'
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERLUDE_")}
     logs = [tmp_path / f"worker{i}.log" for i in range(WORKERS)]
-    handles = [log.open("w") for log in logs]  # files: an unread pipe fills up and blocks the worker
-    procs = [
-        subprocess.Popen(
-            [INTERLUDE, "--config", str(config), "worker"],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=handle,
-        )
-        for handle in handles
-    ]
+    procs, handles = zip(*(start_worker(config, log) for log in logs), strict=True)
     engine = make_engine(pg_url)
     try:
         deadline = time.monotonic() + 120
