@@ -28,11 +28,12 @@ from ..db.tables import audit_events, patients, sessions
 from ..domain.planner import PatientFacts
 from ..domain.quiet_hours import Window
 from ..domain.schedule import Schedule
+from ..domain.session_state import SessionState
 from ..runtime import Interlude
 from .errors import InvalidInput, NotFound, ServiceError
 from .outbox.enqueue import enqueue_bulk
 from .outbox.planning import PlanOutcome, new_session_rows, patient_facts
-from .sessions import BOOKED, COMPLETED, complete_booking, read_booking, session_row
+from .sessions import complete_booking, read_booking, session_row
 from .validation import Fields
 
 BATCH_SIZE = 1000
@@ -143,7 +144,10 @@ def _number(conn: Connection, valid: list[_Valid]) -> None:
         chunk = need[start : start + 500]
         query = (
             select(sessions.c.patient_id, func.count())
-            .where(sessions.c.patient_id.in_(chunk), sessions.c.status.in_([BOOKED, COMPLETED]))
+            .where(
+                sessions.c.patient_id.in_(chunk),
+                sessions.c.status.in_([SessionState.BOOKED, SessionState.COMPLETED]),
+            )
             .group_by(sessions.c.patient_id)
         )
         counts.update({int(pid): int(n) for pid, n in conn.execute(query)})

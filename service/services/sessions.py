@@ -23,14 +23,6 @@ from .errors import Conflict, InvalidInput, NotFound
 from .outbox.planning import PlanOutcome, plan_for_session, plan_new_session
 from .patients import get_patient
 
-# Kept under these names for the modules that import them from here.
-BOOKED, CANCELLED, COMPLETED, NO_SHOW = (
-    SessionState.BOOKED,
-    SessionState.CANCELLED,
-    SessionState.COMPLETED,
-    SessionState.NO_SHOW,
-)
-
 
 def get_session(conn: Connection, session_id: int, *, lock: bool = False) -> Mapping[Any, Any]:
     query = select(sessions).where(sessions.c.id == session_id)

@@ -28,10 +28,10 @@ from sqlalchemy import Connection, select, update
 from ...db.tables import delivery_attempts, outbox, patients, sessions
 from ...domain import delivery
 from ...domain.consent import allows, purpose_of
+from ...domain.session_state import SessionState
 from ...runtime import Interlude
 from ...transports.base import TransportError
 from .. import audit, consent, tasks
-from ..sessions import BOOKED
 from .enqueue import enqueue_if_absent, fallback
 
 log = logging.getLogger("interlude.delivery")
@@ -276,7 +276,7 @@ def sweep_unconfirmed_prep(app: Interlude, now: datetime | None = None) -> int:
     with app.engine.begin() as conn:
         due = conn.execute(
             select(sessions).where(
-                sessions.c.status == BOOKED,
+                sessions.c.status == SessionState.BOOKED,
                 sessions.c.start_at > now,
                 sessions.c.start_at <= now + app.config.delivery.prep_unconfirmed_before,
             )

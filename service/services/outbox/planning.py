@@ -23,6 +23,7 @@ from ...domain.planner import PatientFacts, PlannedMessage, SessionFacts, plan_e
 from ...domain.quiet_hours import Window
 from ...domain.reconcile import NO_LONGER_PLANNED, Action, reconcile
 from ...domain.schedule import Schedule
+from ...domain.session_state import SessionState
 from ...template_context import Formatter
 from ..validation import DEFAULT_DURATION
 from . import enqueue
@@ -296,7 +297,7 @@ def replan_schedule(conn: Connection, schedule: Schedule, window: Window, now: d
             select(sessions)
             .where(
                 sessions.c.schedule == schedule.name,
-                sessions.c.status == "booked",
+                sessions.c.status == SessionState.BOOKED,
                 or_(sessions.c.start_at > now, sessions.c.id.in_(has_pending)),
             )
             .order_by(sessions.c.id)

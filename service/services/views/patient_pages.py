@@ -18,6 +18,7 @@ from ...domain.consent import allows, purpose_of
 from ...domain.planner import PlannedMessage, SessionFacts, plan_session
 from ...domain.reconcile import NO_LONGER_PLANNED, reconcile
 from ...domain.reconcile import Change as Reconciled
+from ...domain.session_state import Move, SessionState, change
 from ...runtime import Interlude
 from .. import consent
 from .. import validation as v
@@ -26,7 +27,7 @@ from ..outbox.deliveries import mask_phone
 from ..outbox.delivery_policy import meaning
 from ..outbox.planning import patient_facts, session_facts
 from ..patients import get_patient
-from ..sessions import BOOKED, COMPLETED, get_session
+from ..sessions import get_session
 
 RECENT = 50
 BOOK_FIELDS = {"patient_id", "start", "modality", "duration_minutes", "number", "schedule", "external_ref"}
@@ -85,7 +86,11 @@ def _next_sessions(conn: Connection, ids: list[int], now: datetime) -> dict[int,
         return {}
     query = (
         select(sessions.c.patient_id, func.min(sessions.c.start_at))
-        .where(sessions.c.patient_id.in_(ids), sessions.c.status == BOOKED, sessions.c.start_at >= now)
+        .where(
+            sessions.c.patient_id.in_(ids),
+            sessions.c.status == SessionState.BOOKED,
+            sessions.c.start_at >= now,
+        )
         .group_by(sessions.c.patient_id)
     )
     return {pid: start for pid, start in conn.execute(query)}
@@ -135,9 +140,9 @@ def _session_view(row: Mapping[Any, Any], now: datetime) -> dict[str, Any]:
     return {
         **row,
         "end_at": end,
-        "upcoming": end >= now and row["status"] == BOOKED,
+        "upcoming": end >= now and row["status"] == SessionState.BOOKED,
         "started": row["start_at"] <= now,
-        "can_change": row["status"] == BOOKED,
+        "can_change": row["status"] == SessionState.BOOKED,
     }
 
 
@@ -258,7 +263,8 @@ def preview_booking(app: Interlude, patient_id: int, data: Any) -> dict[str, Any
 def _next_number(conn: Connection, patient_id: int) -> int:
     """As booking counts: sessions booked or completed so far, plus one."""
     query = select(func.count()).where(
-        sessions.c.patient_id == patient_id, sessions.c.status.in_([BOOKED, COMPLETED])
+        sessions.c.patient_id == patient_id,
+        sessions.c.status.in_([SessionState.BOOKED, SessionState.COMPLETED]),
     )
     return int(conn.execute(query).scalar_one()) + 1
 
@@ -291,10 +297,9 @@ def preview_reschedule(app: Interlude, session_id: int, data: Any) -> dict[str, 
             "start", lambda value: _future(value, ZoneInfo(patient["timezone"]), now), required=True
         )
         f.done()
-        if session["status"] != BOOKED:
-            raise Conflict(
-                f"session {session_id} is {session['status']}; only a booked session can be rescheduled"
-            )
+        refused = change(session["status"], Move.RESCHEDULE, start_at=session["start_at"], now=now).refused
+        if refused is not None:
+            raise Conflict(f"session {session_id} {refused}")
         existing = list(conn.execute(select(outbox).where(outbox.c.session_id == session_id)).mappings())
     if start == session["start_at"] and duration in (None, session["duration_minutes"]):
         return {"start": start, "same": True, "changes": []}
