@@ -253,3 +253,47 @@ def cli_runner(flask_app: Any) -> Any:
 
     init_app(flask_app)
     return flask_app.test_cli_runner()
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`interlude ARGS` in a subprocess, with no INTERLUDE_* setting but those in `env`."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("INTERLUDE_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [INTERLUDE, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+def cli_config(tmp_path: Path, extra: str = "") -> Path:
+    """A config file for the CLI: a SQLite file in `tmp_path`, the shipped schedules and messages."""
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "cli.db"}"\n'
+        f'[schedules]\ndir = "{ROOT / "schedules"}"\n[messages]\ndir = "{ROOT / "messages"}"\n{extra}'
+    )
+    return path
+
+
+def education_email(app: Interlude, patient_id: int) -> Any:
+    """An education email queued due now for `patient_id` (as the planner would), in the outbox."""
+    now = app.clock()
+    with app.engine.begin() as conn:
+        conn.execute(
+            insert(outbox).values(
+                dedupe_key=f"edu:{patient_id}",
+                patient_id=patient_id,
+                schedule="default",
+                step_id="integration_72h",
+                template="integration_note",
+                channel="email",
+                category="education",
+                priority=3,
+                occurrence=0,
+                due_at=now,
+                next_attempt_at=now,
+                status="pending",
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )

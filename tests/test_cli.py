@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from service.web import create_app
-from tests.helpers import INTERLUDE, ROOT, cli_runner, make_services
+from tests.helpers import ROOT, cli_config, cli_runner, make_services, run_cli
 
 
 @pytest.fixture
@@ -20,36 +17,19 @@ def runner(sqlite_url, clock):
     return cli_runner(app)
 
 
-def run(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("INTERLUDE_")}
-    environment.update(env or {})
-    return subprocess.run(
-        [INTERLUDE, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120
-    )
-
-
-def write_config(tmp_path: Path, extra: str = "") -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "cli.db"}"\n'
-        f'[schedules]\ndir = "{ROOT / "schedules"}"\n[messages]\ndir = "{ROOT / "messages"}"\n{extra}'
-    )
-    return path
-
-
 def test_init_is_idempotent_and_check_passes_on_what_ships(tmp_path):
-    config = write_config(tmp_path)
+    config = cli_config(tmp_path)
     for _ in range(2):
-        r = run("--config", str(config), "init", cwd=tmp_path)
+        r = run_cli("--config", str(config), "init", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
-    r = run("--config", str(config), "check", cwd=tmp_path)
+    r = run_cli("--config", str(config), "check", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "ok" in r.stdout
 
 
 def test_config_comes_from_the_env_variable_too(tmp_path):
-    config = write_config(tmp_path, "[worker]\nbatch_size = 0\n")
-    r = run("check", cwd=tmp_path, env={"INTERLUDE_CONFIG": str(config)})
+    config = cli_config(tmp_path, "[worker]\nbatch_size = 0\n")
+    r = run_cli("check", cwd=tmp_path, env={"INTERLUDE_CONFIG": str(config)})
     assert r.returncode == 2 and "worker.batch_size" in r.stderr and str(config) in r.stderr
 
 
@@ -63,7 +43,7 @@ def test_config_comes_from_the_env_variable_too(tmp_path):
     ],
 )
 def test_a_bad_config_key_is_named(tmp_path, extra, key):
-    r = run("--config", str(write_config(tmp_path, extra)), "check", cwd=tmp_path)
+    r = run_cli("--config", str(cli_config(tmp_path, extra)), "check", cwd=tmp_path)
     assert r.returncode == 2 and key in r.stderr and "Traceback" not in r.stderr
 
 
@@ -81,7 +61,7 @@ def test_check_names_the_file_and_line_of_a_broken_template(tmp_path):
         f'[database]\nurl = "sqlite:///{tmp_path / "x.db"}"\n[schedules]\ndir = "{ROOT / "schedules"}"\n'
         f'[messages]\ndir = "{messages}"\n'
     )
-    r = run("--config", str(config), "check", cwd=tmp_path)
+    r = run_cli("--config", str(config), "check", cwd=tmp_path)
     assert r.returncode == 1
     assert f"{broken}:4:" in r.stderr and "nonexistent_thing" in r.stderr
     assert f"{syntax}:1:" in r.stderr
@@ -103,7 +83,7 @@ def test_check_names_the_file_and_line_of_a_broken_schedule(tmp_path):
         f'[database]\nurl = "sqlite:///{tmp_path / "x.db"}"\n[schedules]\ndir = "{schedules}"\n'
         f'[messages]\ndir = "{ROOT / "messages"}"\n'
     )
-    r = run("--config", str(config), "check", cwd=tmp_path)
+    r = run_cli("--config", str(config), "check", cwd=tmp_path)
     assert r.returncode == 2
     assert f"{schedules / 'default.toml'}:{step_line}: step 'prep_evening_before': offset:" in r.stderr
 
@@ -231,15 +211,15 @@ def test_bad_cli_input_is_one_clear_line_and_exit_2(runner, args):
 
 
 def test_serve_refuses_an_unmigrated_database(tmp_path):
-    r = run("--config", str(write_config(tmp_path)), "worker", cwd=tmp_path)
+    r = run_cli("--config", str(cli_config(tmp_path)), "worker", cwd=tmp_path)
     assert r.returncode == 2 and "interlude init" in r.stderr
 
 
 @pytest.mark.parametrize("command", [["worker"], ["web"], ["init"]])
 def test_an_unreachable_database_is_one_clear_line_and_a_non_zero_exit(tmp_path, command):
-    config = write_config(tmp_path)
+    config = cli_config(tmp_path)
     env = {"INTERLUDE_DATABASE_URL": "postgresql+psycopg://nobody:secret-pw@127.0.0.1:1/interlude"}
-    r = run("--config", str(config), *command, cwd=tmp_path, env=env)
+    r = run_cli("--config", str(config), *command, cwd=tmp_path, env=env)
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert r.returncode == 2 and len(lines) == 1, r.stderr
     assert lines[0].startswith("error: cannot reach the database (postgresql 127.0.0.1:1/interlude)")

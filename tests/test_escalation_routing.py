@@ -23,8 +23,18 @@ from service.domain.office_hours import OfficeHours, within_office_hours
 from service.services.outbox.dispatch import Dispatcher
 from service.services.replies.escalations import page_after_hours_inbox, raise_escalation, sweep
 from service.web import create_app
-from tests.helpers import ROOT, TWILIO_TOKEN, book, enrol, make_config, make_services, rows, sandbox
-from tests.test_cli import run, write_config
+from tests.helpers import (
+    ROOT,
+    TWILIO_TOKEN,
+    book,
+    cli_config,
+    enrol,
+    make_config,
+    make_services,
+    rows,
+    run_cli,
+    sandbox,
+)
 
 PUBLIC = "https://clinic.example.com"
 ON_CALL = "+12025550181"
@@ -376,22 +386,22 @@ ON_CALL_TOML = f'[[escalation.on_call]]\nname = "Dr Rivera"\nphone = "{ON_CALL}"
 
 @pytest.mark.parametrize("real", [TWILIO, SMTP], ids=["twilio", "smtp"])
 def test_check_fails_naming_the_key_when_real_messages_have_nobody_on_call(tmp_path, real):
-    config = write_config(tmp_path, real)
-    r = run("--config", str(config), "check", cwd=tmp_path, env=REAL_ENV)
+    config = cli_config(tmp_path, real)
+    r = run_cli("--config", str(config), "check", cwd=tmp_path, env=REAL_ENV)
     assert r.returncode == 1, r.stderr
     [line] = [x for x in r.stderr.splitlines() if "on_call" in x]
     assert "[escalation] on_call" in line and str(config) in line and "Traceback" not in r.stderr
 
 
 def test_check_passes_with_real_transports_and_someone_on_call(tmp_path):
-    config = write_config(tmp_path, TWILIO + ON_CALL_TOML)
-    r = run("--config", str(config), "check", cwd=tmp_path, env=REAL_ENV)
+    config = cli_config(tmp_path, TWILIO + ON_CALL_TOML)
+    r = run_cli("--config", str(config), "check", cwd=tmp_path, env=REAL_ENV)
     assert r.returncode == 0, r.stderr
     assert "on_call" not in r.stderr
 
 
 def test_check_only_warns_about_nobody_on_call_in_the_sandbox(tmp_path):
-    r = run("--config", str(write_config(tmp_path)), "check", cwd=tmp_path)
+    r = run_cli("--config", str(cli_config(tmp_path)), "check", cwd=tmp_path)
     assert r.returncode == 0 and "ok" in r.stdout
     assert "warning:" in r.stderr and "[escalation] on_call" in r.stderr
 
@@ -399,9 +409,9 @@ def test_check_only_warns_about_nobody_on_call_in_the_sandbox(tmp_path):
 @pytest.mark.parametrize("cmd", ["serve", "web", "worker"])
 @pytest.mark.parametrize("real", [TWILIO, SMTP], ids=["twilio", "smtp"])
 def test_serve_web_and_worker_refuse_to_start_with_nobody_on_call(tmp_path, cmd, real):
-    config = write_config(tmp_path, real)
-    assert run("--config", str(config), "init", cwd=tmp_path, env=REAL_ENV).returncode == 0
-    r = run("--config", str(config), cmd, cwd=tmp_path, env=REAL_ENV)
+    config = cli_config(tmp_path, real)
+    assert run_cli("--config", str(config), "init", cwd=tmp_path, env=REAL_ENV).returncode == 0
+    r = run_cli("--config", str(config), cmd, cwd=tmp_path, env=REAL_ENV)
     assert r.returncode == 2
     [line] = r.stderr.strip().splitlines()
     assert line.startswith("error: ") and "[escalation] on_call" in line
@@ -430,10 +440,10 @@ def test_the_demo_config_is_written_only_when_no_config_is_in_use(tmp_path):
 def test_init_demo_then_check_runs_with_a_demo_on_call_as_make_run_does(tmp_path):
     for folder in ("schedules", "messages"):
         (tmp_path / folder).symlink_to(ROOT / folder)
-    r = run("init", "--demo", cwd=tmp_path)
+    r = run_cli("init", "--demo", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "demo config written" in r.stdout
     assert "Demo on-call clinician" in Path(tmp_path / "instance" / "config.toml").read_text()
-    r = run("check", cwd=tmp_path)
+    r = run_cli("check", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "on_call" not in r.stderr

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -30,57 +29,37 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, select
 from twilio.request_validator import RequestValidator
 
 from service.db.engine import make_engine
 from service.db.tables import delivery_attempts, outbox
 from service.web import create_app
 from tests.helpers import (
-    ROOT,
     TWILIO_TOKEN,
     FakeClock,
-    due_note,
-    enrol,
     make_config,
     make_services,
     start_worker,
 )
 from tests.prism import SPEC, Seen, TwilioTap, twilio_settings
-from tests.smtp_peer import attempt_ids, smtp_server, smtp_settings
+from tests.smtp_peer import attempt_ids, smtp_server
+from tests.worker_helpers import (
+    LEASE_SECONDS,
+    MESSAGES,
+    RELAY_SECONDS,
+    WORKER_ENV,
+    queue_due,
+    smtp_on_call,
+    until,
+    worker_config,
+)
 
 pytest_plugins = ["tests.prism"]
 
-SECRET = "f3a9c0d17b2e4c58a6d9e1b07c3f52a8"
-WORKER_ENV = {"INTERLUDE_SECRET_KEY": SECRET, "INTERLUDE_TWILIO_AUTH_TOKEN": TWILIO_TOKEN}
-MESSAGES = 30
-LEASE_SECONDS = 3  # three times the relay timeout: a live worker's lease never ends mid-send
-RELAY_SECONDS = 0.05  # the relay's answer to each message's DATA
 SMS = 24
 TWILIO_SECONDS = 0.3  # the tap holds each of Prism's answers this long: a slow Twilio
 SMS_RATE = 20.0  # messages per second: five sends in flight at once (twilio_sms.IN_FLIGHT_SECONDS)
-
-
-def _worker_section() -> str:
-    return (
-        '[clinic]\nquiet_hours_start = "00:00"\nquiet_hours_end = "23:59"\n'
-        f"[worker]\ntick_seconds = 0.2\nbatch_size = 100\nstale_claim_seconds = {LEASE_SECONDS}\n"
-    )
-
-
-def _config(tmp_path: Path, db_url: str, peer: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[database]\nurl = "{db_url}"\n[schedules]\ndir = "{ROOT / "schedules"}"\n'
-        f'[messages]\ndir = "{ROOT / "messages"}"\n' + _worker_section() + peer
-    )
-    return path
-
-
-def _smtp_peer(port: int) -> str:
-    return '[[escalation.on_call]]\nname = "On call"\nemail = "oncall@clinic.example"\n' + smtp_settings(
-        port, timeout=1.0
-    )
 
 
 def _twilio_peer(url: str) -> str:
@@ -88,36 +67,6 @@ def _twilio_peer(url: str) -> str:
     return '[[escalation.on_call]]\nname = "On call"\nphone = "+12025550181"\n' + twilio_settings(
         url, rate=SMS_RATE, timeout=1.0
     )
-
-
-def _queue(db_url: str, channel: str, count: int) -> list[int]:
-    """`count` messages due now on `channel`; returns their outbox ids."""
-    now = datetime.now(UTC)
-    app = make_services(db_url, FakeClock(now))
-    if channel == "email":
-        people = [enrol(app, external_ref=f"k{i}", email=f"k{i}@example.org")["id"] for i in range(10)]
-    else:
-        people = [
-            enrol(app, external_ref=f"s{i}", email=None, channels=["sms"], phone=f"+1202555{2000 + i}")["id"]
-            for i in range(count)
-        ]
-    with app.engine.begin() as conn:
-        rows = [
-            due_note(f"kill:{channel}:{i}", people[i % len(people)], channel, now, "kill_test")
-            for i in range(count)
-        ]
-        conn.execute(insert(outbox), rows)
-        ids = list(conn.execute(select(outbox.c.id).where(outbox.c.step_id == "kill_test")).scalars())
-    app.engine.dispose()
-    return ids
-
-
-def _until(condition: Callable[[], bool], seconds: float, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert proc.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.005)
 
 
 @dataclass
@@ -140,7 +89,7 @@ def _kill_then_settle(
     started = time.monotonic()
     first, first_log = start_worker(config, tmp_path / "first.log", WORKER_ENV)
     try:
-        _until(lambda: reached() >= kill_after, 30, first, tmp_path / "first.log")
+        until(lambda: reached() >= kill_after, 30, first, tmp_path / "first.log")
         time.sleep(pause)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
@@ -164,7 +113,7 @@ def _kill_then_settle(
 
     second, second_log = start_worker(config, tmp_path / "second.log", WORKER_ENV)
     try:
-        _until(settled, LEASE_SECONDS + 20, second, tmp_path / "second.log")
+        until(settled, LEASE_SECONDS + 20, second, tmp_path / "second.log")
     finally:
         second.send_signal(signal.SIGINT)
         try:
@@ -196,11 +145,11 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pg_url,
     kill_after = rng.randint(1, MESSAGES - 5)  # messages the relay has taken when the kill comes
     # Right after a delivery (its result may not be recorded yet), or anywhere in the next send.
     pause = 0.0 if seed == 1 else rng.uniform(0, RELAY_SECONDS * 1.5)
-    ids = _queue(pg_url, "email", MESSAGES)
+    ids = queue_due(pg_url, "email", MESSAGES)
     engine = make_engine(pg_url)
     with smtp_server() as (mailbox, port):
         mailbox.data_delay = RELAY_SECONDS
-        config = _config(tmp_path, pg_url, _smtp_peer(port))
+        config = worker_config(tmp_path, pg_url, smtp_on_call(port))
         run = _kill_then_settle(config, engine, tmp_path, lambda: len(mailbox.received), kill_after, pause)
         final, attempts = _final(engine)
     engine.dispose()
@@ -272,9 +221,9 @@ def test_a_worker_killed_mid_batch_of_slow_twilio_sends_loses_nothing_and_resend
     pause = 0.0 if seed == 1 else rng.uniform(0, TWILIO_SECONDS)
     # The recording tap in front of Prism holds each answer: Prism itself still decides it.
     twilio_api.delay = TWILIO_SECONDS
-    ids = _queue(pg_url, "sms", SMS)
+    ids = queue_due(pg_url, "sms", SMS)
     engine = make_engine(pg_url)
-    config = _config(tmp_path, pg_url, _twilio_peer(twilio_api.url))
+    config = worker_config(tmp_path, pg_url, _twilio_peer(twilio_api.url))
     run = _kill_then_settle(config, engine, tmp_path, lambda: len(twilio_api.messages), kill_after, pause)
     final, attempts = _final(engine)
     requests = twilio_api.messages

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from twilio.request_validator import RequestValidator
 
 from service.db.tables import escalations, inbound_messages
 from service.db.tables import sessions as treatment_sessions
@@ -18,7 +16,6 @@ from service.services.outbox.dispatch import Dispatcher
 from service.web import create_app
 from tests.helpers import (
     API_TOKEN,
-    TWILIO_TOKEN,
     book,
     cli_runner,
     count,
@@ -27,24 +24,8 @@ from tests.helpers import (
     make_services,
     sandbox,
 )
+from tests.reply_helpers import BACKUP, EXTRA, ON_CALL, PATIENT_PHONE, Phone
 
-PUBLIC = "https://clinic.example.com"
-ON_CALL = "+12025550181"
-BACKUP = "+12025550182"
-EXTRA = f"""
-[web]
-public_base_url = "{PUBLIC}"
-[escalation]
-ack_minutes = 15
-[[escalation.on_call]]
-name = "Dr Rivera"
-phone = "{ON_CALL}"
-email = "oncall@clinic.example"
-[[escalation.backup]]
-name = "Manager"
-phone = "{BACKUP}"
-"""
-PATIENT_PHONE = "+12025550143"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
@@ -59,36 +40,6 @@ def app(db_url, clock):
 def client(app):
     flask_app = create_app(services=app)
     return flask_app.test_client()
-
-
-class Phone:
-    """Plays Twilio: posts signed inbound webhooks as the patient (or anyone)."""
-
-    def __init__(self, client, sender=PATIENT_PHONE):
-        self.client = client
-        self.sender = sender
-        self.n = 0
-
-    def text(self, body, *, sid=None, opt_out_type=None, signature=None, tamper=None):
-        self.n += 1
-        params = {
-            "MessageSid": sid or "SM" + uuid.uuid4().hex,
-            "From": self.sender,
-            "To": "+12025550100",
-            "Body": body,
-            "NumMedia": "0",
-        }
-        if opt_out_type:
-            params["OptOutType"] = opt_out_type
-        sig = (
-            signature
-            if signature is not None
-            else RequestValidator(TWILIO_TOKEN).compute_signature(f"{PUBLIC}/twilio/inbound", params)
-        )
-        if tamper:
-            params.update(tamper)
-        headers = {"X-Twilio-Signature": sig} if sig else {}
-        return self.client.post("/twilio/inbound", data=params, headers=headers)
 
 
 def reply_text(response) -> str:

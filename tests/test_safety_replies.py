@@ -31,7 +31,7 @@ from service.services.replies.inbound import Inbound, handle_inbound
 from service.templates import MessageTemplates
 from service.web import create_app
 from tests.helpers import API_TOKEN, book, enrol, make_config, make_services, sandbox
-from tests.test_replies import EXTRA, ON_CALL, PATIENT_PHONE, PUBLIC, Phone
+from tests.reply_helpers import EXTRA, ON_CALL, PATIENT_PHONE, PUBLIC, Phone
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 NOBODY_ON_CALL = f"""

@@ -9,15 +9,15 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from service.config import ConfigError
-from service.db.tables import delivery_attempts, outbox, staff_tasks
+from service.db.tables import delivery_attempts, staff_tasks
 from service.logs import KeyValueFormatter
 from service.services.outbox.dispatch import Dispatcher
 from service.services.replies.unsubscribe import UnsubscribeLinks, read_token
 from service.transports.smtp_email import SmtpEmailTransport
-from tests.helpers import book, enrol, make_config, make_services, rows
+from tests.helpers import book, education_email, enrol, make_config, make_services, rows
 from tests.prism import free_port
 from tests.smtp_peer import PASSWORD, USER, smtp_server, smtp_settings
 
@@ -40,30 +40,6 @@ def email_only_booking(app):
 
 def booking_email(app):
     return rows(app, step_id="booking_confirmation", channel="email")[0]
-
-
-def education_email(app, patient_id):
-    now = app.clock()
-    with app.engine.begin() as conn:
-        conn.execute(
-            insert(outbox).values(
-                dedupe_key=f"edu:{patient_id}",
-                patient_id=patient_id,
-                schedule="default",
-                step_id="integration_72h",
-                template="integration_note",
-                channel="email",
-                category="education",
-                priority=3,
-                occurrence=0,
-                due_at=now,
-                next_attempt_at=now,
-                status="pending",
-                attempts=0,
-                created_at=now,
-                updated_at=now,
-            )
-        )
 
 
 def test_a_care_email_is_multipart_text_then_html_from_the_care_address(sqlite_url, clock):

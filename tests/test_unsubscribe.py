@@ -12,9 +12,8 @@ from service.db.tables import consent_events
 from service.services.outbox.dispatch import Dispatcher
 from service.services.replies.unsubscribe import UnsubscribeLinks, make_token, read_token
 from service.web import create_app
-from tests.helpers import book, enrol, make_config, make_services, rows
+from tests.helpers import book, education_email, enrol, make_config, make_services, rows
 from tests.smtp_peer import PASSWORD, smtp_server, smtp_settings
-from tests.test_smtp_email import education_email
 
 SECRET = "unsubscribe-secret-" + "s" * 24
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}

@@ -24,7 +24,7 @@ from service.scheduler import STOP_SECONDS, _guarded
 from tests.databases import POSTGRES_URL
 from tests.helpers import start_worker
 from tests.smtp_peer import attempt_ids, smtp_server
-from tests.test_fault_kill import MESSAGES, WORKER_ENV, _config, _queue, _smtp_peer, _until
+from tests.worker_helpers import MESSAGES, WORKER_ENV, queue_due, smtp_on_call, until, worker_config
 
 
 def _statuses(engine) -> Counter:
@@ -36,14 +36,14 @@ def _statuses(engine) -> Counter:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_stopped_worker_finishes_its_send_releases_the_rest_and_exits_in_time(db_url, tmp_path, sig):
-    _queue(db_url, "email", MESSAGES)
+    queue_due(db_url, "email", MESSAGES)
     engine = make_engine(db_url)
     with smtp_server() as (mailbox, port):
         mailbox.data_delay = 0.3
-        config = _config(tmp_path, db_url, _smtp_peer(port))
+        config = worker_config(tmp_path, db_url, smtp_on_call(port))
         worker, log = start_worker(config, tmp_path / "worker.log", WORKER_ENV)
         try:
-            _until(lambda: len(mailbox.received) >= 3, 60, worker, tmp_path / "worker.log")
+            until(lambda: len(mailbox.received) >= 3, 60, worker, tmp_path / "worker.log")
             worker.send_signal(sig)
             started = time.monotonic()
             code = worker.wait(timeout=STOP_SECONDS + 5)
@@ -120,7 +120,7 @@ def test_postgres_connections_cut_under_a_running_worker_lose_nothing(pg_url, tm
     """pg_terminate_backend on every connection of the worker, three times mid-batch."""
     name = f"interlude-cut-{tmp_path.name[-8:]}"
     url = f"{pg_url}&application_name={name}"
-    _queue(url, "email", MESSAGES)
+    queue_due(url, "email", MESSAGES)
     admin = make_engine(POSTGRES_URL)
     engine = make_engine(url)
 
@@ -137,14 +137,14 @@ def test_postgres_connections_cut_under_a_running_worker_lose_nothing(pg_url, tm
 
     with smtp_server() as (mailbox, port):
         mailbox.data_delay = 0.1
-        config = _config(tmp_path, url, _smtp_peer(port))
+        config = worker_config(tmp_path, url, smtp_on_call(port))
         worker, log = start_worker(config, tmp_path / "worker.log", WORKER_ENV)
         try:
             cuts = 0
             for target in (3, 8, 14):
-                _until(lambda t=target: len(mailbox.received) >= t, 60, worker, tmp_path / "worker.log")
+                until(lambda t=target: len(mailbox.received) >= t, 60, worker, tmp_path / "worker.log")
                 cuts += cut()
-            _until(
+            until(
                 lambda: _statuses(engine)["pending"] + _statuses(engine)["sending"] == 0,
                 90,
                 worker,
