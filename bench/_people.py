@@ -5,6 +5,7 @@ measured), and the config text that points the service at it."""
 from __future__ import annotations
 
 import random
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,7 +56,7 @@ public_base_url = "{PUBLIC}"
 def services(url: str, clock: Callable[[], datetime] = lambda: NOW) -> Interlude:
     engine = make_engine(url, 4)
     upgrade(engine)
-    env = {"INTERLUDE_TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "INTERLUDE_API_TOKEN": "bench-" + "x" * 24}
+    env = {"INTERLUDE_TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "INTERLUDE_API_TOKEN": secrets.token_urlsafe(32)}
     app = build(parse_config(config_text(url), "bench-config", env), clock=clock, engine=engine)
     ensure_clinic(app)
     return app

@@ -288,6 +288,7 @@ def _stored(url: str) -> int:
 
 def _one_database(ctx: Context, url: str, name: str, count: int) -> list[Figure]:
     info = _prepare(url, ctx.size(10_000, 2_000))
+    ctx.scratch.mkdir(parents=True, exist_ok=True)
     config = ctx.scratch / f"b4-{name.lower()}-{uuid.uuid4().hex[:6]}.toml"
     extra = f'[[escalation.on_call]]\nname = "On call"\nphone = "{ON_CALL}"\n'
     config.write_text(config_text(url, extra))
