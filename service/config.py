@@ -129,6 +129,10 @@ class MessagesConfig:
     default_language: str = "en"
     languages: tuple[str, ...] = ("en", "es")
     sensitive_words: tuple[str, ...] = _SENSITIVE
+    # Tell the patient, on each channel they consented to, when staff cancel a session that is
+    # still ahead (session_cancelled) or mark one a no-show (session_no_show), with how to rebook.
+    notify_cancellation: bool = True
+    notify_no_show: bool = True
 
 
 @dataclass(frozen=True)

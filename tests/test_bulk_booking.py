@@ -100,7 +100,8 @@ BAD: list[tuple[Any, dict[str, str]]] = [
 def test_invalid_items_are_refused_one_by_one_with_their_index_and_field(services):
     enrol(services)
     good = {"patient_id": 1, "start": "2027-03-12T09:00", "modality": "iv"}
-    items = [good, *(item for item, _ in BAD), {**good, "patient_id": 99}, "not an object", good]
+    later = {**good, "start": "2027-03-19T09:00"}  # not on `good`: an overlap is refused too
+    items = [good, *(item for item, _ in BAD), {**good, "patient_id": 99}, "not an object", later]
     result = book_sessions(services, items, "ehr", batch_size=4)
     assert [i for i, _ in result.booked] == [0, len(items) - 1]
     errors = dict(result.errors)

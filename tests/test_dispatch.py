@@ -99,14 +99,19 @@ def test_a_cancel_during_the_batch_stops_the_rest_of_it(sqlite_url, clock):
     s = book(app, p["id"], "2027-03-12T09:00")
     holder.update(app=app, session=s["id"])
     Dispatcher(app).run_once()
-    assert len(sms.received) + len(email.received) == 1
+    sent = sms.received + email.received  # one message, then only the notice of the cancel
+    assert len(sent) == 3 and all("has been cancelled" in m.body for m in sent[1:])
 
 
 def test_a_cancel_before_the_claim_means_nothing_is_claimed(services):
     p = enrol(services)
     s = book(services, p["id"], "2027-03-12T09:00")
     sessions.cancel_session(services, s["id"], {}, "test")
-    assert Dispatcher(services).claim(100) == []
+    claimed = Dispatcher(services).claim(100)  # only the notice telling the patient of the cancel
+    assert sorted((r["origin"], r["channel"]) for r in claimed) == [
+        ("session-change", "email"),
+        ("session-change", "sms"),
+    ]
 
 
 def test_a_backlog_is_not_sent_in_the_night(services, clock):

@@ -320,6 +320,9 @@ def session() -> None:
 def _session_call(fn: Any, *args: Any) -> None:
     try:
         result = fn(services(), *args, actor())
+    except sessions.Overlap as exc:
+        fail(ServiceError(f"{exc}; --force books it anyway"))
+        return
     except ServiceError as exc:
         fail(exc)
         return
@@ -333,6 +336,9 @@ def _session_call(fn: Any, *args: Any) -> None:
 @click.option("--duration", "duration_minutes", type=int, default=None)
 @click.option("--number", type=int, default=None)
 @click.option("--schedule", default=None)
+@click.option(
+    "--force", is_flag=True, help="Book even when it overlaps another booked session of the patient."
+)
 def session_book(**options: Any) -> None:
     """Book a session; its messages are planned at once."""
     _session_call(sessions.book_session, {k: v for k, v in options.items() if v is not None})
@@ -342,9 +348,10 @@ def session_book(**options: Any) -> None:
 @click.argument("session_id", type=int)
 @click.option("--start", required=True)
 @click.option("--reason", default=None)
-def session_reschedule(session_id: int, start: str, reason: str | None) -> None:
+@click.option("--force", is_flag=True, help="Move it even onto another booked session of the patient.")
+def session_reschedule(session_id: int, start: str, reason: str | None, force: bool) -> None:
     """Move a session; pending messages move with it."""
-    _session_call(sessions.reschedule_session, session_id, {"start": start, "reason": reason})
+    _session_call(sessions.reschedule_session, session_id, {"start": start, "reason": reason, "force": force})
 
 
 @session.command("cancel")

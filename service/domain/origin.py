@@ -1,8 +1,9 @@
 """Where an outbox row comes from, and what that decides: its dedupe key and its priority.
 
-Five writers queue messages: the planner (a session's or an enrolment's steps), check-in
-reminders, escalation pages to the on-call clinician, staff answers from the Inbox, and
-fallbacks by the other channel after a failure. Each row records its origin; its dedupe key,
+Six writers queue messages: the planner (a session's or an enrolment's steps), check-in
+reminders, escalation pages to the on-call clinician, staff answers from the Inbox, fallbacks
+by the other channel after a failure, and the notice telling a patient that staff cancelled a
+session or marked it a no-show. Each row records its origin; its dedupe key,
 made here for every origin, keeps a writer that runs twice from queuing the same message twice.
 The key formats are stored in every database and read back (a page's escalation, an answer's
 inbox message): they never change.
@@ -21,6 +22,8 @@ class Origin(StrEnum):
     ESCALATION = "escalation"
     STAFF_REPLY = "staff-reply"
     FALLBACK = "fallback"
+    # A patient told that staff cancelled a session or marked it a no-show.
+    SESSION_CHANGE = "session-change"
     # Queued by hand (an operator's SQL, a test, a benchmark): never reconciled with a plan.
     MANUAL = "manual"
 
@@ -99,6 +102,17 @@ def fallback_key(failed_id: int) -> str:
     return f"fallback:{failed_id}"
 
 
+def session_change_step(change: str) -> str:
+    """The step id a change's notice is filed under: "_session_cancelled", "_session_no_show"."""
+    return f"_session_{change}"
+
+
+def session_change_key(session_id: int, change: str, channel: str) -> str:
+    """A session's change ("cancelled", "no_show") is told once per channel: a session reaches
+    each final state at most once, and repeating the request changes nothing."""
+    return f"sessionchange:{session_id}:{change}:{channel}"
+
+
 def origin_of_key(key: str) -> Origin:
     """The origin a key's format names: for rows queued without one (by hand, or before rows
     recorded their origin). Migration 0009 filled existing rows by the same rule."""
@@ -106,6 +120,8 @@ def origin_of_key(key: str) -> Origin:
         return Origin.FALLBACK
     if key.startswith("staffreply:"):
         return Origin.STAFF_REPLY
+    if key.startswith("sessionchange:"):
+        return Origin.SESSION_CHANGE
     if len(key) > 1 and key[1] in _DIGITS:
         return _BY_LETTER.get(key[0], Origin.MANUAL)
     return Origin.MANUAL

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, StrEnum
 
+from .origin import Origin
+
 
 class SessionState(StrEnum):
     BOOKED = "booked"  # planned, and the only state a session moves on from
@@ -81,12 +83,15 @@ class MessageKind(Enum):
     PREPARATION = "preparation"  # to the patient before the session (category "prep")
     PATIENT = "patient"  # any other to the patient: confirmations, check-ins, education, notes
     STAFF_PAGE = "staff_page"  # to a clinician, about the patient
+    CHANGE_NOTICE = "change_notice"  # to the patient: their session was cancelled or missed
 
     @classmethod
-    def of(cls, audience: str, category: str) -> MessageKind:
-        """The kind of an outbox row, from its audience and category."""
+    def of(cls, audience: str, category: str, origin: str | None = None) -> MessageKind:
+        """The kind of an outbox row, from its audience, category and origin."""
         if audience == "staff":
             return cls.STAFF_PAGE
+        if origin == Origin.SESSION_CHANGE:
+            return cls.CHANGE_NOTICE
         return cls.PREPARATION if category == "prep" else cls.PATIENT
 
 
@@ -109,7 +114,8 @@ def message_stop(state: str, kind: MessageKind, look: Look, *, started: bool = F
     """Why a message of `kind` about a session in `state` no longer goes; None when it still goes.
 
     A page to a clinician is about the patient, not the session: no state of the session ever
-    holds it back (a patient in crisis may well have just cancelled). A cancelled or no-show
+    holds it back (a patient in crisis may well have just cancelled); nor does any hold back the
+    notice telling the patient of a cancel or a no-show. A cancelled or no-show
     session stops every patient message about it. Once the session is completed, or has started
     (`started`: its start is at or before now), preparation is pointless: it stops, while
     check-ins and education go on.
@@ -119,6 +125,8 @@ def message_stop(state: str, kind: MessageKind, look: Look, *, started: bool = F
     (`started` is not consulted)."""
     if kind is MessageKind.STAFF_PAGE:
         return None
+    if kind is MessageKind.CHANGE_NOTICE:
+        return None  # it tells of the very state that stops every other message
     if state == _S.CANCELLED:
         return Stop("cancelled", "session-cancelled")
     if state == _S.NO_SHOW:

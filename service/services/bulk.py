@@ -6,8 +6,9 @@ same rows. What differs is the cost: one transaction, a few reads and a few mult
 per batch instead of several statements per session.
 
 Atomicity, decided here: validation is per item, storage is per batch. An item that is invalid
-(a bad field, an unknown patient or schedule) is refused on its own and reported with its index
-and the field; the valid items around it are booked. Each batch of `batch_size` items is one
+(a bad field, an unknown patient or schedule, a time overlapping a booked session of the same
+patient or an earlier item of the import, unless the item says `force`) is refused on its own and
+reported with its index and the field; the valid items around it are booked. Each batch of `batch_size` items is one
 transaction: a database error rolls the whole batch back and is raised, with the batches before
 it committed (`BulkOutcome.booked` of the exception's batch is not returned; the caller may
 resubmit from `BulkError.first_index`).
@@ -28,13 +29,14 @@ from ..db.tables import audit_events, patients, sessions
 from ..domain.planner import PatientFacts
 from ..domain.quiet_hours import Window
 from ..domain.schedule import Schedule
+from ..domain.session_changes import Booked, booked, clash
 from ..domain.session_state import SessionState
 from ..runtime import Interlude
 from .errors import InvalidInput, NotFound, ServiceError
 from .outbox.enqueue import enqueue_bulk
 from .outbox.planning import PlanOutcome, new_session_rows, patient_facts
-from .sessions import complete_booking, read_booking, session_row
-from .validation import Fields
+from .sessions import Overlap, booked_sessions, complete_booking, read_booking, session_row
+from .validation import DEFAULT_DURATION, Fields
 
 BATCH_SIZE = 1000
 
@@ -105,6 +107,7 @@ def _book_batch(app: Interlude, batch: Sequence[Any], first: int, actor: str, ou
                 outcome.errors.append((index, dict(f.errors)))
             else:
                 valid.append(_Valid(index, item, patient))
+        valid = _refuse_overlaps(conn, valid, outcome)
         if not valid:
             return
         _number(conn, valid)
@@ -133,6 +136,34 @@ def _patients(conn: Connection, ids: set[int]) -> dict[int, Mapping[Any, Any]]:
         for row in conn.execute(select(patients).where(patients.c.id.in_(chunk))).mappings():
             found[row["id"]] = row
     return found
+
+
+def _refuse_overlaps(conn: Connection, valid: list[_Valid], outcome: BulkOutcome) -> list[_Valid]:
+    """The items that clash with nothing: an item sharing time with a booked session of its
+    patient, or with an earlier item of this import, is refused with the field `start`, as
+    book_session refuses it, unless it says `force`. Returns the items kept, in order."""
+    ids = sorted({v.item["patient_id"] for v in valid})
+    taken: dict[int, list[Booked]] = {}
+    names: dict[int, str] = {}  # what an error calls each taken slot, by the object's identity
+    for start in range(0, len(ids), 500):  # bounded IN lists
+        for row in booked_sessions(conn, ids[start : start + 500]):
+            slot = booked(row)
+            taken.setdefault(row["patient_id"], []).append(slot)
+            names[id(slot)] = str(Overlap(slot))
+    kept: list[_Valid] = []
+    for v in valid:
+        item = v.item
+        mine = taken.setdefault(item["patient_id"], [])
+        slot = Booked(0, item["start"], item["duration"] or DEFAULT_DURATION[item["modality"]])
+        hit = None if item["force"] else clash(slot.start_at, slot.duration_minutes, mine)
+        if hit is not None:
+            outcome.errors.append((v.index, {"start": names[id(hit)]}))
+            continue
+        mine.append(slot)
+        names[id(slot)] = f"the time overlaps item {v.index} of this import, for the same patient"
+        kept.append(v)
+    outcome.errors.sort(key=lambda e: e[0])
+    return kept
 
 
 def _number(conn: Connection, valid: list[_Valid]) -> None:

@@ -13,13 +13,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from ..db.tables import outbox, sessions
+from ..db.tables import outbox, patients, sessions
 from ..domain import delivery
+from ..domain.session_changes import Booked, booked, clash, notice
 from ..domain.session_state import Move, SessionState, change
 from ..runtime import Interlude
 from . import audit
 from . import validation as v
 from .errors import Conflict, InvalidInput, NotFound
+from .outbox import enqueue
 from .outbox.planning import PlanOutcome, plan_for_session, plan_new_session
 from .patients import get_patient
 
@@ -58,8 +60,48 @@ def _start(value: Any, tz: ZoneInfo, now: datetime) -> datetime:
 
 
 BOOKING_FIELDS = frozenset(
-    {"patient_id", "start", "modality", "duration_minutes", "number", "schedule", "external_ref"}
+    {"patient_id", "start", "modality", "duration_minutes", "number", "schedule", "external_ref", "force"}
 )
+
+
+class Overlap(Conflict):
+    """The session would share time with another booked session of the same patient; `force`
+    books it anyway (a deliberate double booking)."""
+
+    def __init__(self, other: Booked) -> None:
+        super().__init__(
+            f"the time overlaps session {other.id} of the same patient, booked for "
+            f"{other.start_at.isoformat()} ({other.duration_minutes} min)"
+        )
+        self.other = other
+
+    def session(self) -> dict[str, Any]:
+        """The other session, as the API names it."""
+        return {"id": self.other.id, "start": self.other.start_at.isoformat()}
+
+
+def booked_sessions(
+    conn: Connection, patient_ids: list[int], *, but: int | None = None
+) -> list[Mapping[Any, Any]]:
+    """The booked sessions of these patients (id, patient, start, duration), `but` one left out."""
+    query = select(
+        sessions.c.id, sessions.c.patient_id, sessions.c.start_at, sessions.c.duration_minutes
+    ).where(sessions.c.patient_id.in_(patient_ids), sessions.c.status == SessionState.BOOKED)
+    if but is not None:
+        query = query.where(sessions.c.id != but)
+    return list(conn.execute(query).mappings())
+
+
+def _refuse_overlap(
+    conn: Connection, patient_id: int, start: datetime, duration: int, *, but: int | None = None
+) -> None:
+    """Raise Overlap when start..start+duration shares time with another booked session."""
+    # PostgreSQL: the patient's row is held until the booking commits, so that two bookings of
+    # one patient at once cannot both find the time free.
+    conn.execute(select(patients.c.id).where(patients.c.id == patient_id).with_for_update(key_share=True))
+    other = clash(start, duration, (booked(r) for r in booked_sessions(conn, [patient_id], but=but)))
+    if other is not None:
+        raise Overlap(other)
 
 
 def read_booking(data: Any) -> tuple[v.Fields, dict[str, Any]]:
@@ -74,6 +116,7 @@ def read_booking(data: Any) -> tuple[v.Fields, dict[str, Any]]:
         "number": f.get("number", v.positive_int(1000)),
         "schedule": f.get("schedule", v.text(64)),
         "external_ref": f.get("external_ref", v.text(100)),
+        "force": f.get("force", v.boolean, default=False),
     }
     return f, item
 
@@ -121,6 +164,8 @@ def book_session(app: Interlude, data: Any, actor: str) -> dict[str, Any]:
         if item["number"] is None:
             item["number"] = _next_number(conn, item["patient_id"])
         row = session_row(item, now)
+        if not item["force"]:
+            _refuse_overlap(conn, item["patient_id"], row["start_at"], row["duration_minutes"])
         session_id = conn.execute(insert(sessions).values(**row).returning(sessions.c.id)).scalar_one()
         session = get_session(conn, session_id)
         schedule = app.schedule(item["schedule"])
@@ -152,9 +197,10 @@ def _next_number(conn: Connection, patient_id: int) -> int:
 def reschedule_session(app: Interlude, session_id: int, data: Any, actor: str) -> dict[str, Any]:
     """Move a booked session; every pending message moves with it, atomically."""
     f = v.Fields(data)
-    f.refuse_unknown({"start", "reason", "duration_minutes"})
+    f.refuse_unknown({"start", "reason", "duration_minutes", "force"})
     reason = _reason(data)
     duration = f.get("duration_minutes", v.positive_int(24 * 60))
+    force = f.get("force", v.boolean, default=False)
     now = app.clock()
     with app.engine.begin() as conn:
         session = get_session(conn, session_id, lock=True)
@@ -167,6 +213,10 @@ def reschedule_session(app: Interlude, session_id: int, data: Any, actor: str) -
         old_start = session["start_at"]
         if start == old_start and duration in (None, session["duration_minutes"]):
             return public_session(session, PlanOutcome())
+        if not force:
+            _refuse_overlap(
+                conn, session["patient_id"], start, duration or session["duration_minutes"], but=session_id
+            )
         conn.execute(
             update(sessions)
             .where(sessions.c.id == session_id)
@@ -239,6 +289,7 @@ def _change_status(
             .values(status=to, status_reason=reason, updated_at=now)
         )
         cancelled = _cancel_pending(conn, session_id, message_reason, now, cancel)
+        told = _tell_patient(app, conn, session, move, now)
         audit.record(
             conn,
             at=now,
@@ -247,10 +298,30 @@ def _change_status(
             entity="session",
             entity_id=session_id,
             reason=reason,
-            details={"messages_cancelled": cancelled},
+            details={"messages_cancelled": cancelled, "patient_told": told},
         )
         outcome = PlanOutcome(cancelled=cancelled)
         return public_session(get_session(conn, session_id), outcome)
+
+
+def _tell_patient(
+    app: Interlude, conn: Connection, session: Mapping[Any, Any], move: Move, now: datetime
+) -> list[str]:
+    """Queue the notice of a cancel or a no-show on each of the patient's channels, in the
+    change's transaction; returns the channels. Consent, quiet hours and contact details are
+    checked again at send time, as for every message."""
+    settings = app.config.messages
+    enabled = {Move.CANCEL: settings.notify_cancellation, Move.NO_SHOW: settings.notify_no_show}
+    told = notice(move, start_at=session["start_at"], now=now, enabled=enabled.get(move, False))
+    if told is None:
+        return []
+    patient = get_patient(conn, session["patient_id"])
+    channels = [c for c in patient["channels"] if patient["phone" if c == "sms" else "email"]]
+    for channel in channels:
+        enqueue.enqueue_if_absent(
+            conn, enqueue.session_change(session, told.change, told.template, channel, now)
+        )
+    return channels
 
 
 def cancel_session(app: Interlude, session_id: int, data: Any, actor: str) -> dict[str, Any]:

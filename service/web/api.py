@@ -65,6 +65,14 @@ def _limit(default: str) -> int:
     return int(limit)
 
 
+@bp.errorhandler(sessions.Overlap)
+def _overlap(exc: sessions.Overlap) -> Any:
+    """A clash names the other session, so that a client can show it or book with `force`."""
+    return jsonify(
+        error="overlap", message=f"{exc}; send force: true to book it anyway", session=exc.session()
+    ), 409
+
+
 @bp.after_request
 def _no_store(response: Response) -> Response:
     """Answers carry patient data: no browser or proxy may keep a copy."""

@@ -131,9 +131,16 @@ def _paths() -> dict[str, Any]:
         "/sessions": {
             "post": {
                 "operationId": "bookSession",
-                "summary": "Book a session; its messages are planned at once.",
+                "summary": (
+                    "Book a session; its messages are planned at once. A session overlapping another "
+                    "booked session of the same patient is refused (409, naming it) unless `force`."
+                ),
                 "requestBody": _body("Booking"),
-                "responses": {**_ok("SessionChanged", "201", "Booked"), **_errors("400", "404")},
+                "responses": {
+                    **_ok("SessionChanged", "201", "Booked"),
+                    **_errors("400", "404"),
+                    "409": _ref("responses", "Overlap"),
+                },
             }
         },
         "/sessions/{sid}": {
@@ -145,9 +152,16 @@ def _paths() -> dict[str, Any]:
             },
             "patch": {
                 "operationId": "rescheduleSession",
-                "summary": "Move a booked session; every pending message moves with it.",
+                "summary": (
+                    "Move a booked session; every pending message moves with it. A move into another "
+                    "booked session of the same patient is refused (409, naming it) unless `force`."
+                ),
                 "requestBody": _body("Reschedule"),
-                "responses": {**_ok("SessionChanged"), **_errors("400", "404", "409")},
+                "responses": {
+                    **_ok("SessionChanged"),
+                    **_errors("400", "404"),
+                    "409": _ref("responses", "OverlapOrState"),
+                },
             },
         },
         "/sessions/{sid}/cancel": {
@@ -337,6 +351,13 @@ def _schemas(app: Interlude) -> dict[str, Any]:
         "example": "2027-03-13T09:00",
     }
     duration = {"type": "integer", "minimum": 1, "maximum": 24 * 60}
+    force = _nullable(
+        {
+            "type": "boolean",
+            "default": False,
+            "description": "Book even when the session overlaps another booked session of the patient.",
+        }
+    )
     outcome_counts = ("created", "moved", "unchanged", "skipped", "cancelled", "in_flight")
     session_props: dict[str, Any] = {
         "id": {"type": "integer"},
@@ -392,11 +413,12 @@ def _schemas(app: Interlude) -> dict[str, Any]:
                 "number": _nullable({"type": "integer", "minimum": 1, "maximum": 1000}),
                 "schedule": _nullable(fields["schedule"]),
                 "external_ref": fields["external_ref"],
+                "force": force,
             },
             required=["patient_id", "start", "modality"],
         ),
         "Reschedule": _input(
-            {"start": start, "duration_minutes": _nullable(duration), "reason": reason},
+            {"start": start, "duration_minutes": _nullable(duration), "reason": reason, "force": force},
             required=["start"],
         ),
         "Reason": _input({"reason": reason}),
@@ -522,6 +544,30 @@ def _schemas(app: Interlude) -> dict[str, Any]:
             {"error": {"type": "string", "minLength": 1}, "message": {"type": "string"}},
             required=["error", "message"],
         ),
+        "Overlap": _object(
+            {
+                "error": {"type": "string", "enum": ["overlap"]},
+                "message": {"type": "string"},
+                "session": _object(
+                    {"id": {"type": "integer"}, "start": timestamp},
+                    required=["id", "start"],
+                    description="The patient's booked session the new time overlaps.",
+                ),
+            },
+            required=["error", "message", "session"],
+        ),
+        "OverlapOrState": _object(
+            {
+                "error": {"type": "string", "enum": ["overlap", "conflict"]},
+                "message": {"type": "string"},
+                "session": _object(
+                    {"id": {"type": "integer"}, "start": timestamp},
+                    required=["id", "start"],
+                    description="With `overlap`: the patient's booked session the new time overlaps.",
+                ),
+            },
+            required=["error", "message"],
+        ),
     }
 
 
@@ -552,4 +598,15 @@ def _responses() -> dict[str, Any]:
         "401": error("Missing or wrong bearer token, or the API is disabled (no token set)."),
         "404": error("No such patient or session."),
         "409": error("Valid, but not in the session's current state (e.g. moving a cancelled session)."),
+        "Overlap": error(
+            "The session would overlap another booked session of the same patient, named in `session`; "
+            "send `force: true` to book it anyway.",
+            "Overlap",
+        ),
+        "OverlapOrState": error(
+            "`overlap`: the new time overlaps another booked session of the same patient, named in "
+            "`session` (send `force: true` to move it anyway); `conflict`: the session's state does "
+            "not allow the move (e.g. it is cancelled).",
+            "OverlapOrState",
+        ),
     }

@@ -168,7 +168,7 @@ class Dispatcher:
         for d in chunk:
             row = d.row
             state = status.get(row["session_id"])
-            kind = MessageKind.of(row["audience"], row["category"])
+            kind = MessageKind.of(row["audience"], row["category"], row["origin"])
             stop = None if state is None else message_stop(state, kind, Look.GATE)
             if stop is not None:
                 stops[row["id"]] = Decision(row, stop.outcome, stop.reason)

@@ -16,7 +16,7 @@ given as None is stored as JSON null, one left out as SQL NULL.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
@@ -36,6 +36,8 @@ from ...domain.origin import (
     planner_key,
     priority,
     reminder_key,
+    session_change_key,
+    session_change_step,
     staff_reply_key,
 )
 from ...domain.planner import PlannedMessage
@@ -203,6 +205,39 @@ def fallback(failed: Mapping[Any, Any], channel: str, now: datetime) -> Row:
         "attempts": 0,
         "audience": "patient",
         "context": failed["context"],
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+# How long a cancel or no-show notice is worth sending: past quiet hours, not days later.
+SESSION_CHANGE_EXPIRY = timedelta(days=1)
+
+
+def session_change(
+    session: Mapping[Any, Any], change: str, template: str, channel: str, now: datetime
+) -> Row:
+    """The notice telling the patient that staff cancelled `session` or marked it a no-show
+    (`change`), by `channel`; consent, quiet hours and contact details are checked at send time
+    as for every patient message."""
+    return {
+        "origin": Origin.SESSION_CHANGE.value,
+        "dedupe_key": session_change_key(session["id"], change, channel),
+        "patient_id": session["patient_id"],
+        "session_id": session["id"],
+        "schedule": SYSTEM_SCHEDULE,
+        "step_id": session_change_step(change),
+        "template": template,
+        "channel": channel,
+        "category": "admin",
+        "priority": priority(Origin.SESSION_CHANGE, "admin"),
+        "occurrence": session["occurrence"],
+        "due_at": now,
+        "send_by": now + SESSION_CHANGE_EXPIRY,
+        "next_attempt_at": now,
+        "status": delivery.PENDING,
+        "attempts": 0,
+        "audience": "patient",
         "created_at": now,
         "updated_at": now,
     }

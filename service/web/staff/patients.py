@@ -124,16 +124,21 @@ def book(patient_id: int) -> Any:
     code = 200
     if request.method == "POST":
         data = _session_form(request.form, ("start", "modality", "duration_minutes", "number", "schedule"))
-        page["form"] = data
+        force = _forced(request.form)
+        page["form"] = {**data, **({"force": "on"} if force else {})}
         try:
             if request.form.get("action") == "save":
-                booked = sessions.book_session(app, {**data, "patient_id": patient_id}, common.actor())
+                booked = sessions.book_session(
+                    app, {**data, "patient_id": patient_id, "force": force}, common.actor()
+                )
                 planned = booked["messages"]["created"]
                 flash(f"Session {booked['number']} booked: {planned} messages planned.")
                 return redirect(url_for("staff.patients.show", patient_id=patient_id) + "#messages")
             page["preview"] = patient_pages.preview_booking(app, patient_id, data)
         except InvalidInput as exc:
             page["errors"], code = _readable(exc.errors), 400
+        except sessions.Overlap as exc:
+            page["errors"], code = {"start": _overlap_text(exc, patient)}, 409
     return render_template(
         "staff/patients/book.html",
         nav="patients",
@@ -142,6 +147,20 @@ def book(patient_id: int) -> Any:
         schedules=sorted(app.schedules),
         **page,
     ), code
+
+
+def _forced(form: MultiDict[str, str]) -> bool:
+    """The "book anyway" box: a deliberate double booking."""
+    return form.get("force", "") == "on"
+
+
+def _overlap_text(exc: sessions.Overlap, patient: Any) -> str:
+    other = exc.other
+    when = _local(patient["timezone"])(other.start_at)
+    return (
+        f"This time overlaps another booked session of this patient (session id {other.id}, {when}, "
+        f"{other.duration_minutes} min). Choose another time, or tick the box to book both anyway."
+    )
 
 
 # --- change a session --------------------------------------------------------------------------
@@ -167,15 +186,18 @@ def reschedule(session_id: int) -> Any:
     code = 200
     if request.method == "POST":
         data = _session_form(request.form, ("start", "duration_minutes", "reason"))
-        page["form"] = data
+        force = _forced(request.form)
+        page["form"] = {**data, **({"force": "on"} if force else {})}
         try:
             if request.form.get("action") == "save":
-                moved = sessions.reschedule_session(app, session_id, data, common.actor())
+                moved = sessions.reschedule_session(app, session_id, {**data, "force": force}, common.actor())
                 flash(f"Session {moved['number']} moved to {local(datetime.fromisoformat(moved['start']))}.")
                 return redirect(url_for("staff.patients.show", patient_id=patient["id"]) + "#messages")
             page["preview"] = patient_pages.preview_reschedule(app, session_id, data)
         except InvalidInput as exc:
             page["errors"], code = _readable(exc.errors), 400
+        except sessions.Overlap as exc:
+            page["errors"], code = {"start": _overlap_text(exc, patient)}, 409
         except Conflict as exc:
             return _conflict(exc, patient["id"])
     return render_template(
