@@ -166,7 +166,7 @@ def test_a_step_already_going_by_both_channels_needs_no_fallback(app_with):
     ("template", "patient", "why"),
     [
         ("prep_evening_before", {"email": None, "channels": ["sms"]}, "no-email-contact"),
-        ("checkin_reminder", {}, "no-email-template"),
+        ("enrolment_opt_in", {}, "no-email-template"),
     ],
 )
 def test_when_no_other_channel_can_carry_it_staff_get_a_task(app_with, template, patient, why):

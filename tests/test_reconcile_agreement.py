@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from service.services import sessions
+from service.services.content import edits as content
 from service.services.outbox.dispatch import Dispatcher
 from service.services.outbox.enqueue import enqueue, fallback
 from service.services.views import patient_pages
@@ -59,6 +60,7 @@ def test_the_preview_counts_what_the_reschedule_then_does(services, clock):
 
 
 def test_a_fallback_by_the_other_channel_is_not_shown_as_cancelled(services, clock):
+    content.save_step(services, "default", "prep_morning_of", {"channels": ["sms"]}, "a")
     p = enrol(services)
     s = book(services, p["id"], "2027-03-12T09:00")
     [morning] = rows(services, session_id=s["id"], step_id="prep_morning_of")

@@ -173,7 +173,7 @@ BAD_STEP_EDITS: list[tuple[dict[str, Any], str, str]] = [
     ({"sessions": "1-x"}, "conditions-sessions", "'1-x' is not a session number"),
     ({"from_session": "first"}, "conditions-from_session", "expected a session number"),
     ({"sessions": "2", "first_session_only": "1"}, "conditions-first_session_only", "conflicts"),
-    ({"template": "checkin_reminder"}, "template", "has no email"),
+    ({"template": "enrolment_opt_in"}, "template", "has no email"),
 ]
 
 

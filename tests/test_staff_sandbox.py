@@ -95,7 +95,8 @@ def test_the_conversation_interleaves_sent_texts_replies_and_automatic_answers(
     assert "checking in" in got[4][1]
     assert "Tue 02 Mar, 10:01 EST" in html and "automatic reply" in html and "help answered" in html
     assert "Reply as Maria" in html and "Lopez" not in html and "+1******0143" in html
-    assert "Emails sent to this patient: 1" in html
+    # the booking, the morning-of and the check-in go by email too
+    assert "Emails sent to this patient: 3" in html
 
 
 def test_stop_from_the_sandbox_phone_opts_out_like_a_real_text(staff_services, admin_client):

@@ -93,3 +93,16 @@ def _matches(words: str, code: str, synonyms: tuple[str, ...]) -> bool:
         return True
     folded = [fold(s) for s in synonyms]
     return words in folded or first in folded or any(words.startswith(s + " ") for s in folded if " " in s)
+
+
+def answer_codes(expects: ReplyExpectation) -> tuple[str, ...]:
+    """Every answer `expects` accepts, as `parse_answer` reads it: each number of a scale, each
+    option, or yes and no for a clearance or confirmation without options."""
+    if expects.scale is not None:
+        low, high = expects.scale
+        return tuple(str(n) for n in range(low, high + 1))
+    if expects.options:
+        return tuple(option.code for option in expects.options)
+    if expects.kind in ("clearance", "confirmation"):
+        return ("yes", "no")
+    return ()

@@ -48,12 +48,13 @@ def create_app(config: Config | None = None, *, services: Interlude | None = Non
         # Schedule and template edits saved by any process apply here within a second.
         services.refresh_content()
 
-    from . import api, email_unsubscribe, health, replies_api, staff, twilio_inbound, twilio_status
+    from . import answers, api, email_unsubscribe, health, replies_api, staff, twilio_inbound, twilio_status
 
     health.init_app(app)
     twilio_inbound.init_app(app)
     twilio_status.init_app(app)
     email_unsubscribe.init_app(app)
+    answers.init_app(app)
     replies_api.init_app(app)
     api.init_app(app)
     staff.init_app(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import Connection, select, update
 
 from ...db.tables import checkins, outbox, patients, sessions
 from ...db.upsert import insert_if_absent
+from ...domain.answers import Answer
 from ...domain.schedule import Step
 from ...domain.session_state import SessionState
 from ...runtime import Interlude, SentHook
@@ -100,23 +102,81 @@ def recently_closed(conn: Connection, patient_id: int) -> Mapping[Any, Any] | No
 
 def record_answer(
     conn: Connection, checkin: Mapping[Any, Any], code: str, concerning: bool, now: datetime
-) -> None:
-    conn.execute(
+) -> bool:
+    """Store the answer; False (nothing changed) when the check-in is no longer open."""
+    changed = conn.execute(
         update(checkins)
-        .where(checkins.c.id == checkin["id"])
+        .where(checkins.c.id == checkin["id"], checkins.c.state == "open")
         .values(
             state="escalated" if concerning and checkin["kind"] == "checkin" else "answered",
             answer=code,
             answered_at=now,
             concerning=concerning,
         )
-    )
+    ).rowcount
+    if not changed:
+        return False
     if checkin["kind"] == "clearance" and checkin["session_id"] is not None:
         conn.execute(
             update(sessions)
             .where(sessions.c.id == checkin["session_id"])
             .values(clearance="not_cleared" if concerning else "cleared", updated_at=now)
         )
+    return True
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What an answer did: its kind, the reply template that tells the patient, and whether a
+    person must look at it."""
+
+    kind: str
+    reply_template: str
+    attention: bool
+
+
+def apply_answer(
+    app: Interlude,
+    conn: Connection,
+    patient: Mapping[Any, Any],
+    question: Mapping[Any, Any],
+    answer: Answer,
+    now: datetime,
+    *,
+    inbound_id: int | None = None,
+) -> Answered | None:
+    """Record `answer` to the open `question` and act on it, in the caller's transaction: a
+    clearance "no" opens a call task, a worrying check-in answer escalates. The one path of an
+    answer, by text or by an email link. None when the question was answered (or closed) in the
+    meantime: an answer counts once."""
+    if not record_answer(conn, question, answer.code, answer.concerning, now):
+        return None
+    if question["kind"] == "clearance":
+        if answer.concerning:
+            open_task(
+                conn,
+                key=f"not-cleared:{question['id']}",
+                kind="not-cleared",
+                now=now,
+                patient_id=patient["id"],
+                session_id=question["session_id"],
+                detail="patient says they are not ready (ride home or fasting): call them",
+            )
+            return Answered("clearance-no", "reply_clearance_not_ready", attention=True)
+        return Answered("clearance-yes", "reply_clearance_thanks", attention=False)
+    if answer.concerning:
+        raise_escalation(
+            app,
+            conn,
+            patient=patient,
+            kind="concerning-answer",
+            now=now,
+            session_id=question["session_id"],
+            checkin_id=question["id"],
+            inbound_id=inbound_id,
+        )
+        return Answered("concerning-answer", "reply_checkin_concerning", attention=True)
+    return Answered("answer", "reply_checkin_thanks", attention=False)
 
 
 def sweep(app: Interlude, now: datetime | None = None) -> dict[str, int]:

@@ -43,7 +43,7 @@ from ..errors import Conflict, InvalidInput, NotFound, ServiceError
 from ..outbox.enqueue import enqueue, staff_reply
 from ..tasks import open_task
 from . import inbox as inbox_module
-from .checkins import open_question, recently_closed, record_answer, step_of
+from .checkins import apply_answer, open_question, recently_closed, step_of
 from .escalations import acknowledge, page_after_hours_inbox, raise_escalation
 
 log = logging.getLogger("interlude.replies")
@@ -441,37 +441,10 @@ def _answer(
         if free_text and question["kind"] == "checkin" and step and step.expects:
             return _checkin_free_text(app, conn, patient, question, step.expects.scale, inbound_id, now)
         return None
-    record_answer(conn, question, answer.code, answer.concerning, now)
-    if question["kind"] == "clearance":
-        if answer.concerning:
-            open_task(
-                conn,
-                key=f"not-cleared:{question['id']}",
-                kind="not-cleared",
-                now=now,
-                patient_id=patient["id"],
-                session_id=question["session_id"],
-                detail="patient says they are not ready (ride home or fasting): call them",
-            )
-            return _Route(
-                "clearance-no", "reply_clearance_not_ready", attention=True, checkin_id=question["id"]
-            )
-        return _Route("clearance-yes", "reply_clearance_thanks", checkin_id=question["id"])
-    if answer.concerning:
-        raise_escalation(
-            app,
-            conn,
-            patient=patient,
-            kind="concerning-answer",
-            now=now,
-            session_id=question["session_id"],
-            checkin_id=question["id"],
-            inbound_id=inbound_id,
-        )
-        return _Route(
-            "concerning-answer", "reply_checkin_concerning", attention=True, checkin_id=question["id"]
-        )
-    return _Route("answer", "reply_checkin_thanks", checkin_id=question["id"])
+    answered = apply_answer(app, conn, patient, question, answer, now, inbound_id=inbound_id)
+    if answered is None:  # answered a moment ago (by an email link, say): a person reads this one
+        return None
+    return _Route(answered.kind, answered.reply_template, answered.attention, checkin_id=question["id"])
 
 
 def _checkin_free_text(
