@@ -14,15 +14,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace as replace_step
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .config import MODALITIES, Config
-from .domain.schedule import Schedule, Step
+from .domain.day_words import claims, relation
+from .domain.planner import PatientFacts, SessionFacts, plan_session
+from .domain.quiet_hours import Window
+from .domain.schedule import Conditions, Schedule, Step
 from .domain.segments import AVOIDABLE, avoidable_characters, segment_info
 from .schedules import ScheduleError, load_schedules
 from .services.replies.escalations import CRISIS_REASONS, REASONS
+from .services.validation import DEFAULT_DURATION
 from .template_context import message_context
 from .templates import ALL_FILES, SMS_FILES, MessageTemplates, TemplateError
 
@@ -303,6 +308,8 @@ def check_template(
                 found.add(check_step(config, templates, schedule, step))
     found.add(_check_sources(templates, [name]))
     found.add(_render_all(config, templates, name, now))
+    if schedules:
+        found.add(check_day_words(config, templates, schedules, now, only=name))
     return found.problems
 
 
@@ -315,7 +322,229 @@ def check_content(
     problems.extend(_check_sources(templates, names))
     for name in names:
         problems.extend(_render_all(config, templates, name, now))
+    problems.extend(check_day_words(config, templates, schedules, now))
     return problems
+
+
+# --- Words follow the send time -------------------------------------------------------------
+# Every step is planned (quiet hours and all) for sessions starting every hour from 05:00 to
+# 23:00, in zones on both sides of the Atlantic, on an ordinary day and on and after both changes
+# of the clocks, booked well ahead and at the last minute; each message is rendered as sent at its
+# planned time, and a word that names a day ("today", "mañana", "yesterday") must be the real
+# calendar relation between the send and the session. A template that writes "today" in a
+# reminder that quiet hours can move to the evening before fails here.
+DAY_CHECK_ZONES = ("America/New_York", "America/Los_Angeles", "Europe/Madrid")
+DAY_CHECK_HOURS = range(5, 24)
+# A month ahead every step is on time; booked the evening before or the same morning, the late
+# steps go at once (or when quiet hours end).
+DAY_CHECK_AHEAD = timedelta(days=30)
+DAY_CHECK_LATE = (timedelta(hours=14), timedelta(hours=3))
+
+
+def _clock_changes(year: int, tz: ZoneInfo) -> list[date]:
+    """The days of `year` on which `tz` changes its UTC offset (none for a zone without DST)."""
+    day, end = date(year, 1, 2), date(year + 1, 1, 1)
+    changes = []
+    before = datetime.combine(day - timedelta(days=1), time(12), tzinfo=tz).utcoffset()
+    while day < end:
+        offset = datetime.combine(day, time(12), tzinfo=tz).utcoffset()
+        if offset != before:
+            changes.append(day)
+        before, day = offset, day + timedelta(days=1)
+    return changes
+
+
+def _day_check_days(year: int, tz: ZoneInfo) -> list[date]:
+    """An ordinary day, and each day the clocks change and the day after (the evening-before
+    message of that next day is sent on the change day)."""
+    days = {date(year, 6, 17)}
+    for change in _clock_changes(year, tz):
+        days.update((change, change + timedelta(days=1)))
+    return sorted(days)
+
+
+def _representative(conditions: Conditions) -> int:
+    """A session number the step applies to."""
+    if conditions.sessions:
+        return conditions.sessions[0]
+    return conditions.from_session or 1
+
+
+def _timing_schedules(schedule: Schedule, only: str | None = None) -> tuple[Schedule, Schedule]:
+    """The schedule with every step applying to every session number and patient (timing depends
+    on neither, so one plan per start covers every step; modalities stay, a step's timing follows
+    the session's length), and its part a late booking can change: the steps sent when late,
+    those anchored to the booking, and the preparation steps that supersede each other. With
+    `only`, just the steps sending that template (and the preparation steps, which move each
+    other)."""
+    steps = tuple(
+        replace_step(s, conditions=Conditions(modalities=s.conditions.modalities))
+        for s in schedule.steps
+        if only is None or s.template == only or s.category == "prep"
+    )
+    late = tuple(
+        s
+        for s in steps
+        if s.if_late != "skip" or s.category == "prep" or s.anchor in ("booking", "reschedule")
+    )
+    return (
+        Schedule(schedule.name, schedule.description, steps, schedule.source),
+        Schedule(schedule.name, schedule.description, late, schedule.source),
+    )
+
+
+def _relation_words(days: int) -> str:
+    if days == 0:
+        return "the same day"
+    if abs(days) == 1:
+        return "the day before" if days > 0 else "the day after"
+    return f"{abs(days)} days {'before' if days > 0 else 'after'}"
+
+
+@dataclass(frozen=True)
+class _Send:
+    """One planned message of the day check: which step, and when, for which session."""
+
+    schedule: Schedule
+    step: Step
+    channel: str
+    modality: str
+    tz: ZoneInfo
+    start: datetime
+    at: datetime
+
+
+def _day_sends(config: Config, schedule: Schedule, now: datetime, only: str | None) -> Iterable[_Send]:
+    window = Window(config.clinic.quiet_hours_start, config.clinic.quiet_hours_end)
+    zones = [ZoneInfo(z) for z in dict.fromkeys((config.clinic.timezone, *DAY_CHECK_ZONES))]
+    full, late = _timing_schedules(schedule, only)
+    bookings = ((full, DAY_CHECK_AHEAD), *((late, ahead) for ahead in DAY_CHECK_LATE))
+    for tz in zones:
+        channels = frozenset({"sms", "email"})
+        for day in _day_check_days(now.year, tz):
+            for hour in DAY_CHECK_HOURS:
+                start = datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
+                for modality in MODALITIES:
+                    duration = timedelta(minutes=DEFAULT_DURATION[modality])
+                    for timing, ahead in bookings:
+                        booked = start - ahead
+                        facts = SessionFacts(start, duration, modality, 1, booked)
+                        patient = PatientFacts(tz, channels, frozenset(), booked)
+                        for pm in plan_session(timing, facts, patient, window, booked):
+                            if pm.status == "pending" and (only is None or pm.step.template == only):
+                                yield _Send(schedule, pm.step, pm.channel, modality, tz, start, pm.due_at)
+
+
+def check_day_words(
+    config: Config,
+    templates: MessageTemplates,
+    schedules: Mapping[str, Schedule],
+    now: datetime,
+    only: str | None = None,
+) -> list[Problem]:
+    """Messages that call the session today, tomorrow or yesterday on another day (`only`: just
+    the steps that send this template)."""
+    # Rendering is the cost: once per template, language, modality, number and day relation,
+    # template by template (the compiled templates stay cached while they are needed).
+    examples: dict[tuple[Any, ...], dict[tuple[str, str, int], _Send]] = {}
+    has: dict[tuple[str, str, str], bool] = {}
+    modal = _modal_templates(templates)
+    for schedule in schedules.values():
+        numbers = {s.id: _representative(s.conditions) for s in schedule.steps}
+        for send in _day_sends(config, schedule, now, only):
+            kind, days = relation(_local(send.start, send.tz), _local(send.at, send.tz))
+            template = send.step.template
+            # A text that never reads the modality says the same words for every modality.
+            modality = send.modality if template in modal else None
+            base = (template, send.channel, modality, numbers[send.step.id], kind, max(-2, min(2, days)))
+            for lang in config.messages.languages:
+                if (template, send.channel, lang) not in has:
+                    has[(template, send.channel, lang)] = templates.has(template, send.channel, lang)
+                if has[(template, send.channel, lang)]:
+                    examples.setdefault((lang, *base), {}).setdefault(
+                        (schedule.name, send.step.id, days), send
+                    )
+    clinic_tz = ZoneInfo(config.clinic.timezone)
+    found: dict[tuple[str, ...], Problem] = {}
+    for key in sorted(examples, key=str):
+        lang, template, _, _, number, _, _ = key
+        first = next(iter(examples[key].values()))
+        said = _day_claims(config, templates, clinic_tz, first, number, lang)
+        for (schedule_name, step_id, days), send in examples[key].items():
+            for path, word, claimed in said:
+                ident = (schedule_name, step_id, path, word.lower())
+                if claimed == days or ident in found:
+                    continue
+                line = _line_of(templates, path, word)
+                message = (
+                    f"schedule '{schedule_name}' step '{step_id}' (template '{template}') calls the "
+                    f"session {word!r} but is sent {_relation_words(days)}: a session at "
+                    f"{_local(send.start, send.tz):%Y-%m-%d %H:%M} {send.tz.key} gets it at "
+                    f"{_local(send.at, send.tz):%Y-%m-%d %H:%M}; use {{{{ session.day }}}} or "
+                    "{{ session.visit }}"
+                )
+                found[ident] = Problem(
+                    templates.where(path, line), message, file=path, line=line, key="template"
+                )
+    return list(found.values())
+
+
+def _local(instant: datetime, tz: ZoneInfo) -> datetime:
+    return instant.astimezone(tz).replace(tzinfo=None)
+
+
+def _modal_templates(templates: MessageTemplates) -> set[str]:
+    """The templates whose text may change with the session's modality (shared partials
+    reading it make every template so)."""
+
+    def reads(name: str) -> bool:
+        return any("modality" in templates.source(path) for path in templates.files(name))
+
+    shared = templates.folder / "_partials"
+    on_disk = shared.rglob("*") if shared.is_dir() else ()
+    if reads("_partials") or any(
+        f.is_file() and "modality" in f.read_text(encoding="utf-8") for f in on_disk
+    ):
+        return set(templates.names())
+    return {name for name in templates.names() if reads(name)}
+
+
+def _day_claims(
+    config: Config, templates: MessageTemplates, clinic_tz: ZoneInfo, send: _Send, number: int, lang: str
+) -> list[tuple[str, str, int]]:
+    """(file, word, days it claims) of each day word of the message as sent at its planned time,
+    for a discreet and a detailed patient; a template that does not render is reported by the
+    other checks."""
+    session = {
+        "start_at": send.start,
+        "duration_minutes": DEFAULT_DURATION[send.modality],
+        "modality": send.modality,
+        "number": number,
+    }
+    texts = []
+    for detailed in (False, True):
+        patient = {
+            "first_name": "Alex",
+            "timezone": send.tz.key,
+            "language": lang,
+            "detailed_messages": detailed,
+        }
+        context = message_context(config.clinic, clinic_tz, patient, session, lang, now=send.at)
+        context["escalation"] = SAMPLE_ESCALATION
+        try:
+            out = templates.render(send.step.template, send.channel, lang, context, detailed=detailed)
+        except TemplateError:
+            continue
+        if send.channel == "sms":
+            texts.append((out.source, out.body))
+            continue
+        for part, text in (("subject.txt", out.subject), ("body.txt", out.body), ("body.html", out.html)):
+            texts.append((f"{out.source}/{part}", text or ""))
+    return list(
+        dict.fromkeys(
+            (path, word, days) for path, text in dict.fromkeys(texts) for word, days in claims(text, lang)
+        )
+    )
 
 
 def _real_transports(config: Config) -> list[str]:

@@ -6,7 +6,7 @@ abbreviation when it differs from the clinic's, so nobody arrives an hour early.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -16,6 +16,9 @@ import phonenumbers
 from babel.dates import format_date, format_time
 
 from .config import ClinicConfig
+from .domain.answers import answer_codes
+from .domain.day_words import dated, day_words
+from .domain.schedule import ReplyExpectation
 
 _FORMATS = {
     "en": {"date": "EEEE, MMMM d", "short": "EEE, MMM d", "time": "h:mm a", "at": "{d} at {t}"},
@@ -96,8 +99,18 @@ def clinic_context(clinic: ClinicConfig) -> dict[str, Any]:
     }
 
 
-def session_context(session: Mapping[Any, Any], clinic: ClinicConfig, fmt: Formatter) -> dict[str, Any]:
+def session_context(
+    session: Mapping[Any, Any], clinic: ClinicConfig, fmt: Formatter, now: datetime | None = None
+) -> dict[str, Any]:
+    """The session's variables; `now` is when the message is actually sent (after quiet hours),
+    which `day` and `visit` are seen from. Without it they name the weekday and date, which
+    are right whenever the message goes."""
     start: datetime = session["start_at"]
+    local_start = fmt.local(start).replace(tzinfo=None)
+    if now is None:
+        words = dated(local_start, fmt.language)
+    else:
+        words = day_words(local_start, fmt.local(now).replace(tzinfo=None), fmt.language)
     end = start + timedelta(minutes=session["duration_minutes"])
     fasting = clinic.fasting[session["modality"]]
     arrive = start - clinic.arrival_before
@@ -106,6 +119,11 @@ def session_context(session: Mapping[Any, Any], clinic: ClinicConfig, fmt: Forma
         "short_date": fmt.date(start, short=True),
         "time": fmt.time(start),
         "when": fmt.when(start),
+        # "today", "tonight", "tomorrow", "yesterday" or "on Sunday, March 7", as the send sees it.
+        "day": words.day,
+        "day_kind": words.kind,
+        # "your visit today", "your visit yesterday", "your visit on Sunday".
+        "visit": words.visit,
         "arrive_time": fmt.time(arrive),
         "end_time": fmt.time(end),
         "modality": session["modality"],
@@ -134,8 +152,10 @@ def message_context(
     patient: Mapping[Any, Any],
     session: Mapping[Any, Any] | None,
     language: str,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Everything a template may use. Session is None for enrolment messages."""
+    """Everything a template may use. Session is None for enrolment messages; `now` is the
+    moment the message is sent, for the words that name the session's day."""
     fmt = Formatter(ZoneInfo(patient["timezone"]), language, clinic_tz)
     return {
         "clinic": clinic_context(clinic),
@@ -144,6 +164,42 @@ def message_context(
             "detailed": bool(patient["detailed_messages"]),
             "language": fmt.language,
         },
-        "session": session_context(session, clinic, fmt) if session is not None else None,
+        "session": session_context(session, clinic, fmt, now) if session is not None else None,
         "lang": fmt.language,
     }
+
+
+# What a one-tap answer link says, by the kind of question and the option's code, in the words
+# the email's own list uses; a number on a scale, or an option not named here (a clinic's own),
+# shows its code, which the email explains.
+_ANSWER_LABELS = {
+    "en": {
+        ("checkin", "1"): "1 - I am home and feeling OK",
+        ("checkin", "2"): "2 - I have effects that have not passed",
+        ("checkin", "3"): "3 - I want to talk to someone",
+        ("clearance", "yes"): "Yes - my ride home is arranged and I can follow these times",
+        ("clearance", "no"): "Not yet",
+    },
+    "es": {
+        ("checkin", "1"): "1 - Estoy en casa y me encuentro bien",
+        ("checkin", "2"): "2 - Aún noto efectos que no han pasado",
+        ("checkin", "3"): "3 - Quiero hablar con alguien",
+        ("clearance", "yes"): "Sí - tengo quien me lleve a casa y puedo cumplir estos horarios",
+        ("clearance", "no"): "Todavía no",
+    },
+}
+
+
+def answer_label(expects: ReplyExpectation, code: str, language: str) -> str:
+    """The words of one answer's link or button in the patient's language."""
+    if expects.scale is not None:
+        return code
+    labels = _ANSWER_LABELS.get(language, _ANSWER_LABELS["en"])
+    return labels.get((expects.kind, code), code.upper() if code.isalpha() else code)
+
+
+def answer_links(
+    expects: ReplyExpectation, language: str, url_of: Callable[[str], str]
+) -> list[tuple[str, str]]:
+    """The `answer_links` an email question carries: (label, url), one per answer it accepts."""
+    return [(answer_label(expects, code, language), url_of(code)) for code in answer_codes(expects)]

@@ -108,6 +108,7 @@ def test_a_step_edit_moves_pending_messages_and_leaves_sent_and_cancelled_ones(s
 
 
 def test_changing_channels_creates_and_cancels_rows(services):
+    content.save_step(services, "default", "prep_morning_of", {"channels": ["sms"]}, "a")
     p = enrol(services)
     s = book(services, p["id"], "2027-03-12T09:00")
     assert ("prep_morning_of", "email") not in by_step(services, s["id"])
@@ -117,7 +118,7 @@ def test_changing_channels_creates_and_cancels_rows(services):
     assert pending(services, s["id"], "prep_morning_of", "email")["template"] == "prep_morning_of"
 
     dropped = content.save_step(services, "default", "prep_morning_of", {"channels": ["email"]}, "a")
-    assert dropped["version"] == 2 and dropped["replanned"]["cancelled"] == 1
+    assert dropped["version"] == 3 and dropped["replanned"]["cancelled"] == 1
     [sms] = by_step(services, s["id"])[("prep_morning_of", "sms")]
     assert (sms["status"], sms["reason"]) == ("cancelled", "no-longer-planned")
 
@@ -169,7 +170,7 @@ def test_re_planning_leaves_fallbacks_and_reminders_alone(services):
         ("prep_evening_before", {"channels": None}, "channels", "expected a list"),
         ("prep_evening_before", {"template": "no_such_message"}, "template", "no template named"),
         ("prep_evening_before", {"template": "Bad-Name"}, "template", "lower-case"),
-        ("prep_evening_before", {"template": "checkin_reminder"}, "template", "has no email in 'en'"),
+        ("prep_evening_before", {"template": "enrolment_opt_in"}, "template", "has no email in 'en'"),
         ("prep_evening_before", {"colour": "red"}, "colour", "cannot be edited"),
         ("prep_evening_before", {"id": "other"}, "id", "cannot be edited"),
         ("prep_evening_before", {"quiet_hours": "never"}, "quiet_hours", "expected one of"),
@@ -204,7 +205,9 @@ def test_a_bad_step_edit_is_refused_by_field_and_nothing_changes(services, step,
 
 
 def test_a_channel_the_template_lacks_is_named_on_the_channels_field(services):
-    content.save_step(services, "default", "prep_morning_of", {"template": "checkin_reminder"}, "a")
+    content.save_step(
+        services, "default", "prep_morning_of", {"channels": ["sms"], "template": "enrolment_opt_in"}, "a"
+    )
     errors = refused(
         content.save_step, services, "default", "prep_morning_of", {"channels": ["sms", "email"]}, "a"
     )
@@ -270,7 +273,8 @@ def test_a_rollback_that_would_not_pass_now_is_refused(services):
     safe = "{{ clinic.name }}: how are you after today? Emergency: 911. Crisis: call or text 988."
     for lang in ("en", "es"):
         content.save_template(services, f"aftercare_check/{lang}/sms.txt", safe, "a")
-    content.save_step(services, "default", "checkin_same_day", {"template": "aftercare_check"}, "a")
+    only_sms = {"template": "aftercare_check", "channels": ["sms"]}
+    content.save_step(services, "default", "checkin_same_day", only_sms, "a")
     content.save_step(services, "default", "checkin_same_day", {"template": "checkin_same_day"}, "a")
     # No step sends it any more, so it may change; but version 1 of the step may not come back.
     content.save_template(services, "aftercare_check/en/sms.txt", safe.replace(" or text 988", ""), "a")

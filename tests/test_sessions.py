@@ -25,7 +25,7 @@ def test_booking_plans_the_course_in_the_patients_zone(services):
     morning = plan[("prep_morning_of", "sms")][0]
     assert morning["due_at"].isoformat() == "2027-03-12T13:00:00+00:00"  # 06:00 -> deferred to 08:00 EST
     assert morning["reason"] == "quiet-hours-deferred"
-    assert ("prep_morning_of", "email") not in plan  # the step is SMS only
+    assert plan[("prep_morning_of", "email")][0]["due_at"] == morning["due_at"]  # by text and by email
 
 
 def test_planning_twice_is_idempotent(services):
@@ -116,7 +116,12 @@ def test_cancel_cancels_pending_messages_with_a_reason_and_keeps_sent_ones(servi
     }
     assert statuses[("booking_confirmation", "sms")] == ("sent", None)
     assert statuses[("prep_evening_before", "sms")] == ("cancelled", "session-cancelled")
-    assert not [r for r in rows(services, session_id=s["id"]) if r["status"] == "pending"]
+    # only the notice telling the patient of the change is left to send
+    assert not [
+        r
+        for r in rows(services, session_id=s["id"])
+        if r["status"] == "pending" and r["origin"] != "session-change"
+    ]
 
 
 def test_cancel_twice_is_harmless_and_a_cancelled_session_cannot_move(services):
@@ -145,7 +150,12 @@ def test_no_show_cancels_everything_pending(services, clock):
     s = book(services, p["id"], "2027-03-02T12:00")
     clock.advance(timedelta(hours=3))
     sessions.no_show_session(services, s["id"], {"reason": "did not arrive"}, "test")
-    assert not [r for r in rows(services, session_id=s["id"]) if r["status"] == "pending"]
+    # only the notice telling the patient of the change is left to send
+    assert not [
+        r
+        for r in rows(services, session_id=s["id"])
+        if r["status"] == "pending" and r["origin"] != "session-change"
+    ]
 
 
 def test_late_booking_sends_what_still_makes_sense(services):
@@ -155,7 +165,8 @@ def test_late_booking_sends_what_still_makes_sense(services):
     assert plan[("prep_ahead", "sms")]["status"] == "skipped"
     assert plan[("prep_ahead", "sms")]["reason"] == "too-late"
     going_now = [k[0] for k, r in plan.items() if r["category"] == "prep" and r["status"] == "pending"]
-    assert going_now == ["prep_morning_of"]  # one message with the fasting times, not a burst
+    # one message with the fasting times (by text and by email), not a burst
+    assert going_now == ["prep_morning_of", "prep_morning_of"]
     assert plan[("prep_morning_of", "sms")]["due_at"] == services.clock()
     assert plan[("prep_evening_before", "sms")]["status"] == "skipped"
     assert plan[("prep_evening_before", "sms")]["reason"] == "superseded"

@@ -254,7 +254,9 @@ def test_normal_booking_plans_every_step_on_time(default: Schedule) -> None:
         ("prep_evening_before", "email", "pending", utc(2027, 4, 14, 22, 0), None),
         # 07:00 EDT is in quiet hours: deferred to 08:00, still before the 09:30 deadline
         ("prep_morning_of", "sms", "pending", utc(2027, 4, 15, 12, 0), "quiet-hours-deferred"),
+        ("prep_morning_of", "email", "pending", utc(2027, 4, 15, 12, 0), "quiet-hours-deferred"),
         ("checkin_same_day", "sms", "pending", utc(2027, 4, 15, 19, 0), None),  # end + 3 h = 15:00
+        ("checkin_same_day", "email", "pending", utc(2027, 4, 15, 19, 0), None),
         ("checkin_next_day", "sms", "pending", utc(2027, 4, 16, 14, 0), None),  # Fri 10:00
         ("checkin_next_day", "email", "pending", utc(2027, 4, 16, 14, 0), None),
         ("integration_72h", "sms", "pending", utc(2027, 4, 18, 15, 0), None),  # Sun 11:00
@@ -264,8 +266,8 @@ def test_normal_booking_plans_every_step_on_time(default: Schedule) -> None:
     ]
     assert Counter(p.step.category for p in core(planned)) == {
         "admin": 2,
-        "prep": 5,
-        "safety": 3,
+        "prep": 6,
+        "safety": 4,
         "education": 4,
     }
     assert all(p.status == "pending" for p in planned)
@@ -299,9 +301,11 @@ def test_late_booking_three_hours_ahead_sends_one_prep_message_now(default: Sche
         ("prep_evening_before", "sms", "skipped", now, "superseded"),
         ("prep_evening_before", "email", "skipped", now, "superseded"),
         ("prep_morning_of", "sms", "pending", now, None),
+        ("prep_morning_of", "email", "pending", now, None),
     ]
     pending = [p for p in planned if p.status == "pending"]
-    assert [(p.step.id, p.due_at) for p in pending if p.step.category == "prep"] == [("prep_morning_of", now)]
+    going = [(p.step.id, p.due_at) for p in pending if p.step.category == "prep"]
+    assert going == [("prep_morning_of", now)] * 2  # by text and by email
     assert ("booking_confirmation", "sms", "pending", now, None) in rows(planned)
 
 
@@ -315,6 +319,7 @@ def test_late_booking_with_every_prep_step_overdue_keeps_the_last(default: Sched
         ("prep_evening_before", "sms", "skipped", now, "superseded"),
         ("prep_evening_before", "email", "skipped", now, "superseded"),
         ("prep_morning_of", "sms", "pending", now, "late-booking-sent-now"),
+        ("prep_morning_of", "email", "pending", now, "late-booking-sent-now"),
     ]
 
 
@@ -332,7 +337,7 @@ def test_late_booking_in_quiet_hours_still_sends_one_prep_message(default: Sched
     pending_prep = [
         (p.step.id, p.due_at) for p in planned if p.step.category == "prep" and p.status == "pending"
     ]
-    assert pending_prep == [("prep_morning_of", utc(2027, 4, 15, 12, 0))]
+    assert pending_prep == [("prep_morning_of", utc(2027, 4, 15, 12, 0))] * 2  # by text and by email
     superseded = {p.step.id for p in planned if p.reason == "superseded"}
     assert superseded == {"prep_evening_before"}
 
@@ -346,6 +351,7 @@ def test_late_booking_the_evening_before_keeps_both_prep_messages(default: Sched
         ("prep_evening_before", "sms", "pending", now, "late-booking-sent-now"),
         ("prep_evening_before", "email", "pending", now, "late-booking-sent-now"),
         ("prep_morning_of", "sms", "pending", utc(2027, 4, 15, 12, 0), "quiet-hours-deferred"),
+        ("prep_morning_of", "email", "pending", utc(2027, 4, 15, 12, 0), "quiet-hours-deferred"),
     ]
 
 
@@ -353,7 +359,7 @@ def test_morning_of_reminder_for_an_8am_session_moves_to_the_evening_before(defa
     """Due 05:00, deadline 07:30, window opens 08:00: it goes at 19:45 the evening before."""
     start = utc(2027, 4, 15, 12, 0)  # 08:00 EDT
     planned = plan_session(default, session(start, BOOKED), patient(), WINDOW, BOOKED)
-    morning = only([p for p in planned if p.step.id == "prep_morning_of"])
+    morning = only([p for p in planned if p.step.id == "prep_morning_of" and p.channel == "sms"])
     assert (morning.status, morning.due_at, morning.reason) == (
         "pending",
         utc(2027, 4, 14, 23, 45),
@@ -378,7 +384,7 @@ def test_same_day_checkin_never_moves_before_the_session_ended(
     default: Schedule, start: datetime, expected: datetime, reason: str
 ) -> None:
     planned = plan_session(default, session(start, BOOKED), patient(), WINDOW, BOOKED)
-    checkin = only([p for p in planned if p.step.id == "checkin_same_day"])
+    checkin = only([p for p in planned if p.step.id == "checkin_same_day" and p.channel == "sms"])
     assert (checkin.status, checkin.due_at, checkin.reason) == ("pending", expected, reason)
     assert checkin.due_at >= start + timedelta(hours=2)
 
@@ -395,13 +401,12 @@ def test_channels_the_patient_lacks_produce_nothing(default: Schedule) -> None:
         default, session(START, BOOKED), patient(channels=frozenset({"email"})), WINDOW, BOOKED
     )
     assert {p.channel for p in planned} == {"email"}
-    ids = {p.step.id for p in planned}
-    assert "prep_morning_of" not in ids  # SMS-only steps vanish
-    assert "checkin_same_day" not in ids
     assert [p.step.id for p in core(planned)] == [
         "booking_confirmation",
         "prep_ahead",
         "prep_evening_before",
+        "prep_morning_of",  # every preparation and safety step has an email version
+        "checkin_same_day",
         "checkin_next_day",
         "integration_72h",
         "edu_general_1",

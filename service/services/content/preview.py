@@ -77,8 +77,14 @@ def preview(
     }
     rows = []
     for pm in planned:
+        # The planned send time (after quiet hours) is the `now` the words of the day see.
         context = message_context(
-            app.config.clinic, zone, patient_row, session_row if pm.step.session_scoped else None, language
+            app.config.clinic,
+            zone,
+            patient_row,
+            session_row if pm.step.session_scoped else None,
+            language,
+            now=pm.due_at,
         )
         rows.append(_row(app, pm, context, fmt, language, detailed))
     return rows

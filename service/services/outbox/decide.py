@@ -25,6 +25,7 @@ from ...runtime import Interlude
 from ...template_context import Formatter, message_context, session_context
 from ...templates import TemplateError
 from ...transports.base import Outgoing
+from ..replies.answer_links import links_for
 
 log = logging.getLogger("interlude.dispatch")
 # Quiet-hours policy of the messages the system plans itself (not from a schedule step).
@@ -46,14 +47,15 @@ class _LazySession(Mapping[str, Any]):
     the patient's locale is most of a render's cost, and most messages (education, check-ins,
     notes) never mention the session."""
 
-    def __init__(self, session: Mapping[Any, Any], app: Interlude, fmt: Formatter) -> None:
-        self._args = (session, app, fmt)
+    def __init__(self, session: Mapping[Any, Any], app: Interlude, fmt: Formatter, now: datetime) -> None:
+        self._args = (session, app, fmt, now)
         self._values: dict[str, Any] | None = None
 
     def _get(self) -> dict[str, Any]:
         if self._values is None:
-            session, app, fmt = self._args
-            self._values = session_context(session, app.config.clinic, fmt)
+            session, app, fmt, now = self._args
+            # `now` is the send time: "today" or "tomorrow" is seen from when the message goes.
+            self._values = session_context(session, app.config.clinic, fmt, now)
         return self._values
 
     def __getitem__(self, key: str) -> Any:
@@ -108,7 +110,7 @@ class Decider:
     def _session_stop(self, row: Mapping[Any, Any], session: Mapping[Any, Any] | None) -> Decision | None:
         if session is None:
             return None
-        kind = MessageKind.of(row["audience"], row["category"])
+        kind = MessageKind.of(row["audience"], row["category"], row["origin"])
         started = session["start_at"] <= self.now
         stop = message_stop(session["status"], kind, Look.DECIDE, started=started)
         return None if stop is None else Decision(row, stop.outcome, stop.reason)
@@ -186,7 +188,7 @@ class Decider:
             if session is not None:
                 fmt = Formatter(ZoneInfo(patient["timezone"]), language, self.app.clinic_tz)
                 fmt.locale = _locale(fmt.language)  # babel parses a locale name on every call
-                found["session"] = _LazySession(session, self.app, fmt)
+                found["session"] = _LazySession(session, self.app, fmt, self.now)
             self._contexts[key] = found
         return dict(found)  # a row's own context must not leak into the next row's
 
@@ -200,6 +202,8 @@ class Decider:
     ) -> Outgoing:
         context = self._context(patient, session, language)
         context.update(row["context"] or {})
+        if row["channel"] == "email":  # a question asked by email carries its one-tap answers
+            context["answer_links"] = links_for(self.app, row, language, self.now)
         rendered = self.app.templates.render(
             row["template"],
             row["channel"],
