@@ -537,6 +537,57 @@ def _single_keyword(words: tuple[str, ...]) -> str | None:
     return None
 
 
+# --- Tips: the education texts only ----------------------------------------------------------------
+
+# TIPS OFF / TIPS ON (CONSEJOS NO / CONSEJOS SI) turn the education texts off or on and leave visit
+# reminders and safety check-ins alone, so that a patient tired of tips need not send STOP. The whole
+# text (give or take politeness) must be about tips: "stop tips" is TIPS OFF, "stop" alone stays a full
+# STOP, and "stop the tips and the reminders" is not a tips request (the other rules read it).
+_TIPS = _p("tips, tip, consejos, consejo")
+_TIPS_DET = _p("the, these, those, your, all, all the, all these, any, los, las, estos, sus, todos los")
+_TIPS_OFF_AFTER = _p("off, stop, no, no more, no thanks, nolonger, please stop")
+_TIPS_OFF_BEFORE = _p(
+    "stop, stop all, stop sending, stop sending me, stop texting, stop texting me, turn off, no, no "
+    "more, dont send, dont send me, dont text me, please dont send, i dont want, i dont want any, i "
+    "dont want any more, nolonger want, i nolonger want, unsubscribe from, unsubscribe me from, "
+    "optout of, cancel, sin, no mas, no quiero, no quiero mas, ya no quiero, ya no quiero mas, ya no "
+    "mas, basta de, ya basta de, no me manden, no me manden mas, no me envien, no me envien mas, "
+    "dejen de enviarme, dejen de mandarme, parar, paren, quitar, quiten"
+)
+_TIPS_ON_AFTER = _p("on, start, yes, si, again, back on, back, please again")
+_TIPS_ON_BEFORE = _p(
+    "start, restart, resume, turn on, yes, si, send, send me, start sending, start sending me, "
+    "i want, quiero, quiero recibir, quiero volver a recibir, envienme, mandenme, enviar, mandar"
+)
+_TIPS_ON_TAIL = _p("again, back, back on, otra vez, de nuevo, again please")
+_TIPS_TURN = _p("turn, put, switch")
+_TIPS_PATTERNS = {
+    "tips-off": (
+        (_any(_TIPS_DET), _one(_TIPS), _one(_TIPS_OFF_AFTER)),
+        (_one(_TIPS_OFF_BEFORE), _any(_TIPS_DET), _one(_TIPS)),
+        (_one(_TIPS_TURN), _any(_TIPS_DET), _one(_TIPS), _one(_p("off"))),
+    ),
+    "tips-on": (
+        (_any(_TIPS_DET), _one(_TIPS), _one(_TIPS_ON_AFTER)),
+        (_one(_TIPS_ON_BEFORE), _any(_TIPS_DET), _one(_TIPS), _opt(_TIPS_ON_TAIL)),
+        (_one(_TIPS_TURN), _any(_TIPS_DET), _one(_TIPS), _one(_p("on, back on"))),
+    ),
+}
+# Long enough for "please stop sending me all the tips, thank you", short enough to say nothing else.
+_MAX_TIPS_WORDS = 12
+
+
+def _tips_keyword(words: tuple[str, ...]) -> str | None:
+    """ "tips-off" or "tips-on" when the whole text, politeness aside, asks for that; else None."""
+    if len(words) > _MAX_TIPS_WORDS or not any(w in ("tips", "tip", "consejos", "consejo") for w in words):
+        return None
+    core = _strip_polite(words)
+    for label, patterns in _TIPS_PATTERNS.items():
+        if any(_matches(core, pattern) for pattern in patterns):
+            return label
+    return None
+
+
 # --- Wrong number --------------------------------------------------------------------------------
 
 _WRONG_ANYWHERE = _p(
@@ -736,19 +787,22 @@ def _is_unclear_request(text: _Words) -> bool:
 
 
 def classify_keyword(text: str) -> str | None:
-    """ "opt-out", "opt-in", "help", "unclear-revocation", "wrong-number", or None for anything else.
+    """ "opt-out", "opt-in", "help", "tips-off", "tips-on", "unclear-revocation", "wrong-number", or None
+    for anything else.
 
     A single keyword in any case with punctuation or spaces around it ("Stop.", " STOP ") counts, in
     English or Spanish (PARAR, ALTO, BAJA, CANCELAR; AYUDA for help). A plain-word request to stop
     messages is "opt-out" when it says nothing else, "unclear-revocation" (for a person) when it does.
     "yes" is reported as "opt-in": the caller decides whether it answers a question instead (it only
-    opts in a patient who had opted out); "sí" is always an answer. A session cancellation ("cancel my
+    opts in a patient who had opted out); "sí" is always an answer. TIPS OFF / TIPS ON (CONSEJOS NO /
+    CONSEJOS SI, and plain words such as "stop tips" or "no más consejos") are about education texts
+    only. A session cancellation ("cancel my
     appointment") is None: an ordinary message for the inbox.
     """
     words = tokens(text)
     if not words:
         return None
-    keyword = _single_keyword(words)
+    keyword = _tips_keyword(words) or _single_keyword(words)
     if keyword is not None:
         return keyword
     indexed = _Words(words)

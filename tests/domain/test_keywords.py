@@ -9,7 +9,7 @@ from service.domain.keywords import classify_keyword, tokens
 from tests.workcount import calls_made
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "keyword_corpus.tsv"
-LABELS = ("opt-out", "opt-in", "help", "unclear-revocation", "wrong-number", "none")
+LABELS = ("opt-out", "opt-in", "help", "tips-off", "tips-on", "unclear-revocation", "wrong-number", "none")
 
 
 def corpus() -> list[tuple[str, str, str]]:
@@ -39,6 +39,7 @@ def test_the_corpus_covers_every_label_in_both_languages():
     assert counts["wrong-number"] >= 20 and by_lang["wrong-number", "es"] >= 5
     assert counts["unclear-revocation"] >= 15
     assert by_lang["help", "es"] >= 2 and counts["opt-in"] >= 5
+    assert by_lang["tips-off", "es"] >= 5 and by_lang["tips-on", "es"] >= 3 and counts["tips-off"] >= 15
 
 
 @pytest.mark.parametrize(

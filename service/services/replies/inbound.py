@@ -3,7 +3,7 @@
 crisis screen, before any transaction and for every sender, on-call phones included (always
 answered at once with the resources for what was found, and escalated, whatever else the text
 says) -> de-duplicate by the provider's message id -> STOP / START / HELP / wrong number and
-plain-word revocations -> the answer to the patient's open question (free text during an open
+plain-word revocations, TIPS OFF / TIPS ON (education texts only) -> the answer to the patient's open question (free text during an open
 safety check-in gets the options again, once) -> otherwise the staff inbox, which pages the
 on-call clinician after hours soon after a session.
 
@@ -268,6 +268,8 @@ def _route(
                 now=now,
             )
         return _Route("opt-in", "reply_opt_in")
+    if keyword in ("tips-off", "tips-on"):
+        return _tips(app, conn, msg, patient, now, on=keyword == "tips-on", opted_out=opted_out)
     if keyword == "help":  # HELP, AYUDA...: in the patient's language
         return _Route("help", "reply_help")
     if keyword == "wrong-number":
@@ -393,6 +395,37 @@ def _opt_out(
     )
     _active_course_task(conn, patient, now)
     return _Route("opt-out", "reply_opt_out")
+
+
+def _tips(
+    app: Interlude,
+    conn: Connection,
+    msg: Inbound,
+    patient: Mapping[Any, Any],
+    now: datetime,
+    *,
+    on: bool,
+    opted_out: bool,
+) -> _Route:
+    """TIPS OFF / TIPS ON: education texts on this channel only; reminders and check-ins go on.
+
+    A patient who sent STOP is not subscribed again to tips alone: an education opt-in newer than
+    the full opt-out would let tips through while care texts stay off. They are told to send START.
+    """
+    template = "reply_tips_on" if on else "reply_tips_off"
+    if not (on and opted_out):
+        consent.record(
+            conn,
+            patient_id=patient["id"],
+            channel=msg.channel,
+            purpose="education",
+            action="opt_in" if on else "opt_out",
+            source="keyword",
+            raw_text=msg.body[:500],
+            wording_version=_version(app, template),
+            now=now,
+        )
+    return _Route("tips-on" if on else "tips-off", template, context={"all_off": opted_out})
 
 
 def _active_course_task(conn: Connection, patient: Mapping[Any, Any], now: datetime) -> None:
