@@ -18,6 +18,7 @@ from babel.dates import format_date, format_time
 from .config import ClinicConfig
 from .domain.answers import answer_codes
 from .domain.day_words import dated, day_words
+from .domain.fasting import fasting_passed
 from .domain.schedule import ReplyExpectation
 
 _FORMATS = {
@@ -114,6 +115,7 @@ def session_context(
     end = start + timedelta(minutes=session["duration_minutes"])
     fasting = clinic.fasting[session["modality"]]
     arrive = start - clinic.arrival_before
+    passed = fasting_passed(start, fasting.solids, fasting.clear_liquids, now)
     return {
         "date": fmt.date(start),
         "short_date": fmt.date(start, short=True),
@@ -135,6 +137,11 @@ def session_context(
             "liquids_until": fmt.cutoff(start - fasting.clear_liquids, start),
             "solids_hours": _hours(fasting.solids),
             "liquids_hours": _hours(fasting.clear_liquids),
+            # A cut-off at or before the send: the text asks the patient to call if they ate or
+            # drank since. False without a send time (previews).
+            "passed": passed.any,
+            "solids_passed": passed.solids,
+            "liquids_passed": passed.liquids,
         },
     }
 

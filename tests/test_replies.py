@@ -261,6 +261,8 @@ def test_clearance_yes_clears_the_session_and_silence_becomes_a_task(app, client
     clock.set(clock.now.replace(day=4, hour=23, minute=1))
     Dispatcher(app).run_once()
     clock.advance(timedelta(hours=3))
+    assert sweep(app)["clearance_tasks"] == 0  # 21:01: the task waits for the clinic to open
+    clock.set(clock.now.replace(day=5, hour=13, minute=1))  # 08:01 EST, the session at 09:00
     counts = sweep(app)
     assert counts["clearance_tasks"] == 1
     tasks = client.get("/api/v1/tasks", headers=AUTH).json

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .errors import DomainError
@@ -58,3 +58,30 @@ def within_office_hours(now: datetime, hours: OfficeHours) -> bool:
     if DAYS[local.weekday()] not in hours.days:
         return False
     return hours.start <= local.time() < hours.end
+
+
+def next_open(now: datetime, hours: OfficeHours) -> datetime:
+    """The first moment at or after `now` when the clinic is open: `now` itself within office
+    hours, else the next opening on an office day (in `now`'s zone). Office days are never
+    empty (check_days), so an opening comes within a week."""
+    if within_office_hours(now, hours):
+        return now
+    local = now.astimezone(hours.tz)
+    for ahead in range(8):
+        day = local.date() + timedelta(days=ahead)
+        if DAYS[day.weekday()] not in hours.days:
+            continue
+        opening = datetime.combine(day, hours.start, tzinfo=hours.tz)
+        if opening > local:
+            return opening.astimezone(now.tzinfo)
+    raise DomainError("office hours have no day")  # unreachable with checked days
+
+
+def clearance_task_at(start: datetime, due_before: timedelta, hours: OfficeHours) -> datetime:
+    """When a "clearance missing" task opens for a session starting at `start`: at the first
+    office hour from `due_before` ahead of the start, so staff find it when they can call the
+    patient rather than late in the evening. When the clinic opens only after the session has
+    begun, the task opens `due_before` ahead as before, so it is never too late to be seen."""
+    due = start - due_before
+    opening = next_open(due, hours)
+    return opening if opening < start else due

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select, update
 from ...db.tables import checkins, outbox, patients, sessions
 from ...db.upsert import insert_if_absent
 from ...domain.answers import Answer
+from ...domain.office_hours import clearance_task_at
 from ...domain.schedule import Step
 from ...domain.session_state import SessionState
 from ...runtime import Interlude, SentHook
@@ -189,7 +190,8 @@ def sweep(app: Interlude, now: datetime | None = None) -> dict[str, int]:
             conn.execute(
                 select(checkins).where(
                     checkins.c.state == "open",
-                    checkins.c.kind == "checkin",
+                    # A clearance question is reminded too, at its step's `reminder_after`.
+                    checkins.c.kind.in_(("checkin", "clearance")),
                     checkins.c.reminded_at.is_(None),
                     checkins.c.remind_at <= now,
                     checkins.c.closes_at > now,
@@ -242,7 +244,9 @@ def _close(app: Interlude, conn: Connection, c: Mapping[Any, Any], now: datetime
 
 
 def _clearance_due(app: Interlude, conn: Connection, now: datetime) -> int:
-    horizon = now + app.config.escalation.clearance_due_before
+    due_before = app.config.escalation.clearance_due_before
+    horizon = now + due_before
+    office = app.config.clinic.office
     due = (
         conn.execute(
             select(sessions).where(
@@ -257,6 +261,9 @@ def _clearance_due(app: Interlude, conn: Connection, now: datetime) -> int:
     )
     opened = 0
     for s in due:
+        # The task waits for the clinic's next office hour: nobody calls from an evening Inbox.
+        if clearance_task_at(s["start_at"], due_before, office) > now:
+            continue
         detail = f"preparation {s['clearance'].replace('_', ' ')}: call to confirm the ride home and fasting"
         if (
             open_task(
