@@ -117,13 +117,16 @@ def run_until_stopped(scheduler: BaseScheduler, stopping: threading.Event, run: 
     for. A job that still runs after STOP_SECONDS (a provider that never answers) is abandoned
     and the process exits 1: its claim expires and recovery reconciles it.
     """
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # SIGINT too, explicitly: a process started in the background by a shell inherits SIGINT
+    # ignored, and Python then leaves it ignored, so Ctrl-C or a supervisor's SIGINT did nothing.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         run()
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         stopping.set()
         log.info("stopping: finishing the send in flight, releasing the rest")
         watchdog = threading.Timer(STOP_SECONDS, _give_up)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -117,12 +118,13 @@ def need_postgres() -> None:
 
 
 def start_worker(
-    config: Path, log: Path, env: Mapping[str, str] | None = None
+    config: Path, log: Path, env: Mapping[str, str] | None = None, *, sigint_ignored: bool = False
 ) -> tuple[subprocess.Popen[bytes], IO[str]]:
     """`interlude worker` on `config`, in the log's folder; the caller stops it and closes the log.
 
     Its environment is this one without INTERLUDE_ settings, plus `env`. Its stderr goes to a
-    file: an unread pipe fills up and blocks the worker.
+    file: an unread pipe fills up and blocks the worker. `sigint_ignored` starts it the way a
+    shell starts a background job, with SIGINT ignored.
     """
     environment = {k: v for k, v in os.environ.items() if not k.startswith("INTERLUDE_")}
     environment.update(env or {})
@@ -133,6 +135,7 @@ def start_worker(
         cwd=log.parent,
         stdout=subprocess.DEVNULL,
         stderr=handle,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None,
     )
     return proc, handle
 

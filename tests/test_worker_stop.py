@@ -34,14 +34,20 @@ def _statuses(engine) -> Counter:
         )
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_stopped_worker_finishes_its_send_releases_the_rest_and_exits_in_time(db_url, tmp_path, sig):
+@pytest.mark.parametrize(
+    ("sig", "sigint_ignored"),
+    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGINT, True)],
+    ids=["SIGTERM", "SIGINT", "SIGINT-started-in-the-background"],
+)
+def test_a_stopped_worker_finishes_its_send_releases_the_rest_and_exits_in_time(
+    db_url, tmp_path, sig, sigint_ignored
+):
     queue_due(db_url, "email", MESSAGES)
     engine = make_engine(db_url)
     with smtp_server() as (mailbox, port):
         mailbox.data_delay = 0.3
         config = worker_config(tmp_path, db_url, smtp_on_call(port))
-        worker, log = start_worker(config, tmp_path / "worker.log", WORKER_ENV)
+        worker, log = start_worker(config, tmp_path / "worker.log", WORKER_ENV, sigint_ignored=sigint_ignored)
         try:
             until(lambda: len(mailbox.received) >= 3, 60, worker, tmp_path / "worker.log")
             worker.send_signal(sig)
