@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +41,6 @@ def _sqlite_begin(conn: Any) -> None:
 def reader(engine: Engine) -> Engine:
     """The same engine (and pool) for read-only work: on SQLite it does not take the write lock."""
     return engine.execution_options(**{READ_ONLY: True})
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
 
 
 def _private(path: Path) -> None:
@@ -102,7 +97,3 @@ def describe(url: str) -> str:
     parsed = make_url(url)
     where = f"{parsed.host}:{parsed.port or 'default port'}/" if parsed.host else ""
     return f"{parsed.get_backend_name()} {where}{parsed.database or ''}"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db.tables import staff_users
@@ -227,11 +227,6 @@ def list_staff(app: Interlude) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
-
-
-def count_staff(app: Interlude) -> int:
-    with app.reader.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(staff_users)).scalar_one())
 
 
 def ensure_demo_admin(app: Interlude, email: str, password: str) -> None:
