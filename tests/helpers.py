@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -60,10 +61,12 @@ _schedules_dir: list[Path] = []
 
 
 def schedules_for_tests() -> Path:
-    """The shipped schedules without the one-time enrolment opt-in text.
+    """The shipped schedules without the one-time enrolment opt-in text, and with the booking
+    confirmation sent at once rather than held to group bookings (`group_within`).
 
-    Most tests count the messages of a session; the welcome text would be one more in each.
-    It has tests of its own (test_enrolment.py) on the shipped schedule.
+    Most tests count the messages of a session; the welcome text would be one more in each, and
+    most send the confirmation as the first message of a booking. Both have tests of their own
+    on the shipped schedule (test_enrolment.py, test_course_arrangement.py).
     """
     if not _schedules_dir:
         folder = Path(tempfile.mkdtemp(prefix="interlude-schedules-"))
@@ -71,6 +74,7 @@ def schedules_for_tests() -> Path:
         for file in (ROOT / "schedules").glob("*.toml"):
             head, *steps = file.read_text().split("[[step]]")
             kept = [s for s in steps if 'id = "enrolment_opt_in"' not in s]
+            kept = [re.sub(r"(?m)^group_within = .*\n", "", s) for s in kept]
             (folder / file.name).write_text("[[step]]".join([head, *kept]))
         _schedules_dir.append(folder)
     return _schedules_dir[0]

@@ -16,7 +16,8 @@ AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 # Booked for 2027-03-12 09:00 New York: education SMS are due from 03-10 to 03-15, preparation from
 # 03-09, check-ins on 03-12 and 03-13 (the clock starts on 03-02).
 SESSION = "2027-03-12T09:00"
-AFTER_ALL = datetime.fromisoformat("2027-03-16T15:00:00+00:00")
+# After every message of the session, education spread by its daily and weekly caps included.
+AFTER_ALL = datetime.fromisoformat("2027-03-24T15:00:00+00:00")
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def outcomes(app, channel):
 
 @pytest.mark.parametrize("word", ["TIPS OFF", "tips off", "TIPS OFF please", "no more tips", "stop tips"])
 def test_tips_off_stops_education_texts_only_and_says_what_continues(app, client, clock, word):
-    patient = enrol(app)
+    patient = enrol(app, preferred_channel="both")  # education by text and by email
     book(app, patient["id"], SESSION)
     body = reply_of(Phone(client).text(word))
     assert "no longer get tips" in body and "reminders" in body and "TIPS ON" in body
@@ -84,7 +85,7 @@ def test_tips_off_stops_education_texts_only_and_says_what_continues(app, client
 
 
 def test_tips_on_brings_education_texts_back(app, client, clock):
-    patient = enrol(app)
+    patient = enrol(app, preferred_channel="both")  # education by text and by email
     book(app, patient["id"], SESSION)
     phone = Phone(client)
     phone.text("TIPS OFF")

@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from . import delivery
+from .course import planned_time
 from .origin import Origin, planner_key, priority
 from .planner import PlannedMessage
 
@@ -119,11 +120,13 @@ def _change(pm: PlannedMessage, rows: list[Mapping[Any, Any]], occ: int, key: st
 
 
 def _as_planned(row: Mapping[Any, Any], pm: PlannedMessage) -> bool:
-    """The pending row is what the plan asks for: its time, and the step as it is now (an
-    edited step may have changed its template or category)."""
+    """The pending row is what the plan asks for: its time (before the course-wide rules moved
+    it, domain/course.py), and the step as it is now (an edited step may have changed its
+    template or category)."""
+    due, send_by = planned_time(row)
     return (
-        row["due_at"] == pm.due_at
-        and row["send_by"] == pm.send_by
+        due == pm.due_at
+        and send_by == pm.send_by
         and row["template"] == pm.step.template
         and row["category"] == pm.step.category
         and row["priority"] == priority(Origin.PLANNER, pm.step.category)

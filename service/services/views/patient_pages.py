@@ -23,6 +23,7 @@ from ...runtime import Interlude
 from .. import consent
 from .. import validation as v
 from ..errors import Conflict
+from ..outbox.course import arranged_plan
 from ..outbox.deliveries import mask_phone
 from ..outbox.delivery_policy import meaning
 from ..outbox.planning import patient_facts, session_facts
@@ -255,6 +256,9 @@ def preview_booking(app: Interlude, patient_id: int, data: Any) -> dict[str, Any
     length = timedelta(minutes=duration or v.DEFAULT_DURATION[modality])
     facts = SessionFacts(start, length, modality, number, now)
     planned = plan_session(app.schedule(schedule), facts, patient_facts(patient), app.window, now)
+    with app.reader.connect() as conn:  # as the course-wide rules would leave them
+        row = {"id": None, "start_at": start, "duration_minutes": length.seconds // 60, "booked_at": now}
+        planned = arranged_plan(conn, app, patient, row, planned, now)
     planned.sort(key=lambda p: (p.due_at, p.step.id, p.channel))
     rows = [_planned(p, patient, events) for p in planned]
     return {"start": start, "end": start + length, "number": number, "schedule": schedule, "messages": rows}
@@ -326,16 +330,21 @@ def preview_reschedule(app: Interlude, session_id: int, data: Any) -> dict[str, 
         schedule=session["schedule"],
         occurrence=moved["occurrence"],
     )
-    changes = [_change_view(c) for c in reconciled]
+    with app.reader.connect() as conn:  # where the course-wide rules would then put each
+        arranged = {
+            (pm.step.id, pm.channel): pm for pm in arranged_plan(conn, app, patient, moved, planned, now)
+        }
+    changes = [_change_view(c, arranged) for c in reconciled]
     changes.sort(key=lambda c: (c.after or c.before or now, c.step, c.channel))
     return {"start": start, "same": False, "changes": changes}
 
 
-def _change_view(change: Reconciled) -> Change:
+def _change_view(change: Reconciled, arranged: Mapping[tuple[str, str], PlannedMessage]) -> Change:
     before = change.pending["due_at"] if change.pending is not None else None
     pm = change.planned
     if pm is None:  # cancelled: no longer planned
         return Change(change.step_id, change.channel, change.action.value, before, None, NO_LONGER_PLANNED)
+    pm = arranged.get((change.step_id, change.channel), pm)
     return Change(change.step_id, change.channel, change.action.value, before, pm.due_at, pm.reason)
 
 
