@@ -132,7 +132,7 @@ class Interlude:
     @property
     def window(self) -> Window:
         c = self.config.clinic
-        return Window(c.quiet_hours_start, c.quiet_hours_end)
+        return Window(c.quiet_hours_start, c.quiet_hours_end, c.safety_until)
 
     @property
     def clinic_tz(self) -> ZoneInfo:

@@ -19,6 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .db.outage import Outage, unreachable
 from .runtime import Interlude
+from .services import tasks
 from .services.outbox import delivery_policy, housekeeping
 from .services.outbox.dispatch import Dispatcher
 from .services.replies import checkins, escalations
@@ -155,9 +156,11 @@ def tick(app: Interlude, dispatcher: Dispatcher) -> Any:
 
 
 def sweep(app: Interlude) -> dict[str, int]:
-    """Check-in reminders and escalations for silence, then pages for unacknowledged escalations."""
+    """Check-in reminders and escalations for silence, then pages for unacknowledged escalations,
+    then calls for sessions whose same-day check-in had no time left that day."""
     counts = checkins.sweep(app)
     counts["repaged"] = escalations.sweep(app)
+    counts["call_tasks"] = tasks.open_call_after_session_tasks(app)
     if any(counts.values()):
         log.info("swept", extra={"job": "sweep"})
     return counts

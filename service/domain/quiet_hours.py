@@ -16,10 +16,21 @@ EARLIER_MARGIN = timedelta(minutes=15)
 
 @dataclass(frozen=True)
 class Window:
-    """The daily local-time window in which non-urgent messages may be sent: [start, end)."""
+    """The daily local-time window in which non-urgent messages may be sent: [start, end).
+
+    `safety_end`, when set, lets safety messages (check-ins) go on until then:
+    [start, max(end, safety_end)). `for_category` gives the window a message of a category uses.
+    """
 
     start: time
     end: time
+    safety_end: time | None = None
+
+    def for_category(self, category: str) -> Window:
+        """The window for messages of `category`: safety messages may go until `safety_end`."""
+        if category == "safety" and self.safety_end is not None and self.safety_end > self.end:
+            return Window(self.start, self.safety_end)
+        return Window(self.start, self.end) if self.safety_end is not None else self
 
 
 def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:

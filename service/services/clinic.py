@@ -18,6 +18,7 @@ def _settings(app: Interlude) -> dict[str, Any]:
     data = dataclasses.asdict(c)
     data["quiet_hours_start"] = c.quiet_hours_start.strftime("%H:%M")
     data["quiet_hours_end"] = c.quiet_hours_end.strftime("%H:%M")
+    data["safety_until"] = c.safety_until.strftime("%H:%M")
     data["arrival_before_minutes"] = int(c.arrival_before.total_seconds() // 60)
     data.pop("arrival_before")
     data["fasting"] = {

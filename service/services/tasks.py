@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
-from ..db.tables import staff_tasks
+from ..db.tables import outbox, sessions, staff_tasks
 from ..db.upsert import insert_if_absent
+from ..domain import delivery
+from ..domain.origin import Origin
+from ..domain.planner import NO_SAME_DAY_SLOT
+from ..domain.session_state import SessionState
 from ..runtime import Interlude
 from .errors import NotFound
 
@@ -45,6 +50,85 @@ def open_task(
         },
         "dedupe_key",
     )
+
+
+# A same-day check-in that had no send time left on the session's day: a person calls instead.
+CALL_AFTER_SESSION = "call-after-session"
+CALL_AFTER_SESSION_DETAIL = (
+    "no same-day check-in text went (no time left that day after the session): "
+    "call the patient to check they got home and are well"
+)
+# Sessions that started this long ago at most are looked at (a worker down longer misses them).
+CALL_LOOKBACK = timedelta(days=1)
+# A same-day step skipped for these reasons did not go on the session's day: planned without a
+# slot, or (held back by an outage) found past its same-day limit at send time.
+_NOT_SENT_THAT_DAY = (NO_SAME_DAY_SLOT, "past-deadline", "no-send-window-before-deadline")
+
+
+def open_call_after_session_tasks(app: Interlude, now: datetime | None = None) -> int:
+    """Open a "call after session" task, once per session and occurrence, for each booked or
+    completed session whose end has passed and whose same-day check-in did not go that day
+    (see _NOT_SENT_THAT_DAY); due at the session's end. Returns how many were opened."""
+    now = now or app.clock()
+    query = (
+        select(
+            sessions.c.id,
+            sessions.c.patient_id,
+            sessions.c.start_at,
+            sessions.c.duration_minutes,
+            sessions.c.occurrence,
+            outbox.c.schedule,
+            outbox.c.step_id,
+            outbox.c.reason,
+        )
+        .join(outbox, outbox.c.session_id == sessions.c.id)
+        .where(
+            sessions.c.status.in_((SessionState.BOOKED, SessionState.COMPLETED)),
+            sessions.c.start_at <= now,
+            sessions.c.start_at > now - CALL_LOOKBACK,
+            outbox.c.origin == Origin.PLANNER,
+            outbox.c.status == delivery.SKIPPED,
+            outbox.c.reason.in_(_NOT_SENT_THAT_DAY),
+        )
+    )
+    opened = 0
+    with app.engine.begin() as conn:
+        for s in conn.execute(query).mappings().all():
+            end = s["start_at"] + timedelta(minutes=s["duration_minutes"])
+            if end > now or not _missed(app, conn, s):
+                continue
+            task = open_task(
+                conn,
+                key=f"{CALL_AFTER_SESSION}:{s['id']}:{s['occurrence']}",
+                kind=CALL_AFTER_SESSION,
+                now=now,
+                detail=CALL_AFTER_SESSION_DETAIL,
+                patient_id=s["patient_id"],
+                session_id=s["id"],
+                due_at=end,
+            )
+            opened += task is not None
+    return opened
+
+
+def _missed(app: Interlude, conn: Connection, row: Mapping[Any, Any]) -> bool:
+    """Whether the session's same-day check-in did not go: planned without a slot, or a step
+    that must go on the session's day skipped at send time and sent by no other channel."""
+    if row["reason"] == NO_SAME_DAY_SLOT:
+        return True
+    found = app.schedules.get(row["schedule"])
+    if found is None or not any(s.id == row["step_id"] and s.same_day for s in found.steps):
+        return False
+    went = conn.execute(
+        select(func.count())
+        .select_from(outbox)
+        .where(
+            outbox.c.session_id == row["id"],
+            outbox.c.step_id == row["step_id"],
+            outbox.c.status.in_((delivery.SENT, delivery.SENDING, delivery.UNKNOWN)),
+        )
+    ).scalar_one()
+    return not went
 
 
 def episode_keys(escalation_id: int | None, inbound_id: int | None) -> list[str]:
