@@ -98,6 +98,9 @@ patients = Table(
     Column("sms_status", String(16), nullable=False, server_default="ok"),
     Column("sms_status_reason", String(64)),
     Column("schedule", String(64), nullable=False),
+    # How education messages go: "sms", "email" or "both"; NULL follows the default rule
+    # (domain/channels.py). Migration 0010.
+    Column("preferred_channel", String(8)),
     Column("enrolled_at", UTC, nullable=False),
     Column("created_at", UTC, nullable=False),
     Column("updated_at", UTC, nullable=False),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..domain.channels import PREFERENCES
 from ..domain.delivery import OUTBOX_STATES
 from ..domain.session_state import SessionState
 from ..runtime import Interlude
@@ -332,6 +333,17 @@ def _patient_fields(app: Interlude) -> dict[str, dict[str, Any]]:
         "detailed_messages": {"type": "boolean"},
         "external_ref": _nullable(_text(100, description="The EHR's id; unique per clinic.")),
         "schedule": {"type": "string", "enum": sorted(app.schedules)},
+        "preferred_channel": _nullable(
+            {
+                "type": "string",
+                "enum": list(PREFERENCES),
+                "description": (
+                    "How education messages go: sms (needs a phone), email (needs an email) or both; "
+                    "preparation and safety messages go by every channel. Null: email when the patient "
+                    "has an email address, else sms."
+                ),
+            }
+        ),
     }
 
 
@@ -384,6 +396,7 @@ def _schemas(app: Interlude) -> dict[str, Any]:
         "indications": {"type": "array", "items": {"type": "string", "enum": list(v.INDICATIONS)}},
         "detailed_messages": {"type": "boolean"},
         "schedule": {"type": "string"},
+        "preferred_channel": {"type": "string", "enum": [*PREFERENCES, None], "nullable": True},
         "enrolled_at": timestamp,
     }
     return {
@@ -397,7 +410,11 @@ def _schemas(app: Interlude) -> dict[str, Any]:
         ),
         "PatientChange": _input(
             fields,
-            description="Only the fields sent change; null clears phone, email or external_ref only.",
+            description=(
+                "Only the fields sent change; null clears phone, email, external_ref or "
+                "preferred_channel only. A change of the channels education goes by re-plans the "
+                "patient's booked sessions (sent messages are never sent again)."
+            ),
         ),
         "Patient": _object(patient_props, required=list(patient_props)),
         "PatientDetail": _object(

@@ -6,7 +6,7 @@ posts with action "preview" (a dry run, nothing written), then "save" with the s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 from ...services import sessions
 from ...services import validation as v
 from ...services.errors import Conflict, InvalidInput
+from ...services.outbox.planning import patient_facts
 from ...services.patients import create_patient
 from ...services.views import patient_pages
 from ..access import services
@@ -25,7 +26,24 @@ from . import common
 
 bp = Blueprint("patients", __name__)
 
-PATIENT_TEXT = ("first_name", "last_name", "phone", "email", "timezone", "language", "external_ref")
+PATIENT_TEXT = (
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "timezone",
+    "language",
+    "external_ref",
+    "preferred_channel",
+)
+# "Education messages by": the choices of the new-patient form ("": the default rule).
+PREFERENCE_CHOICES = (
+    ("", "Default: email when there is an address, else text message"),
+    ("sms", "Text message"),
+    ("email", "Email"),
+    ("both", "Both"),
+)
+_CHANNEL_WORDS = {"sms": "text message", "email": "email"}
 LOCAL = "%a %d %b %Y, %H:%M %Z"
 
 
@@ -63,6 +81,7 @@ def _index(form: dict[str, Any] | None = None, errors: dict[str, str] | None = N
         languages=app.config.messages.languages,
         indications=v.INDICATIONS,
         zones=_zones(),
+        preference_choices=PREFERENCE_CHOICES,
     )
     return page, code
 
@@ -96,11 +115,32 @@ def create() -> Any:
 # --- one patient -------------------------------------------------------------------------------
 
 
+def education_by(patient: Mapping[str, Any]) -> str:
+    """How education messages reach the patient, in plain words: the channels they go by, and
+    whether that is the default or a choice the patient cannot receive."""
+    going = patient_facts(patient).preferred
+    words = " and ".join(_CHANNEL_WORDS[c] for c in v.CHANNELS if c in going) or "no channel"
+    words = words[0].upper() + words[1:]
+    chosen = patient["preferred_channel"]
+    if chosen is None:
+        return f"{words} (the default: email when there is an address, else text message)"
+    if going != (frozenset(v.CHANNELS) if chosen == "both" else frozenset({chosen})):
+        chose = dict(PREFERENCE_CHOICES)[chosen].lower()
+        return f"{words} ({chose} was chosen, but the patient cannot receive it)"
+    return words
+
+
 @bp.get("/patients/<int:patient_id>")
 def show(patient_id: int) -> Any:
     view = patient_pages.patient_page(services(), patient_id)
     zone = view["patient"]["timezone"]
-    return render_template("staff/patients/show.html", nav="patients", local=_local(zone), **view)
+    return render_template(
+        "staff/patients/show.html",
+        nav="patients",
+        local=_local(zone),
+        education_by=education_by(view["patient"]),
+        **view,
+    )
 
 
 # --- book --------------------------------------------------------------------------------------
