@@ -20,6 +20,7 @@ from typing import Any
 
 import jinja2
 
+from .domain.tips_line import sms_with_line
 from .template_sandbox import LimitedSandbox, budget
 
 SMS_FILES = ("sms.txt",)
@@ -239,15 +240,19 @@ class MessageTemplates:
         context: dict[str, Any],
         *,
         detailed: bool = False,
+        category: str | None = None,
     ) -> Rendered:
-        """Render one message. Raises TemplateError naming file and line on any problem."""
+        """Render one message. Raises TemplateError naming file and line on any problem.
+
+        `category` is the message's (its step's): an education SMS ends with the TIPS OFF line
+        when it fits (domain.tips_line), so the check and the previews show what is sent."""
         lang = self.resolve_language(template, language)
         base = f"{template}/{lang}"
         if channel == "sms":
             name = f"{base}/sms.txt"
             if detailed and self.exists(f"{base}/sms.detailed.txt"):
                 name = f"{base}/sms.detailed.txt"
-            body = _clean_text(self._render_file(name, context))
+            body = sms_with_line(_clean_text(self._render_file(name, context)), lang, category)
             return Rendered("sms", body, language=lang, source=name)
         subject = " ".join(self._render_file(f"{base}/subject.txt", context).split())
         body = _clean_text(self._render_file(f"{base}/body.txt", context))

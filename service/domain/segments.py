@@ -84,6 +84,23 @@ def segment_info(text: str) -> SegmentInfo:
     return SegmentInfo("UCS-2", units, segments)
 
 
+# English SMS must stay GSM-7 and within 2 segments; other languages (accents force UCS-2 in
+# Spanish: á í ó ú are not in GSM-7) within 3. Sources: 3GPP TS 23.038 (the GSM-7 alphabet) and
+# Twilio's guide to SMS character limits. `interlude check` holds every template to it.
+SMS_BUDGET = {"en": 2}
+SMS_BUDGET_OTHER = 3
+
+
+def sms_budget(language: str) -> int:
+    """The most segments an SMS in `language` may cost."""
+    return SMS_BUDGET.get(language, SMS_BUDGET_OTHER)
+
+
+def within_budget(text: str, language: str) -> bool:
+    """True when an SMS of `text` in `language` costs no more segments than its budget."""
+    return segment_info(text).segments <= sms_budget(language)
+
+
 def avoidable_characters(text: str) -> list[tuple[int, str]]:
     """(index, character) of each character that forces UCS-2 but has a plain equivalent."""
     return [(i, c) for i, c in enumerate(text) if c in AVOIDABLE or _is_emoji(c)]

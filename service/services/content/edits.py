@@ -19,13 +19,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
-from ...checks import SAMPLE_ESCALATION, Problem, template_edit_problems
+from ...checks import SAMPLE_ESCALATION, Problem, sample_group, template_edit_problems
 from ...db.tables import content_versions as cv
 from ...domain.segments import segment_info
+from ...domain.tips_line import template_category
 from ...runtime import Interlude, Overlays, read_overlays
 from ...schedules import ScheduleError, load_schedules
 from ...template_context import message_context
-from ...templates import MessageTemplates, TemplateError
+from ...templates import MessageTemplates, Rendered, TemplateError
 from ..errors import Conflict, InvalidInput, NotFound
 from ..validation import DEFAULT_DURATION, MODALITIES, timezone
 from .steps import _store_step, preview_step_edit, save_step
@@ -150,7 +151,9 @@ def preview_template(
     The language is the file's own; `detailed` defaults to true for sms.detailed.txt. Returns
     {"name", "channel" ("sms" | "email"), "sms": {"text", "segments", "encoding", "units"} | None,
     "email": {"subject", "text", "html"} | None (None: it cannot be rendered, or the email lacks a
-    part), "problems": what save_template would refuse ("line N: problem"; empty: it would save)}.
+    part), "grouped": {"text", "subject", "segments", "encoding", "units"} | None (the same file
+    confirming sessions booked together, when that reads differently), "problems": what
+    save_template would refuse ("line N: problem"; empty: it would save)}.
     Raises InvalidInput for a bad path, text, modality or tz.
     """
     template, lang, file = _template_path(app, path)
@@ -163,10 +166,11 @@ def preview_template(
     channel = "sms" if file.startswith("sms") else "email"
     is_detailed = file == "sms.detailed.txt" if detailed is None else detailed
     context = _sample_context(app, zone, lang, modality, number, is_detailed)
-    result: dict[str, Any] = {"name": path, "channel": channel, "sms": None, "email": None}
+    result: dict[str, Any] = {"name": path, "channel": channel, "sms": None, "email": None, "grouped": None}
     if candidate.has(template, channel, lang, exact=True):
         try:
-            out = candidate.render(template, channel, lang, context, detailed=is_detailed)
+            category = template_category(app.schedules, template)
+            out = candidate.render(template, channel, lang, context, detailed=is_detailed, category=category)
         except TemplateError:
             pass  # among the problems already, with its line
         else:
@@ -179,7 +183,40 @@ def preview_template(
             }
             email = {"subject": out.subject, "text": out.body, "html": out.html}
             result[channel] = sms if channel == "sms" else email
+            grouped = _sample_context(app, zone, lang, modality, number, is_detailed, grouped=True)
+            result["grouped"] = _grouped(
+                candidate, template, channel, lang, grouped, is_detailed, category, out
+            )
     return {**result, "problems": problems}
+
+
+def _grouped(
+    templates: MessageTemplates,
+    template: str,
+    channel: str,
+    lang: str,
+    context: dict[str, Any],
+    detailed: bool,
+    category: str | None,
+    single: Rendered,
+) -> dict[str, Any] | None:
+    """The file rendered for a message that confirms several sessions booked together (the
+    planner's group of a booking confirmation): {"text", "subject", "segments", "encoding",
+    "units"}, or None when it reads the same as for one session."""
+    try:
+        out = templates.render(template, channel, lang, context, detailed=detailed, category=category)
+    except TemplateError:
+        return None  # among the problems already: the check renders the same sample
+    if (out.body, out.subject) == (single.body, single.subject):
+        return None
+    info = segment_info(out.body)
+    return {
+        "text": out.body,
+        "subject": out.subject,
+        "segments": info.segments,
+        "encoding": info.encoding,
+        "units": info.units,
+    }
 
 
 def save_template(
@@ -260,8 +297,16 @@ def _sample_zone(app: Interlude, modality: str, tz: str | None) -> ZoneInfo:
 
 
 def _sample_context(
-    app: Interlude, zone: ZoneInfo, lang: str, modality: str, number: int, detailed: bool
+    app: Interlude,
+    zone: ZoneInfo,
+    lang: str,
+    modality: str,
+    number: int,
+    detailed: bool,
+    *,
+    grouped: bool = False,
 ) -> dict[str, Any]:
+    """The sample patient and session; `grouped`: the session and the ones booked with it."""
     start = (
         (app.clock() + timedelta(days=10))
         .astimezone(zone)
@@ -274,6 +319,8 @@ def _sample_context(
         "modality": modality,
         "number": number,
     }
+    if grouped:
+        return sample_group(app.config.clinic, app.clinic_tz, patient, session, lang)
     context = message_context(app.config.clinic, app.clinic_tz, patient, session, lang)
     return {**context, "escalation": SAMPLE_ESCALATION}
 

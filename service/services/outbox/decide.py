@@ -16,13 +16,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
+from sqlalchemy import select
 
+from ...db.engine import reader
+from ...db.tables import sessions as sessions_table
 from ...domain.consent import ConsentEvent, allows, purpose_of
 from ...domain.origin import REMINDER_STEP
 from ...domain.quiet_hours import place
-from ...domain.session_state import Look, MessageKind, message_stop
+from ...domain.session_state import Look, MessageKind, SessionState, message_stop
 from ...runtime import Interlude
-from ...template_context import Formatter, message_context, session_context
+from ...template_context import Formatter, group_context, message_context, session_context
 from ...templates import TemplateError
 from ...transports.base import Outgoing
 from ..replies.answer_links import links_for
@@ -161,7 +164,7 @@ class Decider:
             now=now,
             send_by=row["send_by"],
             policy=self._step_policy(row),
-            window=self.app.window,
+            window=self.app.window.for_category(row["category"]),
             tz=ZoneInfo(patient["timezone"]),
             may_override=row["category"] == "prep",
         )
@@ -202,6 +205,8 @@ class Decider:
     ) -> Outgoing:
         context = self._context(patient, session, language)
         context.update(row["context"] or {})
+        if "group" in context:  # one confirmation for sessions booked together
+            context.update(self._group(context.pop("group"), patient, session, language))
         if row["channel"] == "email":  # a question asked by email carries its one-tap answers
             context["answer_links"] = links_for(self.app, row, language, self.now)
         rendered = self.app.templates.render(
@@ -210,6 +215,7 @@ class Decider:
             language,
             context,
             detailed=bool(patient["detailed_messages"]) and row["audience"] == "patient",
+            category=row["category"],
         )
         return Outgoing(
             attempt_id=0,
@@ -222,6 +228,31 @@ class Decider:
             patient_id=row["patient_id"],
             outbox_id=row["id"],
         )
+
+    def _group(
+        self, group: Any, patient: Mapping[Any, Any], session: Mapping[Any, Any] | None, language: str
+    ) -> dict[str, Any]:
+        """`sessions`, `session` (the next) and `more` for a row whose context names a group of
+        session ids: only those still booked and the patient's own, read now, at send time. With
+        none left (or no session), the row renders as a confirmation of its own session."""
+        ids = [i for i in group if isinstance(i, int)] if isinstance(group, list) else []
+        if session is None or not ids:
+            return {}
+        with reader(self.app.engine).connect() as conn:
+            booked = list(
+                conn.execute(
+                    select(sessions_table).where(
+                        sessions_table.c.id.in_(ids),
+                        sessions_table.c.patient_id == patient["id"],
+                        sessions_table.c.status == SessionState.BOOKED,
+                    )
+                ).mappings()
+            )
+        if not booked:
+            return {}
+        fmt = Formatter(ZoneInfo(patient["timezone"]), language, self.app.clinic_tz)
+        fmt.locale = _locale(fmt.language)
+        return group_context(booked, self.app.config.clinic, fmt, self.now)
 
 
 @lru_cache(maxsize=16)
