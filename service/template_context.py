@@ -1,57 +1,110 @@
 """The variables a message template sees: clinic, patient, session and fasting times.
 
-Times are rendered in the patient's own time zone and language (never UTC), with the zone's
-abbreviation when it differs from the clinic's, so nobody arrives an hour early.
+Times are rendered in the patient's own time zone and language (never UTC), on the 12-hour
+clock; a message names the zone once (`session.zone`) when it differs from the clinic's, so
+nobody arrives an hour early. messages/STYLE.md says how templates use these values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from babel.dates import format_date, format_time
+from babel.dates import format_date
 
 from .config import ClinicConfig
+from .countries import phone_country, zone_country
 from .domain.answers import answer_codes
 from .domain.day_words import dated, day_words
 from .domain.fasting import fasting_passed
 from .domain.schedule import ReplyExpectation
 
+# How a patient reads a time and a date in each language. Times use the 12-hour clock US
+# patients read in both languages ("1:00 PM", "1:00 p. m."), written by hand with plain spaces:
+# CLDR's no-break spaces would make every SMS UCS-2. Dates name the weekday and month in full
+# wherever a patient reads them in Spanish ("mar." is martes or marzo).
 _FORMATS = {
-    "en": {"date": "EEEE, MMMM d", "short": "EEE, MMM d", "time": "h:mm a", "at": "{d} at {t}"},
-    "es": {"date": "EEEE d 'de' MMMM", "short": "EEE d 'de' MMM", "time": "H:mm", "at": "{d} a las {t}"},
+    "en": {"date": "EEEE, MMMM d", "short": "EEE, MMM d", "am": "AM", "pm": "PM", "at": "{d} at {t}"},
+    "es": {
+        "date": "EEEE d 'de' MMMM",
+        "short": "EEEE d 'de' MMMM",
+        "am": "a. m.",
+        "pm": "p. m.",
+        "at": "{d} a {t}",
+    },
 }
 _DAY_BEFORE = {"en": "the day before", "es": "del día anterior"}
 
 
+class TimeText(str):
+    """A time of day as a patient reads it ("1:00 p. m."), which also knows the article Spanish
+    puts before it: `.las` is "la 1:00 p. m." for one o'clock and "las 3:00 p. m." for any other
+    hour, so a template writes `a {{ session.time.las }}`, `desde {{ ... .las }}` and never a
+    fixed "las". In English `.las` is the time alone (English has no article there)."""
+
+    article: str
+    las: str
+
+    def __new__(cls, text: str, article: str = "") -> TimeText:
+        made = super().__new__(cls, text)
+        made.article = article
+        made.las = f"{article} {text}" if article else text
+        return made
+
+
+def time_article(hour: int, language: str) -> str:
+    """The article before a time of day: Spanish "la" for one o'clock (1:00 and 13:00 are both
+    read "la una"), "las" for every other hour; none in English."""
+    if language != "es":
+        return ""
+    return "la" if hour % 12 == 1 else "las"
+
+
+def clock_time(hour: int, minute: int, language: str) -> str:
+    """A wall-clock time on the 12-hour clock: "1:00 PM", "9:30 a. m.", "12:00 p. m." (noon)."""
+    formats = _FORMATS.get(language, _FORMATS["en"])
+    marker = formats["pm"] if hour >= 12 else formats["am"]
+    return f"{hour % 12 or 12}:{minute:02d} {marker}"
+
+
 @lru_cache(maxsize=1024)
-def display_phone(e164: str) -> str:
-    """A phone number as patients dial it in its own country: (555) 555-0100."""
+def display_phone(e164: str, region: str | None = None) -> str:
+    """A phone number as a patient in `region` dials it: in national form when the number is in
+    that country, or when no region is given ((202) 555-0100), else in international form
+    (+1 202-555-0100)."""
     try:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return e164
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    if region is None or phonenumbers.region_code_for_number(parsed) == region:
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def patient_region(patient: Mapping[Any, Any], clinic: ClinicConfig) -> str:
+    """The country a patient dials from: their phone number's, else their time zone's, else the
+    clinic's."""
+    phone = patient.get("phone")
+    return (phone and phone_country(phone)) or zone_country(patient["timezone"]) or clinic.country
 
 
 # Babel's formatting is pure and slow next to the rest of a render; a day's messages ask for the
-# same few session times over and over.
-@lru_cache(maxsize=1 << 14)
-def _format_time(local: datetime, pattern: str, locale: str) -> str:
-    return format_time(local, pattern, locale=locale)
-
-
+# same few session dates over and over.
 @lru_cache(maxsize=1 << 14)
 def _format_date(day: date, pattern: str, locale: str) -> str:
     return format_date(day, pattern, locale=locale)
 
 
 class Formatter:
-    """Formats instants for one patient: their zone, their language."""
+    """Formats instants for one patient: their zone, their language.
+
+    Times never carry the zone: a message names it once, with `session.zone` after the first time
+    it shows (" PST" when the patient's zone is not the clinic's, else nothing), and
+    `interlude check` makes sure every template does."""
 
     def __init__(self, tz: ZoneInfo, language: str, clinic_tz: ZoneInfo) -> None:
         self.tz = tz
@@ -63,38 +116,53 @@ class Formatter:
     def local(self, instant: datetime) -> datetime:
         return instant.astimezone(self.tz)
 
-    def time(self, instant: datetime) -> str:
+    def time(self, instant: datetime) -> TimeText:
         local = self.local(instant)
-        text = _format_time(local.replace(tzinfo=None), self.formats["time"], self.locale)
-        # CLDR puts a narrow no-break space before AM/PM; it would make every SMS UCS-2.
-        text = text.replace("\u202f", " ").replace("\u00a0", " ")
-        if self.show_zone:
-            text = f"{text} {local.tzname()}"
-        return text
+        text = clock_time(local.hour, local.minute, self.language)
+        return TimeText(text, time_article(local.hour, self.language))
+
+    def zone(self, instant: datetime) -> str:
+        """ " PST" after the first time a message shows, when the patient's zone is not the
+        clinic's (so nobody arrives an hour early); empty otherwise."""
+        return f" {self.local(instant).tzname()}" if self.show_zone else ""
 
     def date(self, instant: datetime, short: bool = False) -> str:
         pattern = self.formats["short" if short else "date"]
         return _format_date(self.local(instant).date(), pattern, self.locale)
 
     def when(self, instant: datetime) -> str:
-        template = self.formats["at"]
-        if self.language == "es" and self.local(instant).hour in (1, 13):
-            template = "{d} a la {t}"  # "a la 1:00", not "a las 1:00"
-        return template.format(d=self.date(instant), t=self.time(instant))
+        """ "Tuesday, May 4 at 1:00 PM", "martes 4 de mayo a la 1:00 p. m."."""
+        return self.formats["at"].format(d=self.date(instant), t=self.time(instant).las)
 
-    def cutoff(self, instant: datetime, session_start: datetime) -> str:
+    def cutoff(self, instant: datetime, session_start: datetime) -> TimeText:
         """A fasting cut-off time; says so when it falls the day before the session."""
-        text = self.time(instant)
-        if self.local(instant).date() != self.local(session_start).date():
-            text = f"{text} {_DAY_BEFORE[self.language]}"
-        return text
+        time = self.time(instant)
+        if self.local(instant).date() == self.local(session_start).date():
+            return time
+        return TimeText(f"{time} {_DAY_BEFORE[self.language]}", time.article)
 
 
-def clinic_context(clinic: ClinicConfig) -> dict[str, Any]:
+def clinic_context(clinic: ClinicConfig, region: str | None = None) -> dict[str, Any]:
+    """The clinic's variables for a patient dialling from `region` (None: the clinic's country).
+
+    The clinic's numbers are in international form for a patient in another country. The
+    emergency and crisis lines stay the clinic's country's: they are short numbers that no form
+    makes dialable from abroad, and a message names only lines the clinic configured
+    (config.example.toml, [clinic] countries, says what this means for patients abroad).
+    """
+    region = region or clinic.country
     return {
         "name": clinic.name,
-        "phone": display_phone(clinic.phone),
-        "after_hours_phone": display_phone(clinic.after_hours_phone),
+        # The numbers named in safety wording: "call {{ clinic.emergency }}", "call or text
+        # {{ clinic.crisis_line }}"; `crisis_line_text` for a clinic that words texting apart.
+        "emergency": clinic.emergency,
+        "crisis_line": clinic.crisis,
+        "crisis_line_text": clinic.crisis_text,
+        "country": clinic.country,
+        # What every SMS starts with: short and discreet ([clinic] sms_name).
+        "sms_name": clinic.sms_name,
+        "phone": display_phone(clinic.phone, region),
+        "after_hours_phone": display_phone(clinic.after_hours_phone, region),
         "email": clinic.email,
         "address": clinic.address,
     }
@@ -121,6 +189,8 @@ def session_context(
         "short_date": fmt.date(start, short=True),
         "time": fmt.time(start),
         "when": fmt.when(start),
+        # " PST" after the first time a message shows, when the patient's zone is not the clinic's.
+        "zone": fmt.zone(start),
         # "today", "tonight", "tomorrow", "yesterday" or "on Sunday, March 7", as the send sees it.
         "day": words.day,
         "day_kind": words.kind,
@@ -146,6 +216,16 @@ def session_context(
     }
 
 
+def group_context(
+    booked: Iterable[Mapping[Any, Any]], clinic: ClinicConfig, fmt: Formatter, now: datetime | None = None
+) -> dict[str, Any]:
+    """The variables of one confirmation for several sessions booked together: `sessions`, each
+    session formatted as `session` is, in start order; `session`, the next of them; `more`, how
+    many follow it. The caller passes only the sessions still booked; at least one."""
+    listed = [session_context(s, clinic, fmt, now) for s in sorted(booked, key=lambda s: s["start_at"])]
+    return {"sessions": listed, "session": listed[0], "more": len(listed) - 1}
+
+
 def _hours(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes % 60 == 0:
@@ -165,7 +245,7 @@ def message_context(
     moment the message is sent, for the words that name the session's day."""
     fmt = Formatter(ZoneInfo(patient["timezone"]), language, clinic_tz)
     return {
-        "clinic": clinic_context(clinic),
+        "clinic": clinic_context(clinic, patient_region(patient, clinic)),
         "patient": {
             "first_name": patient["first_name"],
             "detailed": bool(patient["detailed_messages"]),
