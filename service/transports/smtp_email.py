@@ -108,9 +108,10 @@ class SmtpEmailTransport:
     # --- building -------------------------------------------------------------------------
 
     def _address(self, value: str) -> tuple[str, str]:
-        """A configured From address, given the clinic's display name if it has none."""
+        """A configured From address, given the clinic's discreet SMS name as display name if it
+        has none (a display name given in the config is kept; `interlude check` reads it)."""
         display, address = parseaddr(value)
-        return formataddr((display or self.clinic.name, address)), address
+        return formataddr((display or self.clinic.sms_name, address)), address
 
     def build(self, message: Outgoing, now: datetime | None = None) -> EmailMessage:
         """The MIME message: multipart/alternative, text first, then HTML."""
@@ -120,7 +121,7 @@ class SmtpEmailTransport:
         email["From"] = sender
         email["To"] = message.to
         # One line: a line break from a template would be refused as a header (or worse, inject one).
-        email["Subject"] = " ".join((message.subject or self.clinic.name).split())
+        email["Subject"] = " ".join((message.subject or self.clinic.sms_name).split())
         email["Date"] = format_datetime(now or datetime.now(UTC))
         email["Message-ID"] = make_msgid(idstring=f"a{message.attempt_id}", domain=address.rpartition("@")[2])
         email["Reply-To"] = self.config.reply_to or self.clinic.email or address
@@ -146,7 +147,7 @@ class SmtpEmailTransport:
         email["List-Unsubscribe"] = f"<{link.url}>, <{link.mailto}>"
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         domain = parseaddr(self.config.education_from)[1].rpartition("@")[2] or "localhost"
-        email["List-Id"] = f"{self.clinic.name} education <education.{domain}>"
+        email["List-Id"] = f"{self.clinic.sms_name} education <education.{domain}>"
         text = f"{text}\n\n{link.label}: {link.url}\n"
         if html:
             footer = (
