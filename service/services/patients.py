@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..db.tables import clinics, consent_events, patients
+from ..db.tables import clinics, consent_events, patients, sessions
+from ..domain.channels import PREFERENCES
 from ..runtime import Interlude
 from . import audit
 from . import validation as v
 from .errors import Conflict, InvalidInput, NotFound
-from .outbox.planning import plan_for_enrolment
+from .outbox.planning import (
+    ReplanOutcome,
+    patient_facts,
+    plan_for_enrolment,
+    plan_for_session,
+    replan_anchors,
+    replannable_sessions,
+)
 
 _FIELDS = {
     "first_name",
@@ -27,6 +36,7 @@ _FIELDS = {
     "detailed_messages",
     "external_ref",
     "schedule",
+    "preferred_channel",
 }
 
 
@@ -37,7 +47,8 @@ def _read(app: Interlude, data: Any, *, partial: bool) -> dict[str, Any]:
     out = {
         "first_name": f.get("first_name", v.text(100), required=req, nullable=False),
         "last_name": f.get("last_name", v.text(100), required=req, nullable=False),
-        "phone": f.get("phone", v.phone),
+        # A number written without +country code is read as dialled in the clinic's country.
+        "phone": f.get("phone", lambda value: v.phone(value, app.config.clinic.country)),
         "email": f.get("email", v.email),
         "timezone": f.get(
             "timezone", v.timezone, default=None if partial else app.config.clinic.timezone, nullable=False
@@ -59,7 +70,12 @@ def _read(app: Interlude, data: Any, *, partial: bool) -> dict[str, Any]:
         "schedule": f.get(
             "schedule", v.text(64), default=None if partial else app.config.schedules.default, nullable=False
         ),
+        # How education messages go (sms, email or both); null: the default rule, domain/channels.py.
+        "preferred_channel": f.get("preferred_channel", v.one_of(PREFERENCES)),
     }
+    # The clinic's own zone, taken when none is given, is never held against the patient.
+    zone = out["timezone"] if "timezone" in data else None
+    v.refuse_other_countries(f, out["phone"], zone, app.config.clinic.accepted_countries)
     if out["schedule"] is not None and out["schedule"] not in app.schedules:
         f.errors["schedule"] = f"unknown schedule (known: {', '.join(sorted(app.schedules))})"
     f.done()
@@ -77,6 +93,11 @@ def _check_contacts(record: Mapping[Any, Any]) -> None:
         errors["email"] = "required to receive email"
     if not record.get("phone") and not record.get("email"):
         errors["phone"] = "a phone number or an email address is required"
+    preferred = record.get("preferred_channel")
+    if preferred == "sms" and not record.get("phone"):
+        errors["preferred_channel"] = "sms needs a phone number"
+    if preferred == "email" and not record.get("email"):
+        errors["preferred_channel"] = "email needs an email address"
     if errors:
         raise InvalidInput(errors)
 
@@ -137,7 +158,12 @@ def create_patient(app: Interlude, data: Any, actor: str) -> dict[str, Any]:
 
 
 def update_patient(app: Interlude, patient_id: int, data: Any, actor: str) -> dict[str, Any]:
-    """Change a patient's details; pending messages re-check everything at send time."""
+    """Change a patient's details; pending messages re-check everything at send time.
+
+    When the change moves the channels their education goes by (a new preferred channel, or a
+    phone or address that the default rule or a fallback depends on), their booked sessions are
+    re-planned in the same transaction: pending education rows move to the new channel, sent ones
+    are never touched (domain.reconcile)."""
     changes = _read(app, data, partial=True)
     now = app.clock()
     with app.engine.begin() as conn:
@@ -153,6 +179,12 @@ def update_patient(app: Interlude, patient_id: int, data: Any, actor: str) -> di
             )
         except IntegrityError as exc:
             raise InvalidInput({"external_ref": "already used by another patient"}) from exc
+        updated = get_patient(conn, patient_id)
+        details: dict[str, Any] = {"fields": sorted(changes)}
+        if "preferred_channel" in changes:
+            details["preferred_channel"] = changes["preferred_channel"]
+        if patient_facts(updated).preferred != patient_facts(current).preferred:
+            details["replanned"] = _replan_patient(app, conn, updated, now).as_dict()
         audit.record(
             conn,
             at=now,
@@ -160,9 +192,23 @@ def update_patient(app: Interlude, patient_id: int, data: Any, actor: str) -> di
             action="patient.updated",
             entity="patient",
             entity_id=patient_id,
-            details={"fields": sorted(changes)},
+            details=details,
         )
-        return public_patient(get_patient(conn, patient_id))
+        return public_patient(updated)
+
+
+def _replan_patient(
+    app: Interlude, conn: Connection, patient: Mapping[Any, Any], now: datetime
+) -> ReplanOutcome:
+    """Re-plan the patient's booked sessions that are ahead or still have pending messages, each
+    with the anchors it was planned with, inside the caller's transaction."""
+    outcome = ReplanOutcome()
+    query = replannable_sessions(now).where(sessions.c.patient_id == patient["id"])
+    for session in conn.execute(query).mappings().all():
+        schedule = app.schedule(session["schedule"])
+        anchors = replan_anchors(session)
+        outcome.add(plan_for_session(conn, schedule, session, patient, app.window, now, anchors=anchors))
+    return outcome
 
 
 def public_patient(row: Mapping[Any, Any]) -> dict[str, Any]:
@@ -179,5 +225,6 @@ def public_patient(row: Mapping[Any, Any]) -> dict[str, Any]:
         "indications": row["indications"],
         "detailed_messages": row["detailed_messages"],
         "schedule": row["schedule"],
+        "preferred_channel": row["preferred_channel"],
         "enrolled_at": row["enrolled_at"].isoformat(),
     }

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from ..countries import phone_country, zone_country
 from ..schedules import INDICATIONS, MODALITIES
 from .errors import InvalidInput
 
@@ -148,6 +149,21 @@ def _zones() -> tuple[frozenset[str], dict[str, str]]:
     return frozenset(names), links
 
 
+def refuse_other_countries(
+    f: Fields, phone_number: str | None, zone: str | None, accepted: tuple[str, ...]
+) -> None:
+    """Name `phone` and `timezone` in `f`'s errors when they are in a country the clinic does not
+    take patients from; `accepted` starts with the clinic's own country."""
+    where = accepted[0] if len(accepted) == 1 else f"{', '.join(accepted[:-1])} and {accepted[-1]}"
+    hint = "(set [clinic] countries to accept others)"
+    country = phone_country(phone_number) if phone_number else None
+    if country and country not in accepted and "phone" not in f.errors:
+        f.errors["phone"] = f"a number in {country}; this clinic accepts {where} numbers {hint}"
+    country = zone_country(zone) if zone else None
+    if country and country not in accepted and "timezone" not in f.errors:
+        f.errors["timezone"] = f"a time zone in {country}; this clinic accepts patients in {where} {hint}"
+
+
 def language(value: Any) -> str:
     if not isinstance(value, str) or not LANGUAGE.match(value):
         raise ValueError("expected a two-letter language code such as en or es")
@@ -218,7 +234,10 @@ def local_or_aware_time(value: Any, tz: ZoneInfo) -> datetime:
     return first.astimezone(UTC)
 
 
-DEFAULT_DURATION = {"iv": 60, "im": 45, "intranasal": 120, "oral": 120, "kat": 180}
+# A whole visit, arrival checks to leaving, not the dose alone: the end time patients and drivers are
+# given, and when the after-visit check-in starts counting. Figures and their sources:
+# messages/SOURCES.md, "Visit durations". A booking may give its own duration.
+DEFAULT_DURATION = {"iv": 120, "im": 90, "intranasal": 150, "oral": 150, "kat": 180}
 MAX_AHEAD = timedelta(days=730)
 
 __all__ = [

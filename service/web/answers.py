@@ -42,7 +42,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "closed": "This question is closed and the link no longer works.",
         "invalid": "This link is not valid.",
         "call": "Please call us at {phone} (after hours: {after}).",
-        "safety": "In an emergency call 911. If you are thinking about harming yourself, call or text 988, any time.",
+        "safety": "In an emergency call {emergency}. If you are thinking about harming yourself, call or text {crisis}, any time.",
     },
     "es": {
         "title": "Su respuesta",
@@ -59,7 +59,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "closed": "Esta pregunta ya está cerrada y el enlace ya no funciona.",
         "invalid": "Este enlace no es válido.",
         "call": "Llámenos al {phone} (fuera de horario: {after}).",
-        "safety": "En una emergencia llame al 911. Si piensa en hacerse daño, llame o envíe un mensaje de texto al 988, a cualquier hora.",
+        "safety": "En una emergencia llame al {emergency}. Si piensa en hacerse daño, llame o envíe un mensaje de texto al {crisis}, a cualquier hora.",
     },
 }
 
@@ -96,7 +96,7 @@ def _page(use: Use, content: str) -> Response:
                 phone=display_phone(clinic.phone), after=display_phone(clinic.after_hours_phone)
             )
         ),
-        safety=escape(words["safety"]),
+        safety=escape(words["safety"].format(emergency=clinic.emergency, crisis=clinic.crisis)),
     )
     response = Response(html, status=_STATUS[use.status], mimetype="text/html")
     # The URL is the answer's credential: never cached, never sent on as a referrer, never framed

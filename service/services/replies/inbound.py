@@ -156,7 +156,7 @@ def _staff_message(app: Interlude, msg: Inbound, now: datetime, *, screened: boo
         return ReplyResult("duplicate", None, duplicate=True)
     name = _staff_name(app, msg.sender) or "on call"
     words = fold(msg.body).split()
-    clinic = app.config.clinic.name
+    clinic = app.config.clinic.sms_name
     if len(words) >= 2 and words[0] in ("ack", "acknowledge"):
         try:
             esc = acknowledge(app, words[1], by=f"{name} (sms)", outcome=" ".join(words[2:]) or None)
@@ -562,8 +562,8 @@ def _say(app: Interlude, route: _Route, patient: Mapping[Any, Any] | None) -> st
             log.exception("reply template failed", extra={"template": template})
     if route.kind == "crisis":
         return (
-            f"{app.config.clinic.name}: if you are in danger or this is a medical emergency, call 911 now. "
-            f"Call or text 988 any time. After hours: {app.config.clinic.after_hours_phone}."
+            f"{app.config.clinic.sms_name}: if you are in danger or this is a medical emergency, call {app.config.clinic.emergency} now. "
+            f"Call or text {app.config.clinic.crisis} any time. After hours: {app.config.clinic.after_hours_phone}."
         )
     return None
 
@@ -586,7 +586,7 @@ mark_handled = inbox_module.mark_handled
 
 # --- staff answers from the inbox ---------------------------------------------------------------
 
-STAFF_REPLY = "staff_reply"  # renders the free text staff wrote: "{{ clinic.name }}: {{ text }}"
+STAFF_REPLY = "staff_reply"  # renders the free text staff wrote: "{{ clinic.sms_name }}: {{ text }}"
 QUICK_PREFIX = "staff_reply_"  # prepared answers: messages/staff_reply_*/<lang>/sms.txt
 ANSWER_MAX = 320  # at most 3 GSM-7 segments with the clinic's name in front
 _PLAIN = str.maketrans(AVOIDABLE)  # a phone keyboard's curly quote would make the SMS UCS-2
