@@ -16,6 +16,7 @@ from service.services import sessions
 from service.services.bulk import book_sessions
 from service.services.errors import Conflict
 from service.services.outbox.dispatch import Dispatcher
+from service.services.validation import DEFAULT_DURATION
 from service.template_context import display_phone
 from service.web import create_app
 from tests.helpers import (
@@ -254,7 +255,8 @@ def test_force_books_it_anyway(services):
 def test_back_to_back_sessions_and_other_patients_and_cancelled_sessions_do_not_clash(services):
     p, q = enrol(services), enrol(services, phone="+12025550199", email=None, channels=["sms"])
     first = book(services, p["id"], "2027-03-12T09:00")
-    book(services, p["id"], "2027-03-12T10:00")  # starts as the first (60 min) ends
+    ends = datetime(2027, 3, 12, 9, 0) + timedelta(minutes=DEFAULT_DURATION["iv"])
+    book(services, p["id"], ends.strftime("%Y-%m-%dT%H:%M"))  # starts as the first (default length) ends
     book(services, q["id"], "2027-03-12T09:00")
     sessions.cancel_session(services, first["id"], None, "test")
     book(services, p["id"], "2027-03-12T09:00", duration_minutes=60)  # only the cancelled one there
