@@ -16,26 +16,26 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import replace as replace_step
 from datetime import UTC, date, datetime, time, timedelta
+from email.utils import parseaddr
+from html import unescape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .config import MODALITIES, Config
+from .config import MODALITIES, ClinicConfig, Config
 from .domain.day_words import claims, relation
+from .domain.discretion import sensitive_in
 from .domain.planner import PatientFacts, SessionFacts, plan_session
 from .domain.quiet_hours import Window
 from .domain.schedule import Conditions, Schedule, Step
-from .domain.segments import AVOIDABLE, avoidable_characters, segment_info
+from .domain.segments import AVOIDABLE, SMS_BUDGET, SMS_BUDGET_OTHER, avoidable_characters, segment_info
+from .domain.tips_line import template_category
 from .schedules import ScheduleError, load_schedules
 from .services.replies.escalations import CRISIS_REASONS, REASONS
 from .services.validation import DEFAULT_DURATION
-from .template_context import message_context
+from .template_context import Formatter, group_context, message_context
 from .templates import ALL_FILES, SMS_FILES, MessageTemplates, TemplateError
 
-# English SMS must stay GSM-7 and within 2 segments; other languages (accents force UCS-2 in
-# Spanish: á í ó ú are not in GSM-7) within 3. Sources: 3GPP TS 23.038 (the GSM-7 alphabet) and
-# Twilio's guide to SMS character limits.
-SMS_BUDGET = {"en": 2}
-SMS_BUDGET_OTHER = 3
+# English SMS must stay GSM-7; the segment budgets (SMS_BUDGET) are domain.segments'.
 GSM7_LANGUAGES = ("en",)
 SAMPLE_NUMBERS = (1, 6)
 SAMPLE_ESCALATION = {
@@ -83,8 +83,13 @@ def _at(templates: MessageTemplates, path: str, line: int, message: str) -> Prob
     return Problem(templates.where(path, line), message, file=path, line=line)
 
 
+# A discreet SMS must not carry the patient's first name: rendered with this one, it must not say it.
+SAMPLE_FIRST_NAME = "Alex"
+_FIRST_NAME = re.compile(rf"\b{SAMPLE_FIRST_NAME}\b")
+
+
 def _sample_patients(config: Config, language: str) -> list[dict[str, Any]]:
-    base = {"first_name": "Alex", "language": language, "detailed_messages": False}
+    base = {"first_name": SAMPLE_FIRST_NAME, "language": language, "detailed_messages": False}
     return [
         {**base, "timezone": config.clinic.timezone},
         {**base, "timezone": "America/Los_Angeles", "detailed_messages": True},
@@ -98,6 +103,31 @@ def _sample_sessions(now: datetime) -> list[dict[str, Any]]:
         for m in MODALITIES
         for n in SAMPLE_NUMBERS
     ]
+
+
+SAMPLE_GROUP = 12  # sessions in the sample confirmation of a course booked at once
+
+
+def sample_group(
+    clinic: ClinicConfig, clinic_tz: ZoneInfo, patient: Mapping[str, Any], first: Mapping[str, Any], lang: str
+) -> dict[str, Any]:
+    """The context of one confirmation for SAMPLE_GROUP sessions booked together from `first`,
+    twice a week as a course is entered at the front desk: a grouped template's longest text in
+    the samples (`interlude check`, the staff preview)."""
+    group = [
+        {**first, "start_at": first["start_at"] + timedelta(days=7 * (i // 2) + 3 * (i % 2)), "number": i + 1}
+        for i in range(SAMPLE_GROUP)
+    ]
+    context = message_context(clinic, clinic_tz, patient, first, lang)
+    fmt = Formatter(ZoneInfo(patient["timezone"]), lang, clinic_tz)
+    context.update(group_context(group, clinic, fmt))
+    context["escalation"] = SAMPLE_ESCALATION
+    return context
+
+
+def _sample_group(config: Config, patient: Mapping[str, Any], lang: str, now: datetime) -> dict[str, Any]:
+    clinic_tz = ZoneInfo(config.clinic.timezone)
+    return sample_group(config.clinic, clinic_tz, patient, _sample_sessions(now)[0], lang)
 
 
 def _check_sources(templates: MessageTemplates, names: Iterable[str]) -> list[Problem]:
@@ -116,6 +146,122 @@ def _check_sources(templates: MessageTemplates, names: Iterable[str]) -> list[Pr
     return problems
 
 
+# --- US Spanish: words a US patient reads differently --------------------------------------
+# Spanish messages are written for patients in the United States (messages/STYLE.md). Each row:
+# a pattern of Peninsular usage, the word as STYLE.md lists it, and what US Spanish says instead.
+# Matched case-insensitively on whole words in every Spanish template file, Jinja text included.
+PENINSULAR_WORDS: tuple[tuple[str, str, str], ...] = (
+    (r"coches?", "coche", "carro"),
+    (r"conduc(?:ir|e|es|en|iendo|ido|irá|irán|iría)|conduzc\w*|conduj\w*", "conducir", "manejar"),
+    (r"m[óo]vil(?:es)?", "móvil", "celular"),
+    (r"zumos?", "zumo", "jugo"),
+    (r"ordenador(?:es)?", "ordenador", "computadora"),
+    (r"vale(?! la pena)", "vale", "de acuerdo"),
+    (r"gafas", "gafas", "lentes"),
+    (r"aparca\w*|aparque\w*", "aparcar", "estacionar"),
+    (r"coger|coja|cojan|coge|cogen|cogió", "coger", "tomar"),
+    (r"enfad\w*", "enfadado", "enojado"),
+    (r"patatas?", "patata", "papa"),
+    (r"neveras?", "nevera", "refrigerador"),
+    (r"billetes?", "billete", "boleto"),
+    (r"rellen(?:ar|e|en|ó|ado|ada)", "rellenar", "llenar"),
+    (r"tensión arterial", "tensión arterial", "presión arterial"),
+    (r"vosotros|vosotras|vuestr[oa]s?", "vosotros", "ustedes (usted to one person)"),
+)
+_PENINSULAR = [
+    (re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE), avoid, use)
+    for pattern, avoid, use in PENINSULAR_WORDS
+]
+
+
+# "las" written by hand before a time: the article is the formatter's ("la 1:00", "las 3:00").
+_HAND_ARTICLE = re.compile(r"\blas?\s+(?:<[^>]+>\s*)*\{\{\s*[\w.]*(?:time|until)\b", re.IGNORECASE)
+
+
+def check_us_spanish(templates: MessageTemplates, names: Iterable[str]) -> list[Problem]:
+    """Peninsular words, and "la"/"las" written by hand before a time, in Spanish templates
+    (shared pieces included), each with file and line."""
+    problems = []
+    paths = {p for name in (*names, "_partials") for p in templates.files(name) if p.split("/")[1] == "es"}
+    for path in sorted(paths):
+        for number, line in enumerate(templates.source(path).splitlines(), 1):
+            if _HAND_ARTICLE.search(line):
+                message = 'an article before a time: write "a {{ session.time.las }}", not "a las"'
+                problems.append(_at(templates, path, number, message))
+            for pattern, avoid, use in _PENINSULAR:
+                for found in pattern.finditer(line):
+                    message = f"Peninsular Spanish {found.group(0)!r} ({avoid}): US patients say {use!r}"
+                    problems.append(_at(templates, path, number, message))
+    return problems
+
+
+# --- Times as patients read them ----------------------------------------------------------
+# Times never carry the zone; a template names it once with `session.zone` after the first time
+# it shows (template_context.Formatter). Rendered for a patient in another zone than the clinic's,
+# every file that shows a time must name the zone exactly once. And "1:00 p. m." ends with the
+# abbreviation's period, which also ends a sentence: a template must not add a second one.
+_CLOCK = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])")
+_DOUBLED = re.compile(r"\b[ap]\. m\.\.")
+
+
+def check_times(config: Config, templates: MessageTemplates, name: str, now: datetime) -> list[Problem]:
+    """Each rendered file that shows a time names the patient's zone once, when it is not the
+    clinic's, and never doubles the period of "a. m." or "p. m."."""
+    found = _Found()
+    clinic_tz = ZoneInfo(config.clinic.timezone)
+    away = "America/Los_Angeles" if clinic_tz.key != "America/Los_Angeles" else "America/New_York"
+    for lang in templates.languages(name):
+        for tz in (clinic_tz.key, away):
+            patient = {"first_name": "Alex", "language": lang, "detailed_messages": False, "timezone": tz}
+            contexts = [
+                message_context(config.clinic, clinic_tz, patient, s, lang) for s in _sample_sessions(now)
+            ]
+            for context in [*contexts, _sample_group(config, patient, lang, now)]:
+                context["escalation"] = SAMPLE_ESCALATION
+                zone = context["session"]["zone"].strip()
+                for path, text in _rendered_parts(templates, name, lang, context):
+                    found.add(_time_problems(templates, path, text, zone))
+    return found.problems
+
+
+def _rendered_parts(
+    templates: MessageTemplates, name: str, lang: str, context: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """("<template>/<lang>/<file>", text) for each file of the template rendered in `lang`."""
+    parts = []
+    for channel in ("sms", "email"):
+        if not templates.has(name, channel, lang) or templates.resolve_language(name, lang) != lang:
+            continue
+        try:
+            rendered = templates.render(name, channel, lang, context)
+        except TemplateError:
+            continue  # the render checks name the error
+        if channel == "sms":
+            parts.append((rendered.source, rendered.body))  # the file rendered, detailed or not
+        else:
+            parts.append((f"{rendered.source}/subject.txt", rendered.subject or ""))
+            parts.append((f"{rendered.source}/body.txt", rendered.body))
+            parts.append((f"{rendered.source}/body.html", rendered.html or ""))
+    return parts
+
+
+def _time_problems(templates: MessageTemplates, path: str, text: str, zone: str) -> list[Problem]:
+    problems = []
+    if _DOUBLED.search(text):
+        message = 'a period right after "a. m." or "p. m." doubles it: end the sentence another way'
+        problems.append(_at(templates, path, _line_of(templates, path, ".las }}"), message))
+    named = len(re.findall(rf"(?<!\w){re.escape(zone)}(?!\w)", text)) if zone else 1
+    if not _CLOCK.search(text) or named == 1:
+        return problems
+    if named == 0:
+        message = "shows a time but not the patient's zone: add {{ session.zone }} after the first time"
+        problems.append(_at(templates, path, _line_of(templates, path, "session."), message))
+    else:
+        message = f"names the patient's zone {named} times: once, after the first time, is enough"
+        problems.append(_at(templates, path, _line_of(templates, path, "session.zone"), message))
+    return problems
+
+
 def _check_sms(
     config: Config, templates: MessageTemplates, path: str, lang: str, text: str, discreet: bool
 ) -> list[Problem]:
@@ -125,28 +271,60 @@ def _check_sms(
     if lang in GSM7_LANGUAGES and info.encoding != "GSM-7":
         bad = next((c for c in text if segment_info(c).encoding != "GSM-7"), "?")
         problems.append(_at(templates, path, _line_of(templates, path, bad), f"not GSM-7 (U+{ord(bad):04X})"))
+    sms_name = config.clinic.sms_name
     if info.segments > budget:
+        # The configured name is part of the length: a longer one can push a text over.
+        named = (
+            f" with [clinic] sms_name {sms_name!r} ({len(sms_name)} characters)" if sms_name in text else ""
+        )
         problems.append(
             _at(
                 templates,
                 path,
                 1,
-                f"{info.segments} SMS segments ({info.encoding}, {info.units} units); budget {budget}",
+                f"{info.segments} SMS segments ({info.encoding}, {info.units} units); budget {budget}{named}",
             )
         )
-    if config.clinic.name not in text and not path.startswith("reply_"):
+    if sms_name not in text and not path.startswith("reply_"):
         problems.append(_at(templates, path, 1, "patient-facing SMS does not name the clinic"))
     if discreet:
-        lowered = text.lower()
-        for word in config.messages.sensitive_words:
-            if word.lower() in lowered:
-                line = _line_of(templates, path, word)
-                problems.append(_at(templates, path, line, f"discreet SMS contains {word!r}"))
+        problems += _discreet_sms(config, templates, path, lang, text)
     return problems
 
 
+def _discreet_sms(
+    config: Config, templates: MessageTemplates, path: str, lang: str, text: str
+) -> list[Problem]:
+    """A discreet SMS names no drug, diagnosis or specialty in its language, nor the patient.
+
+    The clinic's sms_name is checked once, by `discretion_problems`, not in every message."""
+    problems = []
+    said = text.replace(config.clinic.sms_name, " ")
+    for word in sensitive_in(said, config.messages.sensitive_for(lang)):
+        line = _line_of_word(templates, path, word)
+        problems.append(_at(templates, path, line, f"discreet SMS contains {word!r}"))
+    if _FIRST_NAME.search(said):
+        line = _line_of(templates, path, "first_name")
+        problems.append(
+            _at(templates, path, line, "discreet SMS contains the patient's first name (patient.first_name)")
+        )
+    return problems
+
+
+def _line_of_word(templates: MessageTemplates, path: str, word: str) -> int:
+    """The line of `path` where a sensitive word is (case and accents aside), or 1."""
+    try:
+        text = templates.source(path)
+    except TemplateError:
+        return 1
+    for number, line in enumerate(text.splitlines(), 1):
+        if sensitive_in(line, (word,)):
+            return number
+    return 1
+
+
 def _check_email(
-    templates: MessageTemplates, config: Config, base: str, rendered: Any, detailed: bool
+    templates: MessageTemplates, config: Config, base: str, lang: str, rendered: Any, detailed: bool
 ) -> list[Problem]:
     """A discreet patient's email names no diagnosis or drug either.
 
@@ -160,12 +338,11 @@ def _check_email(
         ("body.txt", rendered.body),
         ("body.html", rendered.html or ""),
     ):
-        lowered = text.lower()
-        for word in config.messages.sensitive_words:
-            if word.lower() in lowered:
-                path = f"{base}/{part}"
-                line = _line_of(templates, path, word)
-                problems.append(_at(templates, path, line, f"discreet email contains {word!r}"))
+        # "&amp;" read as "&": the words a patient sees.
+        for word in sensitive_in(unescape(text), config.messages.sensitive_for(lang)):
+            path = f"{base}/{part}"
+            line = _line_of_word(templates, path, word)
+            problems.append(_at(templates, path, line, f"discreet email contains {word!r}"))
     return problems
 
 
@@ -189,25 +366,35 @@ class _Found:
 
 
 def _render_one(
-    config: Config, templates: MessageTemplates, name: str, lang: str, context: dict[str, Any], detailed: bool
+    config: Config,
+    templates: MessageTemplates,
+    name: str,
+    lang: str,
+    context: dict[str, Any],
+    detailed: bool,
+    category: str | None = None,
 ) -> list[Problem]:
     problems: list[Problem] = []
     for channel in ("sms", "email"):
         if not templates.has(name, channel, lang) or templates.resolve_language(name, lang) != lang:
             continue
         try:
-            rendered = templates.render(name, channel, lang, context, detailed=detailed)
+            rendered = templates.render(name, channel, lang, context, detailed=detailed, category=category)
         except TemplateError as exc:
             problems.append(_from_error(exc))
             continue
         if channel == "sms":
             problems += _check_sms(config, templates, rendered.source, lang, rendered.body, not detailed)
         else:
-            problems += _check_email(templates, config, rendered.source, rendered, detailed)
+            problems += _check_email(templates, config, rendered.source, lang, rendered, detailed)
     return problems
 
 
-def _render_all(config: Config, templates: MessageTemplates, name: str, now: datetime) -> list[Problem]:
+def _render_all(
+    config: Config, templates: MessageTemplates, name: str, now: datetime, category: str | None = None
+) -> list[Problem]:
+    """Render every file of `name` for the sample patients and sessions, as a message of
+    `category` (its steps'), and check what would be sent."""
     found = _Found()
     clinic_tz = ZoneInfo(config.clinic.timezone)
     for lang in templates.languages(name):
@@ -217,7 +404,11 @@ def _render_all(config: Config, templates: MessageTemplates, name: str, now: dat
                     context = message_context(config.clinic, clinic_tz, patient, session, lang)
                     context["escalation"] = escalation
                     detailed = bool(patient["detailed_messages"])
-                    found.add(_render_one(config, templates, name, lang, context, detailed))
+                    found.add(_render_one(config, templates, name, lang, context, detailed, category))
+            # A booking confirmation may stand for several sessions booked together.
+            grouped = _sample_group(config, patient, lang, now)
+            detailed = bool(patient["detailed_messages"])
+            found.add(_render_one(config, templates, name, lang, grouped, detailed, category))
         folder = templates.folder / name / lang
         for f in folder.iterdir() if folder.is_dir() else ():
             if f.name not in ALL_FILES:
@@ -245,7 +436,7 @@ def _compile_all(templates: MessageTemplates, name: str) -> list[Problem]:
 
 def check_step(config: Config, templates: MessageTemplates, schedule: Schedule, step: Step) -> list[Problem]:
     """Problems of one step: a template for each channel and configured language, and for a
-    safety step the way to 911 and 988 in every language and channel."""
+    safety step the way to the emergency number and crisis line in every language and channel."""
     problems = []
     where = f"{schedule.source}:{step.line or 1}"
     for channel in step.channels:
@@ -258,7 +449,7 @@ def check_step(config: Config, templates: MessageTemplates, schedule: Schedule, 
                 )
                 problems.append(Problem(where, message, key="template"))
     if step.category == "safety":
-        problems.extend(_crisis_numbers(templates, step.template, step.id))
+        problems.extend(_crisis_numbers(config, templates, step.template, step.id))
     return problems
 
 
@@ -268,11 +459,17 @@ def _check_steps(
     return [p for s in schedules.values() for step in s.steps for p in check_step(config, templates, s, step)]
 
 
-_NUMBERS = re.compile(r"988|911")
+def _names_line(text: str, variable: str, number: str) -> bool:
+    """True when `text` prints the line: its variable ({{ clinic.emergency }}) or its number."""
+    printed = re.compile(r"\{\{-?\s*" + re.escape(variable) + r"\s*(?:\|[^}]*)?-?\}\}")
+    return bool(printed.search(text) or re.search(rf"(?<![0-9]){re.escape(number)}(?![0-9])", text))
 
 
-def _crisis_numbers(templates: MessageTemplates, name: str, step_id: str) -> list[Problem]:
-    """A safety check-in always gives the way to 911 and 988, in every language and channel."""
+def _crisis_numbers(config: Config, templates: MessageTemplates, name: str, step_id: str) -> list[Problem]:
+    """A safety check-in always gives the way to the configured emergency number and crisis line
+    (911 and 988 in the US), in every language and channel: as {{ clinic.emergency }} and
+    {{ clinic.crisis_line }}, or written out."""
+    lines = (("clinic.emergency", config.clinic.emergency), ("clinic.crisis_line", config.clinic.crisis))
     problems = []
     for lang in templates.languages(name):
         for file in ("sms.txt", "body.txt", "body.html"):
@@ -283,10 +480,9 @@ def _crisis_numbers(templates: MessageTemplates, name: str, step_id: str) -> lis
             if file != "sms.txt":
                 footers = (f"_partials/{lang}/footer.txt", f"_partials/{lang}/footer.html")
                 text += "".join(templates.source(f) for f in footers if templates.exists(f))
-            found = set(_NUMBERS.findall(text))
-            if found != {"988", "911"}:
-                missing = " and ".join(sorted({"988", "911"} - found))
-                message = f"safety message (step '{step_id}') does not name {missing}"
+            missing = [number for variable, number in lines if not _names_line(text, variable, number)]
+            if missing:
+                message = f"safety message (step '{step_id}') does not name {' and '.join(missing)}"
                 problems.append(Problem(templates.where(path, 1), message, file=path, line=1, key="template"))
     return problems
 
@@ -307,7 +503,9 @@ def check_template(
             if step.template == name:
                 found.add(check_step(config, templates, schedule, step))
     found.add(_check_sources(templates, [name]))
-    found.add(_render_all(config, templates, name, now))
+    found.add(check_us_spanish(templates, [name]))
+    found.add(check_times(config, templates, name, now))
+    found.add(_render_all(config, templates, name, now, template_category(schedules or {}, name)))
     if schedules:
         found.add(check_day_words(config, templates, schedules, now, only=name))
     return found.problems
@@ -320,8 +518,10 @@ def check_content(
     problems = _check_steps(config, templates, schedules)
     names = templates.names()
     problems.extend(_check_sources(templates, names))
+    problems.extend(check_us_spanish(templates, names))
     for name in names:
-        problems.extend(_render_all(config, templates, name, now))
+        problems.extend(_render_all(config, templates, name, now, template_category(schedules, name)))
+        problems.extend(check_times(config, templates, name, now))
     problems.extend(check_day_words(config, templates, schedules, now))
     return problems
 
@@ -415,7 +615,8 @@ class _Send:
 
 
 def _day_sends(config: Config, schedule: Schedule, now: datetime, only: str | None) -> Iterable[_Send]:
-    window = Window(config.clinic.quiet_hours_start, config.clinic.quiet_hours_end)
+    clinic = config.clinic
+    window = Window(clinic.quiet_hours_start, clinic.quiet_hours_end, clinic.safety_until)
     zones = [ZoneInfo(z) for z in dict.fromkeys((config.clinic.timezone, *DAY_CHECK_ZONES))]
     full, late = _timing_schedules(schedule, only)
     bookings = ((full, DAY_CHECK_AHEAD), *((late, ahead) for ahead in DAY_CHECK_LATE))
@@ -532,7 +733,10 @@ def _day_claims(
         context = message_context(config.clinic, clinic_tz, patient, session, lang, now=send.at)
         context["escalation"] = SAMPLE_ESCALATION
         try:
-            out = templates.render(send.step.template, send.channel, lang, context, detailed=detailed)
+            category = send.step.category
+            out = templates.render(
+                send.step.template, send.channel, lang, context, detailed=detailed, category=category
+            )
         except TemplateError:
             continue
         if send.channel == "sms":
@@ -585,12 +789,52 @@ def routing_warning(config: Config) -> str | None:
 
 
 def run_checks(config: Config, now: datetime | None = None) -> list[Problem]:
-    """Every problem found in the shipped schedules and templates of `config`, and a missing
-    on-call clinician when messages go out for real (empty when all is well)."""
+    """Every problem found in the shipped schedules and templates of `config`, the names patients
+    see, and a missing on-call clinician when messages go out for real (empty when all is well)."""
     routing = routing_problem(config)
     where, _, message = (routing or "").partition(": ")
     problems = [Problem(where, message)] if routing else []
+    problems += discretion_problems(config)
     return problems + _content_problems(config, now or datetime.now(UTC))
+
+
+# --- Discretion: the names every patient sees, and words for every language ------------------
+
+
+def discretion_problems(config: Config) -> list[Problem]:
+    """A name every patient sees (the SMS name, an email From display name) that says a
+    sensitive word of any language, and a language of `[messages] languages` with no sensitive
+    words of its own (its discreet messages would go unchecked)."""
+    problems = []
+    words = config.messages.all_sensitive()
+    names = {"[clinic] sms_name": config.clinic.sms_name}
+    for key in ("care_from", "education_from"):
+        display = parseaddr(getattr(config.smtp, key))[0]
+        if display:
+            names[f"[smtp] {key} display name"] = display
+    for key, name in names.items():
+        for word in sensitive_in(name, words):
+            message = f"{key} {name!r} contains the sensitive word {word!r}: every patient sees it"
+            problems.append(Problem(config.source, message))
+    by_language = config.messages.sensitive_words_by_language
+    for lang in config.messages.languages:
+        if not by_language.get(lang):
+            problems.append(
+                Problem(
+                    config.source,
+                    f"[messages] sensitive_words_by_language has no words for {lang!r} (a language of "
+                    f"[messages] languages): discreet messages in {lang!r} cannot be checked",
+                )
+            )
+    if config.clinic.sms_name == ClinicConfig.sms_name and config.clinic.name != ClinicConfig.name:
+        problems.append(
+            Problem(
+                config.source,
+                f"[clinic] sms_name is still the demo's {ClinicConfig.sms_name!r} while [clinic] name is "
+                f"{config.clinic.name!r}: set the short name your patients' SMS start with",
+            )
+        )
+    return problems
 
 
 def _content_problems(config: Config, now: datetime) -> list[Problem]:

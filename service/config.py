@@ -18,8 +18,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
+
 from .domain.durations import DomainError, parse_duration
 from .domain.office_hours import DAYS, OfficeHours, check_days, parse_office_hours
+from .domain.segments import is_gsm7
+from .domain.text import fold
 
 ENV_CONFIG = "INTERLUDE_CONFIG"
 ENV_DATABASE_URL = "INTERLUDE_DATABASE_URL"
@@ -33,6 +37,11 @@ SMS_TRANSPORTS = ("sandbox", "twilio")
 EMAIL_TRANSPORTS = ("sandbox", "smtp")
 SMTP_SECURITY = ("starttls", "ssl", "none")
 AFTER_HOURS_INBOX = ("page", "wait")
+# The lines patients are told to call, by the clinic's country: (emergency, crisis line to call
+# and text). A country not named here has no default: its clinic sets both lines itself.
+COUNTRY_LINES = {"US": ("911", "988"), "CA": ("911", "988")}
+# A line as patients dial it: digits, with spaces or hyphens between groups ("116 123").
+_LINE = re.compile(r"^\+?[0-9](?:[0-9 -]{0,18}[0-9])?$")
 
 
 class ConfigError(ValueError):
@@ -83,6 +92,9 @@ def _default_fasting() -> dict[str, FastingConfig]:
 @dataclass(frozen=True)
 class ClinicConfig:
     name: str = "Interlude Demo Clinic"
+    # The name every SMS starts with and the display name of email From addresses that give none:
+    # short and discreet (no drug, diagnosis or "psychiatry"), GSM-7 only, at most 20 characters.
+    sms_name: str = "Interlude Demo"
     phone: str = "+12025550100"
     after_hours_phone: str = "+12025550199"
     email: str = "care@clinic.example"
@@ -90,11 +102,43 @@ class ClinicConfig:
     timezone: str = "America/New_York"
     quiet_hours_start: time = time(8, 0)
     quiet_hours_end: time = time(20, 0)
+    # Safety messages (check-ins) may go until this local time (or quiet_hours_end, if later).
+    safety_until: time = time(21, 0)
     arrival_before: timedelta = timedelta(minutes=15)
     fasting: Mapping[str, FastingConfig] = field(default_factory=_default_fasting)
     # When the clinic reads its Inbox, in its own time zone ("HH:MM-HH:MM" and days of the week).
     office_hours: str = "08:00-18:00"
     office_days: tuple[str, ...] = DAYS[:5]
+    # The clinic's country (ISO 3166 alpha-2): phone numbers are read as dialled there, and the
+    # default emergency and crisis lines are its own. Patients whose phone number or time zone is
+    # in another country are refused unless that country is in `countries`.
+    country: str = "US"
+    countries: tuple[str, ...] = ()
+    # Empty: the country's own (US and CA: 911 and 988); any other country must set both.
+    emergency_number: str = ""
+    crisis_line: str = ""
+    # Empty: the crisis line takes texts too.
+    crisis_line_text: str = ""
+
+    @property
+    def emergency(self) -> str:
+        """The emergency number patients are told to call ("" when the country has no default)."""
+        return self.emergency_number or COUNTRY_LINES.get(self.country, ("", ""))[0]
+
+    @property
+    def crisis(self) -> str:
+        """The crisis line patients are told to call ("" when the country has no default)."""
+        return self.crisis_line or COUNTRY_LINES.get(self.country, ("", ""))[1]
+
+    @property
+    def crisis_text(self) -> str:
+        """The number patients may text in a crisis: the crisis line unless another is set."""
+        return self.crisis_line_text or self.crisis
+
+    @property
+    def accepted_countries(self) -> tuple[str, ...]:
+        """The countries whose patients the clinic takes: its own first, then `countries`."""
+        return (self.country, *(c for c in self.countries if c != self.country))
 
     @property
     def office(self) -> OfficeHours:
@@ -109,18 +153,39 @@ class SchedulesConfig:
     default: str = "default"
 
 
-_SENSITIVE = (
-    "ketamine",
-    "esketamine",
-    "spravato",
-    "infusion",
-    "depression",
-    "anxiety",
-    "ptsd",
-    "adhd",
-    "psychiatric",
-    "dissociat",
-)
+# Words a discreet message must not say, each the start of a word ("psychiatr" also finds
+# "psychiatrist"), matched whatever the case and accents: brand names, the same in every language,
+# and each language's own words.
+_SENSITIVE = ("spravato",)
+
+
+def _default_sensitive_by_language() -> dict[str, tuple[str, ...]]:
+    return {
+        "en": (
+            "ketamine",
+            "esketamine",
+            "infusion",
+            "depression",
+            "anxiety",
+            "ptsd",
+            "adhd",
+            "psychiatr",
+            "dissociat",
+            "suicid",
+        ),
+        "es": (
+            "ketamina",
+            "esketamina",
+            "infusión",
+            "depresión",
+            "ansiedad",
+            "tept",
+            "tdah",
+            "psiquiatr",
+            "disocia",
+            "suicid",
+        ),
+    }
 
 
 @dataclass(frozen=True)
@@ -128,11 +193,32 @@ class MessagesConfig:
     dir: str = "messages"
     default_language: str = "en"
     languages: tuple[str, ...] = ("en", "es")
+    # Checked in every language; `sensitive_words_by_language` adds each language's own words (a
+    # language given in the file replaces that language's built-in list, the others stay).
     sensitive_words: tuple[str, ...] = _SENSITIVE
+    sensitive_words_by_language: Mapping[str, tuple[str, ...]] = field(
+        default_factory=_default_sensitive_by_language
+    )
     # Tell the patient, on each channel they consented to, when staff cancel a session that is
     # still ahead (session_cancelled) or mark one a no-show (session_no_show), with how to rebook.
     notify_cancellation: bool = True
     notify_no_show: bool = True
+    # Across a patient's course (domain/course.py): at most this many education messages a local
+    # day and in any 7 days (a message by SMS and email counts once), and no message but safety
+    # from a session's start until this long after its end.
+    education_per_day: int = 1
+    education_per_week: int = 3
+    quiet_after_session: timedelta = timedelta(hours=2)
+
+    def sensitive_for(self, language: str) -> tuple[str, ...]:
+        """The words a discreet message in `language` must not say."""
+        own = self.sensitive_words_by_language.get(language, ())
+        return tuple(dict.fromkeys((*self.sensitive_words, *own)))
+
+    def all_sensitive(self) -> tuple[str, ...]:
+        """The words of every language (for names that every patient sees)."""
+        by_language = (w for words in self.sensitive_words_by_language.values() for w in words)
+        return tuple(dict.fromkeys((*self.sensitive_words, *by_language)))
 
 
 @dataclass(frozen=True)
@@ -163,8 +249,9 @@ class SmtpConfig:
     port: int = 587
     security: str = "starttls"
     username: str = ""
-    care_from: str = "Interlude Demo Clinic <care@clinic.example>"
-    education_from: str = "Interlude Demo Clinic <learn@clinic.example>"
+    # An address alone gets [clinic] sms_name as its display name ("Interlude Demo <care@...>").
+    care_from: str = "care@clinic.example"
+    education_from: str = "learn@clinic.example"
     reply_to: str = ""
     timeout_seconds: float = 15.0
 
@@ -330,7 +417,10 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"clinic.timezone: unknown IANA time zone {config.clinic.timezone!r}") from exc
     if config.clinic.quiet_hours_start >= config.clinic.quiet_hours_end:
         raise ConfigError("clinic.quiet_hours_start: must be before clinic.quiet_hours_end")
+    if config.clinic.safety_until <= config.clinic.quiet_hours_start:
+        raise ConfigError("clinic.safety_until: must be after clinic.quiet_hours_start")
     _validate_office(config.clinic)
+    _validate_country(config.clinic)
     for modality in config.clinic.fasting:
         if modality not in MODALITIES:
             raise ConfigError(f"clinic.fasting.{modality}: unknown modality (known: {', '.join(MODALITIES)})")
@@ -373,6 +463,48 @@ def _validate(config: Config) -> None:
     if not config.web.public_base_url.startswith(("http://", "https://")):
         raise ConfigError("web.public_base_url: must start with http:// or https://")
     _validate_retention(config.retention)
+    _validate_sms_name(config.clinic.sms_name)
+    _validate_sensitive_words(config.messages)
+    _validate_course(config.messages)
+
+
+def _validate_course(m: MessagesConfig) -> None:
+    if m.education_per_day < 1:
+        raise ConfigError("messages.education_per_day: must be at least 1")
+    if m.education_per_week < m.education_per_day:
+        raise ConfigError("messages.education_per_week: must be at least messages.education_per_day")
+    if m.quiet_after_session < timedelta(0) or m.quiet_after_session > timedelta(hours=24):
+        raise ConfigError("messages.quiet_after_session: must be between '0m' and '24h'")
+
+
+SMS_NAME_MAX = 20
+
+
+def _validate_sms_name(value: str) -> None:
+    """The name in front of every SMS: short, on one line, and GSM-7 (one other character would
+    make every SMS UCS-2, at about half the characters per segment)."""
+    if not value.strip():
+        raise ConfigError("clinic.sms_name: must not be empty")
+    if value != value.strip() or "\n" in value or "\r" in value:
+        raise ConfigError(f"clinic.sms_name: no leading or trailing spaces or line breaks, got {value!r}")
+    if len(value) > SMS_NAME_MAX:
+        raise ConfigError(f"clinic.sms_name: at most {SMS_NAME_MAX} characters, got {len(value)} ({value!r})")
+    bad = next((c for c in value if not is_gsm7(c)), None)
+    if bad is not None:
+        raise ConfigError(
+            f"clinic.sms_name: only GSM-7 characters (plain letters, digits, common punctuation), "
+            f"got {bad!r} (U+{ord(bad):04X}) in {value!r}"
+        )
+
+
+def _validate_sensitive_words(messages: MessagesConfig) -> None:
+    lists = {"messages.sensitive_words": messages.sensitive_words}
+    for lang, words in messages.sensitive_words_by_language.items():
+        lists[f"messages.sensitive_words_by_language.{lang}"] = words
+    for key, words in lists.items():
+        for word in words:
+            if not fold(word):
+                raise ConfigError(f"{key}: {word!r} has no letters or digits (it would match every word)")
 
 
 def _validate_office(clinic: ClinicConfig) -> None:
@@ -384,6 +516,34 @@ def _validate_office(clinic: ClinicConfig) -> None:
         check_days(clinic.office_days)
     except DomainError as exc:
         raise ConfigError(f"clinic.office_days: {exc}") from exc
+
+
+def _check_country(value: str, key: str) -> None:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        hint = f"; did you mean {value.upper()!r}?" if value.upper() in phonenumbers.SUPPORTED_REGIONS else ""
+        raise ConfigError(f"{key}: unknown country {value!r}: expected an ISO 3166 code such as 'US'{hint}")
+
+
+def _validate_country(clinic: ClinicConfig) -> None:
+    _check_country(clinic.country, "clinic.country")
+    for i, other in enumerate(clinic.countries):
+        _check_country(other, f"clinic.countries[{i}]")
+    lines = {
+        "clinic.emergency_number": (clinic.emergency, "the number patients call in an emergency"),
+        "clinic.crisis_line": (clinic.crisis, "a crisis line patients can call and text at any time"),
+    }
+    for key, (line, what) in lines.items():
+        if not line:
+            raise ConfigError(
+                f"{key}: required for clinic.country {clinic.country!r} (defaults exist only for "
+                f"{', '.join(COUNTRY_LINES)}): set {what}"
+            )
+    named = {**lines, "clinic.crisis_line_text": (clinic.crisis_text, "")}
+    for key, (line, _) in named.items():
+        if not _LINE.match(line):
+            raise ConfigError(
+                f"{key}: expected a number as patients dial it, such as '911' or '116 123', got {line!r}"
+            )
 
 
 def _validate_lease(config: Config) -> None:
@@ -476,6 +636,11 @@ def parse_config(text: str, source: str, env: Mapping[str, str] | None = None) -
         config: Config = _build(Config, data, "")
         fasting = {**_default_fasting(), **config.clinic.fasting}
         config = config.replace(clinic=dataclasses.replace(config.clinic, fasting=fasting))
+        # A language given in the file replaces that language's built-in words; the others stay.
+        by_language = {**_default_sensitive_by_language(), **config.messages.sensitive_words_by_language}
+        config = config.replace(
+            messages=dataclasses.replace(config.messages, sensitive_words_by_language=by_language)
+        )
         _validate(config)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from exc

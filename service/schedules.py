@@ -14,6 +14,7 @@ from .domain.durations import DomainError, parse_duration, parse_offset
 from .domain.schedule import (
     ANCHORS,
     CATEGORIES,
+    CHANNEL_CHOICES,
     CHANNELS,
     LATE_POLICIES,
     QUIET_POLICIES,
@@ -42,6 +43,11 @@ _STEP_KEYS = {
     "conditions",
     "expects",
     "repeat_on_reschedule",
+    "not_before",
+    "same_day",
+    "channel_choice",
+    "once_per_course",
+    "group_within",
 }
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -224,6 +230,46 @@ def _at(ctx: _Ctx, data: dict) -> time | None:
     return time(int(value[:2]), int(value[3:]))
 
 
+def _timing(ctx: _Ctx, data: dict, anchor: str) -> tuple[Any, bool]:
+    """`not_before` (a duration after the anchor) and `same_day` (true or false)."""
+    not_before = None
+    if "not_before" in data:
+        not_before = _duration(ctx, data, "not_before")
+        if not not_before:
+            raise ctx.fail("not_before", "expected a duration after the anchor such as '90m', got '0m'")
+    same_day = data.get("same_day", False)
+    if not isinstance(same_day, bool):
+        raise ctx.fail("same_day", f"expected true or false, got {same_day!r}")
+    if same_day and anchor == "enrolment":
+        raise ctx.fail("same_day", "enrolment steps have no session day to keep to")
+    return not_before, same_day
+
+
+def _channel_choice(ctx: _Ctx, data: dict) -> str | None:
+    """The step's `channel_choice`, "all" or "preferred"; absent: None, its category's default."""
+    return _str(ctx, data, "channel_choice", CHANNEL_CHOICES) if "channel_choice" in data else None
+
+
+def _course(ctx: _Ctx, data: dict, anchor: str, category: str) -> tuple[bool, Any]:
+    """`once_per_course` (true or false) and `group_within` (a duration such as '10m')."""
+    once = data.get("once_per_course", False)
+    if not isinstance(once, bool):
+        raise ctx.fail("once_per_course", f"expected true or false, got {once!r}")
+    for key in ("once_per_course", "group_within"):
+        if category == "safety" and data.get(key) not in (None, False):
+            raise ctx.fail(key, "safety messages are never skipped or held")
+    if once and anchor == "enrolment":
+        raise ctx.fail("once_per_course", "enrolment steps are sent once already")
+    group_within = None
+    if "group_within" in data:
+        group_within = _duration(ctx, data, "group_within")
+        if not group_within:
+            raise ctx.fail("group_within", "expected a duration such as '10m', got '0m'")
+        if anchor != "booking":
+            raise ctx.fail("group_within", "only steps anchored on the booking can be grouped")
+    return once, group_within
+
+
 def _step(ctx: _Ctx, data: Any) -> Step:
     if not isinstance(data, dict):
         raise ctx.fail("step", "expected a table")
@@ -251,6 +297,8 @@ def _step(ctx: _Ctx, data: Any) -> Step:
         raise ctx.fail("expects", "education steps do not ask for replies")
     if anchor == "enrolment" and "deadline" in data:
         raise ctx.fail("deadline", "enrolment steps have no session to meet")
+    not_before, same_day = _timing(ctx, data, anchor)
+    once_per_course, group_within = _course(ctx, data, anchor, category)
     return Step(
         id=step_id,
         anchor=anchor,
@@ -267,6 +315,11 @@ def _step(ctx: _Ctx, data: Any) -> Step:
         expects=expects,
         repeat_on_reschedule=repeat,
         line=ctx.line,
+        not_before=not_before,
+        same_day=same_day,
+        channel_choice=_channel_choice(ctx, data),
+        once_per_course=once_per_course,
+        group_within=group_within,
     )
 
 

@@ -75,12 +75,13 @@ def test_2_no_duplicates_from_several_workers_or_app_factories(services, clock):
 
 def test_3_times_in_messages_are_the_patients_local_time(services, clock):
     """Complaint 3: the SMS showed the UTC time, so the patient arrived hours early."""
-    p = enrol(services, timezone="Asia/Dubai")
+    p = enrol(services, timezone="America/Los_Angeles")
     book(services, p["id"], "2027-03-10T09:00")
-    run_until(services, clock, clock.now + timedelta(minutes=30))
+    # Booked at 07:00 in Los Angeles: the confirmation waits for the send window (08:00 there).
+    run_until(services, clock, clock.now + timedelta(hours=1, minutes=30))
     sms = next(m for m in sandbox(services) if m["channel"] == "sms")["body"]
-    assert "9:00 AM" in sms and "+04" in sms  # Dubai time, zone shown because it is not the clinic's
-    assert "5:00 AM" not in sms
+    assert "9:00 AM" in sms and "PST" in sms  # Los Angeles time, zone shown because it is not the clinic's
+    assert "5:00 PM" not in sms and "12:00 PM" not in sms
 
 
 def test_4_and_5_failures_are_visible_with_a_reason(sqlite_url, clock):

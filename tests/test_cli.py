@@ -94,7 +94,9 @@ def test_preview_shows_local_times_segments_and_why_times_moved(runner):
     )
     assert r.exit_code == 0, r.output
     assert "prep_morning_of · sms" in r.output
-    assert "quiet-hours-moved-earlier" in r.output  # 05:00 is in quiet hours and 08:00 is too late
+    # 05:00 is in quiet hours and 08:00 is too late: 19:45 the evening before, where the
+    # evening-before message goes already
+    assert "prep_morning_of · sms · prep · skipped (superseded)" in r.output
     assert "[GSM-7, " in r.output
     assert "EDT" in r.output and "EST" not in r.output.split("prep_morning_of")[1].split("\n")[0]
 

@@ -37,7 +37,7 @@ from tests.helpers import (
 EVENING = "default:prep_evening_before"
 CONFIRM_SMS = "booking_confirmation/en/sms.txt"
 NEW_CONFIRMATION = (
-    "{{ clinic.name }}: you are booked for {{ session.when }} (edited). "
+    "{{ clinic.name }}: you are booked for {{ session.when }}{{ session.zone }} (edited). "
     "Questions: {{ clinic.phone }}. Reply STOP to opt out."
 )
 
@@ -124,7 +124,7 @@ def test_changing_channels_creates_and_cancels_rows(services):
 
 
 def test_changing_conditions_cancels_rows_no_longer_planned(services):
-    p = enrol(services)
+    p = enrol(services, preferred_channel="both")  # education by text too
     iv = book(services, p["id"], "2027-03-12T09:00", modality="iv")
     im = book(services, p["id"], "2027-03-19T09:00", modality="im")
     conditions = {"modalities": ["im"], "sessions": [], "indications": None}
@@ -336,7 +336,7 @@ def test_a_bad_template_edit_is_refused_with_its_line(services, text, expected):
 
 def test_dropping_988_from_a_safety_template_is_refused(services):
     path = "checkin_same_day/es/sms.txt"
-    text = services.templates.source(path).replace("Crisis: llame o escriba al 988.", "")
+    text = services.templates.source(path).replace("Crisis: llame o escriba al {{ clinic.crisis_line }}.", "")
     errors = refused(content.save_template, services, path, text, "a")
     assert errors == {"text": "line 1: safety message (step 'checkin_same_day') does not name 988"}
 
@@ -473,7 +473,8 @@ def test_template_overlays_win_and_name_their_line():
         overlays={CONFIRM_SMS: "{{ clinic.name }}\n{{ nope }}", "fresh/fr/sms.txt": "Salut"},
     )
     assert templates.is_edited(CONFIRM_SMS) and not templates.is_edited("booking_confirmation/es/sms.txt")
-    assert templates.source("booking_confirmation/es/sms.txt").startswith("{{ clinic.name }}")
+    shipped_es = (ROOT / "messages" / "booking_confirmation/es/sms.txt").read_text(encoding="utf-8")
+    assert templates.source("booking_confirmation/es/sms.txt") == shipped_es
     assert "fresh" in templates.names() and templates.languages("fresh") == ["fr"]
     assert templates.has("fresh", "sms", "fr") and templates.resolve_language("fresh", "fr") == "fr"
     assert templates.render("fresh", "sms", "fr", {}).body == "Salut"

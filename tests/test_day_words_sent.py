@@ -63,7 +63,8 @@ def test_every_sent_message_names_the_session_day_as_the_calendar_does(
     booked = start - ahead
     facts = SessionFacts(start, timedelta(minutes=DEFAULT_DURATION[modality]), modality, 1, booked)
     patient = PatientFacts(tz, frozenset({"sms", "email"}), frozenset({"depression"}), booked)
-    window = Window(config.clinic.quiet_hours_start, config.clinic.quiet_hours_end)
+    clinic = config.clinic
+    window = Window(clinic.quiet_hours_start, clinic.quiet_hours_end, clinic.safety_until)
     person = {"first_name": "Ana", "timezone": zone, "language": lang, "detailed_messages": False}
     session = {
         "start_at": start,
@@ -139,8 +140,8 @@ def test_the_preview_names_the_day_from_the_planned_send_time(sqlite_services, h
         language=lang,
         booked_at=datetime(2027, 3, 1, tzinfo=UTC),
     )
-    # "Sun, Mar 14" / "dom 14 de mar": the session's short date opens the row's local time.
-    session_day = {"en": "Sun, Mar 14", "es": "dom 14 de mar"}[lang]
+    # "Sun, Mar 14" / "domingo 14 de marzo": the session's short date opens the row's local time.
+    session_day = {"en": "Sun, Mar 14", "es": "domingo 14 de marzo"}[lang]
     for row in rows:
         if row.status != "pending":
             continue

@@ -42,7 +42,7 @@ def test_nothing_is_sent_to_an_opted_out_patient(services):
 
 
 def test_education_unsubscribe_stops_only_education(services, clock):
-    p = enrol(services)
+    p = enrol(services, preferred_channel="both")  # education by text and by email
     opt_out(services, p["id"], channel="email", purpose="education")
     s = book(services, p["id"], "2027-03-03T12:00")
     clock.advance(timedelta(days=6))

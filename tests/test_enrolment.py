@@ -19,7 +19,7 @@ def test_enrolment_sends_the_opt_in_confirmation_once(sqlite_url, clock):
     Dispatcher(app).run_once()
     [welcome] = sandbox(app)
     for needle in (
-        "Interlude Demo Clinic",
+        "Interlude Demo",
         "Msg frequency varies",
         "Msg & data rates may apply",
         "HELP",
@@ -49,7 +49,5 @@ def test_a_spanish_speaker_gets_it_in_spanish(sqlite_url, clock):
     enrol(app, language="es")
     Dispatcher(app).run_once()
     [welcome] = sandbox(app)
-    assert (
-        "STOP" in welcome["body"] and "911" in welcome["body"] and "Interlude Demo Clinic" in welcome["body"]
-    )
+    assert "STOP" in welcome["body"] and "911" in welcome["body"] and "Interlude Demo:" in welcome["body"]
     assert "textos" in welcome["body"]

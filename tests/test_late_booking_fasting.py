@@ -44,7 +44,7 @@ def _prep_texts(app, clock, language, booked_local_utc, start_local):
 
 @pytest.mark.parametrize(
     ("language", "words"),
-    [("en", "If you have eaten or drunk since then"), ("es", "Si ha comido o bebido desde entonces")],
+    [("en", "If you have eaten or drunk since then"), ("es", "si ha comido o bebido desde entonces")],
 )
 def test_a_same_day_booking_at_4_50_pm_after_the_food_cut_off_is_told_to_call_if_they_ate(
     sqlite_services, clock, language, words
@@ -58,7 +58,7 @@ def test_a_same_day_booking_at_4_50_pm_after_the_food_cut_off_is_told_to_call_if
 
 @pytest.mark.parametrize(
     ("language", "words"),
-    [("en", "If you have eaten or drunk since then"), ("es", "Si ha comido o bebido desde entonces")],
+    [("en", "If you have eaten or drunk since then"), ("es", "si ha comido o bebido desde entonces")],
 )
 def test_a_booking_made_in_good_time_is_not_told_the_cut_off_passed(sqlite_services, clock, language, words):
     texts = _prep_texts(

@@ -26,7 +26,7 @@ COUNTED_AS = {
 
 def sent_education(services, clock):
     """A first session on Friday; on Wednesday 12:05 its education text has gone."""
-    p = enrol(services)
+    p = enrol(services, preferred_channel="both")  # education by text too
     s = book(services, p["id"], "2027-03-05T09:00")
     clock.set(datetime(2027, 3, 3, 17, 5, tzinfo=UTC))
     Dispatcher(services).run_once()

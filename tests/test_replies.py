@@ -170,7 +170,7 @@ def test_help_answers_with_the_ctia_elements(app, client):
     enrol(app)
     body = reply_text(Phone(client).text("help"))
     for needle in (
-        "Interlude Demo Clinic",
+        "Interlude Demo",
         "(202) 555-0100",
         "Msg &amp; data rates may apply",
         "STOP",
@@ -197,7 +197,9 @@ def test_a_repeated_webhook_is_handled_once(app, client):
 
 
 def _send_same_day_checkin(app, clock, patient_id):
-    s = book(app, patient_id, "2027-03-02T11:00")  # 11:00 EST today; ends 12:00; check-in at 15:00
+    s = book(
+        app, patient_id, "2027-03-02T11:00", duration_minutes=60
+    )  # 11:00 EST; ends 12:00; check-in 15:00
     clock.advance(timedelta(hours=5, minutes=1))
     Dispatcher(app).run_once()
     assert any("Reply 1" in m["body"] for m in sandbox(app))

@@ -114,7 +114,7 @@ def test_each_crisis_category_gets_its_own_truthful_reply_an_escalation_and_a_pa
     book(app, patient["id"], "2027-03-03T09:00")
     clock.set(clock.now.replace(hour=4))  # 23:00 in New York
     reply = said(Phone(client).text(text))
-    assert reply.startswith(f"Interlude Demo Clinic: {first}")
+    assert reply.startswith(f"Interlude Demo: {first}")
     assert "911" in reply and "988" in reply
     if category == "overdose":
         assert "1-800-222-1222" in reply
@@ -206,10 +206,13 @@ def test_every_branch_of_the_safety_replies_fits_its_sms_budget(sqlite_services,
     app = sqlite_services
     clinic = {
         "name": app.config.clinic.name,
+        "sms_name": app.config.clinic.sms_name,
         "phone": "(202) 555-0100",
         "after_hours_phone": "(202) 555-0199",
         "email": app.config.clinic.email,
         "address": "",
+        "emergency": app.config.clinic.emergency,
+        "crisis_line": app.config.clinic.crisis,
     }
     for lang in ("en", "es"):
         for extra in ({"paged": True}, {"paged": False}, {"paged": True, "scale": [0, 10]}):
@@ -225,7 +228,7 @@ def test_every_branch_of_the_safety_replies_fits_its_sms_budget(sqlite_services,
 
 
 def _same_day_checkin(app, clock, patient_id: int) -> None:
-    book(app, patient_id, "2027-03-02T11:00")  # 11:00 EST; the check-in goes at 15:00
+    book(app, patient_id, "2027-03-02T11:00", duration_minutes=60)  # 11:00-12:00 EST; check-in 15:00
     clock.advance(timedelta(hours=5, minutes=1))
     Dispatcher(app).run_once()
     assert any("Reply 1" in m["body"] for m in sandbox(app))
@@ -251,7 +254,7 @@ def test_free_text_during_an_open_check_in_gets_the_options_once_and_the_check_i
     assert all(m["needs_attention"] and m["checkin_id"] == checkin["id"] for m in msgs)
     assert checkin["state"] == "open" and checkin["answer"] is None
     assert rows(app, escalations) == []
-    assert said(phone.text("1")).startswith("Interlude Demo Clinic: thank you for letting us know")
+    assert said(phone.text("1")).startswith("Interlude Demo: thank you for letting us know")
     [checkin] = rows(app, checkins)
     assert (checkin["state"], checkin["answer"]) == ("answered", "1")
 
@@ -290,7 +293,7 @@ def test_can_t_stop_throwing_up_in_an_open_check_in_is_an_urgent_symptom_never_a
     patient = enrol(app)
     _same_day_checkin(app, clock, patient["id"])
     reply = said(Phone(client).text("I feel awful, can't stop throwing up"))
-    assert reply.startswith("Interlude Demo Clinic: if this is happening now, call 911 now")
+    assert reply.startswith("Interlude Demo: if this is happening now, call 911 now")
     assert "START" not in reply
     [esc] = rows(app, escalations)
     assert (esc["kind"], esc["category"]) == ("crisis", "urgent-symptom")
@@ -337,8 +340,7 @@ def test_wrong_number_stops_texts_to_it_opens_a_task_and_confirms_once(app, clie
     book(app, patient["id"], "2027-03-12T09:00")
     reply = said(Phone(client).text("this isn't Maria, wrong number"))
     assert (
-        reply
-        == "Interlude Demo Clinic: thank you. We will update our records and stop these texts to this number."
+        reply == "Interlude Demo: thank you. We will update our records and stop these texts to this number."
     )
     [row] = rows(app, patients)
     assert (row["sms_status"], row["sms_status_reason"]) == ("wrong-number", "recipient-says-wrong-number")
@@ -381,7 +383,7 @@ def test_an_on_call_clinician_s_own_crisis_text_is_screened_as_a_crisis(app, cli
 def test_a_patient_whose_phone_is_an_on_call_number_is_screened_and_escalated(app, client):
     patient = enrol(app, phone=ON_CALL, external_ref="oc")
     reply = said(Phone(client, sender=ON_CALL).text("I want to kill myself"))
-    assert reply.startswith("Interlude Demo Clinic: you are not alone. Call or text 988")
+    assert reply.startswith("Interlude Demo: you are not alone. Call or text 988")
     [esc] = rows(app, escalations)
     assert (esc["patient_id"], esc["category"]) == (patient["id"], "suicide")
 

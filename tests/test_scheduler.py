@@ -24,7 +24,7 @@ def test_each_job_runs_and_the_sweep_escalates_silence(sqlite_services, clock):
     p = enrol(app)
     from tests.helpers import book
 
-    book(app, p["id"], "2027-03-02T11:00")
+    book(app, p["id"], "2027-03-02T11:00", duration_minutes=60)
     clock.advance(timedelta(hours=5, minutes=1))
     scheduler = build_scheduler(app, blocking=False)
     jobs = {job.id: job for job in scheduler.get_jobs()}

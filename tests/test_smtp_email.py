@@ -79,7 +79,9 @@ def test_an_education_email_is_subscription_mail_with_one_click_unsubscribe(sqli
         education_email(app, p["id"])
         Dispatcher(app).run_once()
     m = mailbox.received[-1].message
-    assert m["From"] == "Interlude Demo Clinic <learn@clinic.example>"  # its own address, the clinic's name
+    assert (
+        m["From"] == "Interlude Demo <learn@clinic.example>"
+    )  # its own address, shown with [clinic] sms_name
     https, mailto = [v.strip().strip("<>") for v in m["List-Unsubscribe"].split(",")]
     assert https.startswith("http://127.0.0.1:5000/email/unsubscribe/")
     token = https.rsplit("/", 1)[1]

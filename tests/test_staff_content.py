@@ -22,7 +22,7 @@ EVENING = "/staff/schedules/default/steps/prep_evening_before"
 CONFIRM = "/staff/templates/booking_confirmation/en/sms.txt"
 SAFETY = "/staff/templates/checkin_same_day/en/sms.txt"
 CONFIRM_TEXT = (
-    "{{ clinic.name }}: you are booked for {{ session.when }}. "
+    "{{ clinic.name }}: you are booked for {{ session.when }}{{ session.zone }}. "
     "Questions: {{ clinic.phone }}. Reply STOP to opt out."
 )
 # The evening-before step as the form shows it (the shipped TOML, in the form's fields).
@@ -141,7 +141,7 @@ def test_an_admin_edits_a_step_and_the_pending_messages_move(staff_services, adm
 
 def test_changing_conditions_in_the_form_saves_them_as_the_toml_writes_them(staff_services, admin_client):
     app = staff_services
-    patient = enrol(app)
+    patient = enrol(app, preferred_channel="both")  # education by text too
     iv = book(app, patient["id"], "2027-03-12T09:00", modality="iv")
     form = {
         "offset": "+3d",
@@ -254,10 +254,10 @@ def test_the_templates_page_lists_every_file_and_marks_edits(staff_services, adm
 
 def test_a_template_page_previews_the_sms_with_its_segments(staff_services, nurse_client):
     page = text(nurse_client.get(CONFIRM))
-    assert "{{ clinic.name }}: your appointment is booked" in page
+    assert "{{ clinic.sms_name }}: your appointment is booked" in page
     assert "readonly" in control(page, "text") and ">Save<" not in page
-    assert "1 segment</strong> · GSM-7" in page and "Passes the checks of" in page
-    assert "Interlude Demo Clinic: your appointment is booked for" in page
+    assert "2 segments</strong> · GSM-7" in page and "Passes the checks of" in page
+    assert "Interlude Demo: your appointment is booked for" in page
     assert 'value="America/New_York"' in control(page, "tz")
 
 
@@ -305,7 +305,7 @@ def test_a_broken_jinja_tag_is_refused_with_its_line_next_to_the_textarea(staff_
 
 def test_removing_988_from_a_safety_template_is_refused(staff_services, admin_client):
     shipped = staff_services.templates.source("checkin_same_day/en/sms.txt")
-    typed = shipped.replace(" Crisis: call or text 988.", "")
+    typed = shipped.replace(" Crisis: call or text {{ clinic.crisis_line }}.", "")
     assert typed != shipped
     response = admin_client.post(SAFETY, {"text": typed, "action": "save"})
     assert response.status_code == 400
@@ -441,11 +441,11 @@ def test_browser_the_live_preview_counts_segments_as_you_type(page, live):
     sign_in(page)
     page.goto(CONFIRM)
     segments = page.locator("#segments")
-    expect(segments).to_have_text(re.compile(r"^1 segment · GSM-7"))
+    expect(segments).to_have_text(re.compile(r"^2 segments · GSM-7"))
     box = page.get_by_label("Text", exact=True)
     box.press("Control+End")
-    box.type(" More words." * 4)
-    expect(page.locator("#segments")).to_contain_text("2 segments · GSM-7")
+    box.type(" More words." * 12)
+    expect(page.locator("#segments")).to_contain_text("3 segments · GSM-7")
     assert versions(live.services) == 0
     page.get_by_label("Patient's time zone").fill("Europe/Madrid")
     expect(page.locator("#preview")).to_contain_text("time zone Europe/Madrid")

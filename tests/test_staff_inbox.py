@@ -17,7 +17,7 @@ from .helpers import enrol, sandbox
 from .staff_helpers import ADMIN, STAFF
 
 PATIENT_PHONE = "+12025550143"
-CLINIC = "Interlude Demo Clinic"
+CLINIC = "Interlude Demo"  # [clinic] sms_name: every SMS starts with it
 
 
 def text_in(app, body, sender=PATIENT_PHONE):

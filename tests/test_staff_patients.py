@@ -299,7 +299,7 @@ def test_reschedule_previews_which_messages_move_then_moves_them(staff_services,
 
 
 def test_reschedule_preview_says_what_was_sent_is_not_sent_again(staff_services, staff_app, clock):
-    p = enrol(staff_services)
+    p = enrol(staff_services, preferred_channel="both")  # education by text too
     s = book(staff_services, p["id"], "2027-03-05T09:00")
     clock.set(datetime(2027, 3, 3, 17, 5, tzinfo=UTC))  # Wednesday 12:05 EST
     admin_client = signed_in(staff_app, ADMIN)  # a day later: a sign-in lasts 12 hours

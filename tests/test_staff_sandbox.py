@@ -35,7 +35,7 @@ def bubbles(html: str) -> list[tuple[str, str]]:
 
 def same_day_checkin(app, clock, patient_id):
     """Book a visit that ended this morning and send its same-day check-in (the open question)."""
-    book(app, patient_id, "2027-03-02T11:00")  # 11:00 EST today; check-in due at 15:00 EST
+    book(app, patient_id, "2027-03-02T11:00", duration_minutes=60)  # 11:00-12:00 EST; check-in 15:00
     Dispatcher(app).run_once()
     clock.advance(timedelta(hours=5, minutes=1))
     Dispatcher(app).run_once()
@@ -77,7 +77,7 @@ def test_the_conversation_interleaves_sent_texts_replies_and_automatic_answers(
     staff_services, admin_client, clock
 ):
     patient = enrol(staff_services)
-    book(staff_services, patient["id"], "2027-03-02T11:00")
+    book(staff_services, patient["id"], "2027-03-02T11:00", duration_minutes=60)
     Dispatcher(staff_services).run_once()
     clock.advance(timedelta(minutes=1))
     sent = admin_client.post(f"/staff/sandbox/{patient['id']}/reply", {"body": "HELP"})

@@ -78,9 +78,10 @@ def test_a_clinic_day_from_booking_to_acknowledged_escalation_and_a_schedule_cha
     checkin = [r for r in planned if r["step_id"] == "checkin_same_day" and r["channel"] == "sms"]
     assert len(checkin) == 1 and checkin[0]["status"] == "pending"
 
-    # The worker: what is due now goes out; five hours later, the same-day check-in.
+    # The worker: what is due now goes out; three hours after the end (an IV visit is two hours
+    # by default), the same-day check-in.
     Dispatcher(app).run_once()
-    clock.advance(timedelta(hours=5, minutes=1))
+    clock.advance(timedelta(hours=6, minutes=1))
     Dispatcher(app).run_once()
     assert any("Reply 1" in m["body"] for m in sandbox(app))
     page.reload()

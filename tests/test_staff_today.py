@@ -64,7 +64,7 @@ def text_in(app, body, sender=PATIENT_PHONE):
 def escalate(app, clock, answer="2 - still dizzy"):
     """The real pipeline: a session today, its same-day check-in sent, a concerning answer."""
     patient = enrol(app)
-    session = book(app, patient["id"], "2027-03-02T11:00")  # ends 12:00 EST; check-in at 15:00
+    session = book(app, patient["id"], "2027-03-02T11:00", duration_minutes=60)  # ends 12:00; check-in 15:00
     clock.advance(timedelta(hours=5, minutes=1))
     Dispatcher(app).run_once()
     assert any("Reply 1" in m["body"] for m in sandbox(app))

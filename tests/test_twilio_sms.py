@@ -74,7 +74,7 @@ def test_an_sms_leaves_with_to_body_sender_and_its_status_callback(sqlite_url, c
         assert request.form["To"] == PHONE
         assert request.form["From"] == FROM_NUMBER and "MessagingServiceSid" not in request.form
         assert request.form["StatusCallback"] == f"{PUBLIC_URL}/twilio/status/{attempt['id']}"
-        assert request.form["Body"].startswith("Interlude Demo Clinic:") and "{" not in request.form["Body"]
+        assert request.form["Body"].startswith("Interlude Demo:") and "{" not in request.form["Body"]
         assert (attempt["transport"], attempt["status"]) == ("twilio", "queued")
         assert attempt["provider_id"].startswith("SM")
     body = next(r.form["Body"] for r in twilio_api.messages if "booked" in r.form["Body"])

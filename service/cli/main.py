@@ -143,6 +143,8 @@ def check() -> None:
 @click.option("--number", default=1, type=int, help="Session number in the course")
 @click.option("--indication", multiple=True, help="Patient indication (repeatable)")
 @click.option("--detailed", is_flag=True, help="Patient agreed to detailed messages")
+@click.option("--sessions", "count", default=1, type=int, help="Sessions in the course previewed (default 1)")
+@click.option("--every", default=None, help="Time between sessions, e.g. 3d or 84h (default 7d)")
 @click.option("--json", "as_json", is_flag=True)
 def preview(
     modality: str,
@@ -153,9 +155,12 @@ def preview(
     number: int,
     indication: tuple[str, ...],
     detailed: bool,
+    count: int,
+    every: str | None,
     as_json: bool,
 ) -> None:
-    """Show every message of a schedule for a hypothetical session."""
+    """Show every message of a schedule for a hypothetical session, or a course of them (each
+    message's status and why it moved or is skipped: quiet hours, caps, grouping...)."""
     from ..services.content.preview import preview as run_preview
 
     try:
@@ -169,6 +174,8 @@ def preview(
             number=number,
             indications=indication,
             detailed=detailed,
+            sessions=count,
+            every=every,
         )
     except ServiceError as exc:
         fail(exc)
@@ -183,7 +190,10 @@ def preview(
             else ""
         )
         moved = f" ({r.reason})" if r.reason else ""
-        click.echo(f"== {r.local_time}  {r.step} · {r.channel} · {r.category} · {r.status}{moved}{sms}")
+        which = f"#{r.session} " if count > 1 and r.session is not None else ""
+        click.echo(
+            f"== {r.local_time}  {which}{r.step} · {r.channel} · {r.category} · {r.status}{moved}{sms}"
+        )
         if r.subject:
             click.echo(f"Subject: {r.subject}")
         click.echo(r.text if r.channel == "sms" else _first_lines(r.text))
@@ -297,6 +307,11 @@ def patient() -> None:
 @click.option("--indication", "indications", multiple=True)
 @click.option("--detailed", is_flag=True)
 @click.option("--ref", "external_ref", default=None, help="The EHR's id for this patient")
+@click.option(
+    "--preferred-channel",
+    default=None,
+    help="How education messages go: sms, email or both (default: email when there is one, else sms)",
+)
 def patient_add(**options: Any) -> None:
     """Enrol a patient."""
     data = {k: v for k, v in options.items() if v not in (None, ())}

@@ -6,13 +6,13 @@ Pure: everything it needs, including `now`, is passed in.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .durations import Offset
-from .quiet_hours import Window, local_instant, place
-from .schedule import Schedule, Step
+from .quiet_hours import Window, in_window, local_instant, place
+from .schedule import CHANNELS, Schedule, Step
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,9 @@ class PatientFacts:
     channels: frozenset[str]
     indications: frozenset[str]
     enrolled_at: datetime
+    # The channels education goes by (domain/channels.py: preferred_channels); by default every
+    # channel, so facts built without a preference narrow nothing.
+    preferred: frozenset[str] = frozenset(CHANNELS)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,25 @@ def _send_by(step: Step, due: datetime, session: SessionFacts | None, tz: ZoneIn
     return limit
 
 
+# A same-day step with no allowed moment left on the session's day: staff call instead.
+NO_SAME_DAY_SLOT = "no-same-day-slot"
+
+
+def _floor(step: Step, anchor: datetime) -> datetime | None:
+    """The earliest a step may go: anchor + not_before; a step after the session's end never
+    goes before the end."""
+    if step.not_before is not None:
+        return anchor + step.not_before
+    return anchor if step.anchor == "end" else None
+
+
+def _day_end(session: SessionFacts | None, anchor: datetime, window: Window, tz: ZoneInfo) -> datetime:
+    """When the send window closes on the session's local day (the day of its start; the
+    anchor's day for a step without a session)."""
+    day = (session.start if session is not None else anchor).astimezone(tz).date()
+    return local_instant(day, window.end, tz)
+
+
 def _plan_step(
     step: Step,
     session: SessionFacts | None,
@@ -108,8 +130,17 @@ def _plan_step(
 ) -> tuple[datetime | None, datetime, str | None, datetime]:
     """Returns (send time or None, send_by, reason, original due)."""
     anchor = _anchor_time(step, session, patient)
+    floor = _floor(step, anchor)
     due = _apply(anchor, step.offset, step, patient.tz)
+    if floor is not None:
+        due = max(due, floor)
     send_by = _send_by(step, due, session, patient.tz)
+    window = window.for_category(step.category)
+    if step.same_day:
+        day_end = _day_end(session, anchor, window, patient.tz)
+        if floor is not None and floor >= day_end:
+            return None, send_by, NO_SAME_DAY_SLOT, due
+        send_by = min(send_by, day_end)
     reason = None
     target = due
     if due < now:
@@ -124,19 +155,33 @@ def _plan_step(
         window=window,
         tz=patient.tz,
         may_override=step.category == "prep",
-        not_before=anchor if step.anchor == "end" else None,
+        not_before=floor,
     )
     if placement.at is None or placement.at >= send_by:
+        if step.same_day:
+            # Moving earlier keeps a margin before the window closes; a same-day step takes the
+            # last minutes rather than none (its floor, when that is inside the window).
+            first = max(floor, now) if floor is not None else now
+            if first < send_by and in_window(first, window, patient.tz):
+                return first, send_by, "quiet-hours-moved-earlier", due
+            return None, send_by, NO_SAME_DAY_SLOT, due
         return None, send_by, placement.reason or "past-deadline", due
     return placement.at, send_by, placement.reason or reason, due
+
+
+def _channels_for(step: Step, patient: PatientFacts) -> tuple[str, ...]:
+    """The step's channels this patient gets, in step order: every one they have, or for a step
+    that goes by the preferred channel those they prefer (else the first one they have)."""
+    have = tuple(c for c in step.channels if c in patient.channels)
+    if not step.to_preferred_only:
+        return have
+    return tuple(c for c in have if c in patient.preferred) or have[:1]
 
 
 def _messages_for(step: Step, patient: PatientFacts, result: tuple) -> list[PlannedMessage]:
     at, send_by, reason, due = result
     out = []
-    for channel in step.channels:
-        if channel not in patient.channels:
-            continue
+    for channel in _channels_for(step, patient):
         if at is None:
             out.append(PlannedMessage(step, channel, due, send_by, "skipped", reason, due))
         else:
@@ -174,6 +219,30 @@ def _collapse_late_prep(planned: list[PlannedMessage], now: datetime) -> list[Pl
     return out
 
 
+def _supersede_moved_prep(planned: list[PlannedMessage], tz: ZoneInfo) -> list[PlannedMessage]:
+    """A preparation message that quiet hours move to an earlier local day than its due day is
+    dropped when another preparation step of the session goes, by the same channel, on that
+    earlier day as planned: an 08:00 session's morning-of reminder (due 05:00) would otherwise
+    go at 19:45 the evening before, an hour or two after the evening-before message."""
+
+    def day(at: datetime) -> date:
+        return at.astimezone(tz).date()
+
+    def moved_back(p: PlannedMessage) -> bool:
+        return p.original_due is not None and day(p.due_at) < day(p.original_due)
+
+    prep = [p for p in planned if p.step.category == "prep" and p.status == "pending"]
+    # Pending on the day it is due (never itself moved back): what the patient reads that day.
+    on_day = {(p.channel, day(p.due_at), p.step.id) for p in prep if not moved_back(p)}
+
+    def superseded(p: PlannedMessage) -> bool:
+        if p.step.category != "prep" or p.status != "pending" or not moved_back(p):
+            return False
+        return any(c == p.channel and d == day(p.due_at) and s != p.step.id for c, d, s in on_day)
+
+    return [replace(p, status="skipped", reason="superseded") if superseded(p) else p for p in planned]
+
+
 def plan_session(
     schedule: Schedule,
     session: SessionFacts,
@@ -191,7 +260,7 @@ def plan_session(
     planned: list[PlannedMessage] = []
     for step in _applicable(schedule, anchors, session.modality, session.number, patient.indications):
         planned.extend(_messages_for(step, patient, _plan_step(step, session, patient, window, now)))
-    return _collapse_late_prep(planned, now)
+    return _supersede_moved_prep(_collapse_late_prep(planned, now), patient.tz)
 
 
 _APPLICABLE: dict[tuple[object, ...], tuple[Schedule, tuple[Step, ...]]] = {}

@@ -14,6 +14,11 @@ QUIET_POLICIES = ("defer", "earlier", "ignore")
 LATE_POLICIES = ("send", "skip")
 REPLY_KINDS = ("checkin", "clearance", "confirmation")
 
+# Which of its channels a step uses: "all" that the patient has, or only the patient's preferred
+# ones. Education goes by the preferred channel; preparation, safety and admin by every channel.
+CHANNEL_CHOICES = ("all", "preferred")
+CHANNEL_CHOICE_DEFAULT = {"prep": "all", "safety": "all", "education": "preferred", "admin": "all"}
+
 # When a backlog builds, lower numbers go first: safety, then preparation.
 CATEGORY_PRIORITY = {"safety": 0, "prep": 1, "admin": 2, "education": 3}
 
@@ -86,10 +91,29 @@ class Step:
     expects: ReplyExpectation | None = None
     repeat_on_reschedule: bool = False
     line: int | None = None
+    # "all": every channel of the step the patient has; "preferred": the patient's preferred
+    # channels only (domain/channels.py). None: the category's default, CHANNEL_CHOICE_DEFAULT.
+    channel_choice: str | None = None
+    # Never placed earlier than anchor + not_before (quiet hours moving it earlier included).
+    not_before: timedelta | None = None
+    # Goes on the session's local day, inside the send window, or not at all ("no-same-day-slot").
+    same_day: bool = False
+    # Sent for one session of the patient's course only (the earliest booked that has it);
+    # domain/course.py skips the others ("once-per-course").
+    once_per_course: bool = False
+    # Held this long after a booking, so that sessions booked together get one message
+    # (domain/course.py, "grouped"). None: each session's message goes on its own.
+    group_within: timedelta | None = None
 
     @property
     def priority(self) -> int:
         return CATEGORY_PRIORITY[self.category]
+
+    @property
+    def to_preferred_only(self) -> bool:
+        """True when the step goes by the patient's preferred channels only."""
+        choice = self.channel_choice or CHANNEL_CHOICE_DEFAULT[self.category]
+        return choice == "preferred"
 
     @property
     def session_scoped(self) -> bool:

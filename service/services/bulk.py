@@ -33,6 +33,7 @@ from ..domain.session_changes import Booked, booked, clash
 from ..domain.session_state import SessionState
 from ..runtime import Interlude
 from .errors import InvalidInput, NotFound, ServiceError
+from .outbox.course import CourseParts, arrange_before_insert, course_parts
 from .outbox.enqueue import enqueue_bulk
 from .outbox.planning import PlanOutcome, new_session_rows, patient_facts
 from .sessions import Overlap, booked_sessions, complete_booking, read_booking, session_row
@@ -115,7 +116,7 @@ def _book_batch(app: Interlude, batch: Sequence[Any], first: int, actor: str, ou
         ids = _insert_sessions(conn, rows)
         for row, session_id in zip(rows, ids, strict=True):
             row["id"] = session_id
-        _plan(conn, valid, rows, schedules, window, now, actor, outcome)
+        _plan(conn, valid, rows, schedules, window, now, actor, outcome, course_parts(app))
     outcome.booked.extend((v.index, i) for v, i in zip(valid, ids, strict=True))
 
 
@@ -203,6 +204,7 @@ def _plan(
     now: datetime,
     actor: str,
     outcome: BulkOutcome,
+    parts: CourseParts,
 ) -> None:
     rows: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -218,7 +220,10 @@ def _plan(
         outcome.messages.created += plan.created
         outcome.messages.skipped += plan.skipped
         events.append(_audit(now, actor, session["id"], plan))
+    # The course-wide rules once per patient of the batch, not per booking.
+    after = arrange_before_insert(conn, parts, rows, sessions_, now)
     enqueue_bulk(conn, rows)
+    after.finish(conn, now)
     conn.execute(insert(audit_events), events)
 
 

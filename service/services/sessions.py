@@ -22,6 +22,7 @@ from . import audit
 from . import validation as v
 from .errors import Conflict, InvalidInput, NotFound
 from .outbox import enqueue
+from .outbox.course import arrange_patient
 from .outbox.planning import PlanOutcome, plan_for_session, plan_new_session
 from .patients import get_patient
 
@@ -170,6 +171,7 @@ def book_session(app: Interlude, data: Any, actor: str) -> dict[str, Any]:
         session = get_session(conn, session_id)
         schedule = app.schedule(item["schedule"])
         outcome = plan_new_session(conn, schedule, session, patient, app.window, now)
+        arrange_patient(conn, app, patient["id"], now)
         audit.record(
             conn,
             at=now,
@@ -238,6 +240,7 @@ def reschedule_session(app: Interlude, session_id: int, data: Any, actor: str) -
             now,
             anchors=("start", "end", "reschedule"),
         )
+        arrange_patient(conn, app, patient["id"], now)
         audit.record(
             conn,
             at=now,
@@ -290,6 +293,7 @@ def _change_status(
         )
         cancelled = _cancel_pending(conn, session_id, message_reason, now, cancel)
         told = _tell_patient(app, conn, session, move, now)
+        arrange_patient(conn, app, session["patient_id"], now)
         audit.record(
             conn,
             at=now,

@@ -285,7 +285,8 @@ def test_normal_booking_deadlines(default: Schedule) -> None:
     assert planned["prep_evening_before", "sms"].send_by == START
     assert planned["prep_morning_of", "sms"].send_by == START - timedelta(minutes=30)
     assert planned["prep_morning_of", "sms"].original_due == START - timedelta(hours=3)
-    assert planned["checkin_same_day", "sms"].send_by == utc(2027, 4, 15, 19, 0) + timedelta(hours=10)
+    # A same-day check-in goes on the session's day, before the window closes (20:00 EDT here).
+    assert planned["checkin_same_day", "sms"].send_by == utc(2027, 4, 16, 0, 0)
     assert planned["booking_confirmation", "sms"].send_by == BOOKED + timedelta(days=2)
 
 
@@ -356,37 +357,44 @@ def test_late_booking_the_evening_before_keeps_both_prep_messages(default: Sched
 
 
 def test_morning_of_reminder_for_an_8am_session_moves_to_the_evening_before(default: Schedule) -> None:
-    """Due 05:00, deadline 07:30, window opens 08:00: it goes at 19:45 the evening before."""
+    """Due 05:00, deadline 07:30, window opens 08:00: it would go at 19:45 the evening before,
+    where the evening-before message already goes: it is superseded."""
     start = utc(2027, 4, 15, 12, 0)  # 08:00 EDT
     planned = plan_session(default, session(start, BOOKED), patient(), WINDOW, BOOKED)
     morning = only([p for p in planned if p.step.id == "prep_morning_of" and p.channel == "sms"])
     assert (morning.status, morning.due_at, morning.reason) == (
-        "pending",
+        "skipped",
         utc(2027, 4, 14, 23, 45),
-        "quiet-hours-moved-earlier",
+        "superseded",
     )
 
 
 @pytest.mark.parametrize(
-    ("start", "expected", "reason"),
+    ("start", "status", "expected", "reason"),
     [
-        # ends 19:00 EDT, due 22:00 -> moved earlier to 19:45, after the session ended
+        # ends 19:00 EDT, due 22:00 -> moved earlier to 20:45 (safety window until 21:00),
+        # 90 minutes or more after the session ended
         pytest.param(
-            utc(2027, 4, 15, 21, 0), utc(2027, 4, 15, 23, 45), "quiet-hours-moved-earlier", id="ends-19:00"
+            utc(2027, 4, 15, 21, 0),
+            "pending",
+            utc(2027, 4, 16, 0, 45),
+            "quiet-hours-moved-earlier",
+            id="ends-19:00",
         ),
-        # ends 19:50 EDT: 19:45 would be before the end, so it waits for 08:00
+        # ends 19:50 EDT: 90 minutes later is past 21:00, and the next morning is another day
         pytest.param(
-            utc(2027, 4, 15, 21, 50), utc(2027, 4, 16, 12, 0), "quiet-hours-deferred", id="ends-19:50"
+            utc(2027, 4, 15, 21, 50), "skipped", utc(2027, 4, 16, 2, 50), "no-same-day-slot", id="ends-19:50"
         ),
     ],
 )
 def test_same_day_checkin_never_moves_before_the_session_ended(
-    default: Schedule, start: datetime, expected: datetime, reason: str
+    default: Schedule, start: datetime, status: str, expected: datetime, reason: str
 ) -> None:
-    planned = plan_session(default, session(start, BOOKED), patient(), WINDOW, BOOKED)
+    window = Window(time(8, 0), time(20, 0), time(21, 0))
+    planned = plan_session(default, session(start, BOOKED), patient(), window, BOOKED)
     checkin = only([p for p in planned if p.step.id == "checkin_same_day" and p.channel == "sms"])
-    assert (checkin.status, checkin.due_at, checkin.reason) == ("pending", expected, reason)
-    assert checkin.due_at >= start + timedelta(hours=2)
+    assert (checkin.status, checkin.due_at, checkin.reason) == (status, expected, reason)
+    assert checkin.due_at >= start + timedelta(hours=2, minutes=90)
 
 
 def test_second_session_gets_no_first_session_education(default: Schedule) -> None:

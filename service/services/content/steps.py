@@ -13,6 +13,7 @@ from ...domain.schedule import Schedule
 from ...runtime import Interlude
 from ...schedules import ScheduleError, load_schedules
 from ..errors import Conflict, InvalidInput
+from ..outbox.course import arrange_schedule, course_parts
 from ..outbox.planning import ReplanOutcome, replan_schedule, step_example
 from .store import (
     EDITABLE,
@@ -117,6 +118,7 @@ def _store_step(
         return {**result, "replanned": ReplanOutcome().as_dict()}, candidate
     row_id = _insert(tx, STEP, name, latest + 1, new_body)
     replanned = replan_schedule(tx.conn, candidate, tx.app.window, tx.now).as_dict()
+    arrange_schedule(tx.conn, course_parts(tx.app, candidate), candidate.name, tx.now)
     _audit(tx, action, row_id, {"name": name, "version": latest + 1, "replanned": replanned})
     return {**result, "version": latest + 1, "changed": True, "replanned": replanned}, candidate
 

@@ -28,8 +28,23 @@ from ..errors import Conflict, InvalidInput, NotFound
 STEP, TEMPLATE = "step", "template"
 KINDS = (STEP, TEMPLATE)
 # What the step form may change; None or "" removes an optional key (its default applies).
-EDITABLE = ("offset", "at", "channels", "template", "conditions", "quiet_hours", "if_late", "deadline")
-OPTIONAL = frozenset({"offset", "at", "conditions", "quiet_hours", "if_late", "deadline"})
+EDITABLE = (
+    "offset",
+    "at",
+    "channels",
+    "template",
+    "conditions",
+    "quiet_hours",
+    "if_late",
+    "deadline",
+    "not_before",
+    "same_day",
+    "channel_choice",
+)
+OPTIONAL = frozenset(
+    {"offset", "at", "conditions", "quiet_hours", "if_late", "deadline", "not_before", "same_day"}
+    | {"channel_choice"}
+)
 MAX_TEXT = 20_000
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # One content save at a time across processes on PostgreSQL (SQLite's BEGIN IMMEDIATE already

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, Select, or_, select, update
 
 from ...db.tables import outbox, patients, sessions
 from ...domain import delivery
+from ...domain.channels import preferred_channels
 from ...domain.origin import Origin, priority
 from ...domain.planner import PatientFacts, PlannedMessage, SessionFacts, plan_enrolment, plan_session
 from ...domain.quiet_hours import Window
@@ -56,11 +57,13 @@ def patient_facts(patient: Mapping[Any, Any]) -> PatientFacts:
         channels.discard("sms")
     if not patient.get("email"):
         channels.discard("email")
+    usable = frozenset(channels)
     return PatientFacts(
         tz=ZoneInfo(patient["timezone"]),
-        channels=frozenset(channels),
+        channels=usable,
         indications=frozenset(patient["indications"]),
         enrolled_at=patient["enrolled_at"],
+        preferred=preferred_channels(patient.get("preferred_channel"), usable),
     )
 
 
@@ -281,36 +284,42 @@ class ReplanOutcome:
         }
 
 
+def replan_anchors(session: Mapping[Any, Any]) -> tuple[str, ...]:
+    """The anchors a booked session is re-planned with: a rescheduled session plans its start, end
+    and reschedule steps, others their start, end and booking steps, as when they were booked or
+    moved."""
+    return ("start", "end", "reschedule" if session["rescheduled_at"] is not None else "booking")
+
+
+def replannable_sessions(now: datetime) -> Select[Any]:
+    """Booked sessions that start in the future or still have pending messages, by id: those a
+    re-plan (after a step edit, or a patient's change of channel) looks at."""
+    has_pending = select(outbox.c.session_id).where(
+        outbox.c.status == delivery.PENDING, outbox.c.session_id.is_not(None)
+    )
+    return (
+        select(sessions)
+        .where(sessions.c.status == SessionState.BOOKED)
+        .where(or_(sessions.c.start_at > now, sessions.c.id.in_(has_pending)))
+        .order_by(sessions.c.id)
+    )
+
+
 def replan_schedule(conn: Connection, schedule: Schedule, window: Window, now: datetime) -> ReplanOutcome:
     """Re-plan, with `schedule` as it is now, every booked session on it that starts in the future
     or still has pending messages, inside the caller's transaction (after a staff edit of a step).
 
-    A rescheduled session plans its start, end and reschedule steps, others their start, end and
-    booking steps, as when they were booked or moved. Enrolment steps are not re-planned: a
-    patient already enrolled keeps the enrolment messages planned then.
+    Each session plans with replan_anchors, as when it was booked or moved. Enrolment steps are
+    not re-planned: a patient already enrolled keeps the enrolment messages planned then.
     """
-    has_pending = select(outbox.c.session_id).where(
-        outbox.c.status == delivery.PENDING, outbox.c.session_id.is_not(None)
-    )
-    rows = (
-        conn.execute(
-            select(sessions)
-            .where(
-                sessions.c.schedule == schedule.name,
-                sessions.c.status == SessionState.BOOKED,
-                or_(sessions.c.start_at > now, sessions.c.id.in_(has_pending)),
-            )
-            .order_by(sessions.c.id)
-        )
-        .mappings()
-        .all()
-    )
+    query = replannable_sessions(now).where(sessions.c.schedule == schedule.name)
+    rows = conn.execute(query).mappings().all()
     ids = {r["patient_id"] for r in rows}
     people = {p["id"]: p for p in conn.execute(select(patients).where(patients.c.id.in_(ids))).mappings()}
     outcome = ReplanOutcome()
     for session in rows:
-        anchors = ("start", "end", "reschedule" if session["rescheduled_at"] is not None else "booking")
         patient = people[session["patient_id"]]
+        anchors = replan_anchors(session)
         outcome.add(plan_for_session(conn, schedule, session, patient, window, now, anchors=anchors))
     return outcome
 

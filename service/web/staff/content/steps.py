@@ -14,7 +14,13 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from ....domain.schedule import CHANNELS, LATE_POLICIES, QUIET_POLICIES
+from ....domain.schedule import (
+    CHANNEL_CHOICE_DEFAULT,
+    CHANNEL_CHOICES,
+    CHANNELS,
+    LATE_POLICIES,
+    QUIET_POLICIES,
+)
 from ....schedules import INDICATIONS, MODALITIES
 from ....services.content import edits as content
 from ....services.errors import Conflict, InvalidInput
@@ -24,7 +30,7 @@ from .. import common
 from .shared import CONFLICT, base_version_of, bp, history_of, read_version, rollback_reason
 
 NOTHING = "Nothing changed: edit a field first."
-_TEXT = ("offset", "at", "template", "quiet_hours", "if_late", "deadline")
+_TEXT = ("offset", "at", "template", "quiet_hours", "if_late", "deadline", "channel_choice")
 
 
 @bp.get("/schedules")
@@ -129,6 +135,8 @@ def _step_page(schedule: str, step_id: str, code: int = 200, **page: Any) -> Any
         "indications": INDICATIONS,
         "quiet_policies": QUIET_POLICIES,
         "late_policies": LATE_POLICIES,
+        "channel_choices": CHANNEL_CHOICES,
+        "default_channel_choice": CHANNEL_CHOICE_DEFAULT[step.category],
         **page,
     }
     return render_template("staff/content/step.html", nav="schedules", **values), code
