@@ -150,6 +150,7 @@ def _raw_postgres(app: Any, count: int) -> Figure:
         due = NOW + timedelta(days=30)
         rows = [
             (
+                "planner",
                 f"raw:{i}",
                 patient_id,
                 "default",
@@ -170,7 +171,7 @@ def _raw_postgres(app: Any, count: int) -> Figure:
         ]
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         columns = (
-            "dedupe_key, patient_id, schedule, step_id, template, channel, category, priority,"
+            "origin, dedupe_key, patient_id, schedule, step_id, template, channel, category, priority,"
             " occurrence, due_at, next_attempt_at, status, attempts, created_at, updated_at"
         )
         with Timer() as t, cursor.copy(f"COPY outbox ({columns}) FROM STDIN") as copy:
