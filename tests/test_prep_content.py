@@ -202,3 +202,19 @@ def test_visit_day_education_comes_before_session_1_or_the_day_after(modality):
     end = start + duration
     assert end < due["edu_general_2"] <= end + timedelta(days=1, hours=12)
     assert due["edu_general_2"] < due["edu_general_1"]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_morning_of_text_says_whom_to_call_to_change_the_appointment(shipped, lang):
+    """When no fasting cut-off has passed, the morning-of text names the phone for a change (and
+    for feeling unwell); after a cut-off it names it for having eaten since."""
+    words = {"en": "need to change? Call", "es": "necesita cambiar su cita, llame"}
+    passed = {
+        "en": "If you have eaten or drunk since then, call",
+        "es": "si ha comido o bebido desde entonces",
+    }
+    texts = list(_renders(shipped, "prep_morning_of", "sms", lang))
+    assert any(words[lang] in text for _, text in texts) and any(passed[lang] in t for _, t in texts)
+    for modality, text in texts:
+        assert words[lang] in text or passed[lang] in text, (modality, text)
+        assert "(202) 555-0100" in text, (modality, text)
