@@ -41,6 +41,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import delivery
+from .planner import PlannedMessage
 from .quiet_hours import (
     EARLIER_MARGIN,
     Window,
@@ -137,6 +138,25 @@ class CourseItem:
     @property
     def went_at(self) -> datetime:
         return self.at or self.due_at
+
+    @classmethod
+    def planned(cls, item_id: int, session_id: int | None, pm: PlannedMessage) -> CourseItem:
+        """A message the planner has just placed, before it is stored."""
+        step = pm.step
+        return cls(
+            id=item_id,
+            session_id=session_id,
+            step_id=step.id,
+            channel=pm.channel,
+            category=step.category,
+            status=pm.status,
+            due_at=pm.due_at,
+            send_by=pm.send_by,
+            reason=pm.reason,
+            once_per_course=step.once_per_course,
+            group_within=step.group_within,
+            quiet_hours=step.quiet_hours,
+        )
 
 
 @dataclass(frozen=True)

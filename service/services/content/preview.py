@@ -147,23 +147,7 @@ def _arrange(
     """The planned messages as the course-wide rules leave them (the same pure function as the
     bookings use); sessions are numbered 1..n, messages by their place in `planned`."""
     sessions = [CourseSession(k + 1, s.start, s.end, s.booked_at) for k, s in enumerate(course)]
-    items = [
-        CourseItem(
-            id=i,
-            session_id=k,
-            step_id=pm.step.id,
-            channel=pm.channel,
-            category=pm.step.category,
-            status=pm.status,
-            due_at=pm.due_at,
-            send_by=pm.send_by,
-            reason=pm.reason,
-            once_per_course=pm.step.once_per_course,
-            group_within=pm.step.group_within,
-            quiet_hours=pm.step.quiet_hours,
-        )
-        for i, (k, pm) in enumerate(planned)
-    ]
+    items = [CourseItem.planned(i, k, pm) for i, (k, pm) in enumerate(planned)]
     changes = {
         c.id: c
         for c in arrange(sessions, items, tz=zone, window=app.window, rules=course_rules(app.config), now=now)

@@ -234,23 +234,7 @@ def arranged_plan(
         for r in _rows(conn, [patient["id"]], now).get(patient["id"], [])
         if sid is None or r["session_id"] != sid or r["status"] in TRIED
     ]
-    new = [
-        CourseItem(
-            id=-1 - k,
-            session_id=own,
-            step_id=pm.step.id,
-            channel=pm.channel,
-            category=pm.step.category,
-            status=pm.status,
-            due_at=pm.due_at,
-            send_by=pm.send_by,
-            reason=pm.reason,
-            once_per_course=pm.step.once_per_course,
-            group_within=pm.step.group_within,
-            quiet_hours=pm.step.quiet_hours,
-        )
-        for k, pm in enumerate(planned)
-    ]
+    new = [CourseItem.planned(-1 - k, own, pm) for k, pm in enumerate(planned)]
     tz = ZoneInfo(patient["timezone"])
     found = arrange(course, stored + new, tz=tz, window=parts.window, rules=parts.rules, now=now)
     changes = {-1 - c.id: c for c in found if c.id < 0}
