@@ -151,7 +151,9 @@ def test_the_same_day_check_in_goes_90_minutes_or_more_after_the_end_and_before_
     default, start, minutes, expected
 ):
     begin = local(DAY, *start)
-    for p in checkins(plan(default, begin, minutes)):
+    found = checkins(plan(default, begin, minutes))
+    assert found
+    for p in found:
         assert (p.status, p.due_at) == ("pending", local(DAY, *expected))
         assert p.due_at >= begin + timedelta(minutes=minutes) + NOT_BEFORE
 
@@ -400,3 +402,24 @@ def test_the_step_page_shows_the_timing_keys_and_today_shows_the_call_task(staff
     assert "call after session" in today and "no same-day check-in text went" in today
     shown = admin_client.get(f"/staff/patients/{patient['id']}").get_data(as_text=True)
     assert "no time left on the session day for a check-in text" in shown
+
+
+@pytest.mark.parametrize("category", ["safety", "prep"])
+def test_a_same_day_step_without_not_before_never_goes_the_day_before(category):
+    """An hour before a 07:00 session is outside the window (08:00-20:00): moving it earlier
+    would land on the evening before, which `same_day` forbids."""
+    text = f"""
+[[step]]
+id = "early"
+anchor = "start"
+offset = "-1h"
+category = "{category}"
+channels = ["sms"]
+template = "prep_morning_of"
+quiet_hours = "earlier"
+same_day = true
+"""
+    schedule = parse_schedule(text, "x.toml", "x")
+    start = local(DAY, 7)
+    [p] = plan(schedule, start, 60)
+    assert p.status == "skipped" or p.due_at.astimezone(NY).date() == DAY, p

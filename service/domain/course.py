@@ -432,12 +432,17 @@ def _keep_sessions_quiet(
         at, blocker = _clear(w.due, w.item, blackouts, tz, window)
         if blocker is None:
             continue
-        deadline = w.send_by
-        if w.item.category == "prep" and deadline is not None and at >= deadline:
+        # A preparation message must go before its deadline, any other message due before its
+        # session before that session starts (a confirmation after the visit says nothing): when the
+        # move would pass that limit, it goes before the blocking session instead, or stays.
+        own = sessions.get(w.item.session_id) if w.item.session_id is not None else None
+        before_own = own is not None and w.due < own.start
+        limit = w.send_by if w.item.category == "prep" else (own.start if own and before_own else None)
+        if limit is not None and at >= limit:
             before = blocker[0] - EARLIER_MARGIN
             if not in_window(before, window, tz):
                 before = last_allowed_before(before, window, tz)
-            if before >= now and before < deadline:
+            if before >= now and before < limit:
                 w.move(before, AFTER_SESSION, keep_send_by=True)
             continue
         w.move(at, AFTER_SESSION)

@@ -114,11 +114,13 @@ def _floor(step: Step, anchor: datetime) -> datetime | None:
     return anchor if step.anchor == "end" else None
 
 
-def _day_end(session: SessionFacts | None, anchor: datetime, window: Window, tz: ZoneInfo) -> datetime:
-    """When the send window closes on the session's local day (the day of its start; the
-    anchor's day for a step without a session)."""
+def _day_bounds(
+    session: SessionFacts | None, anchor: datetime, window: Window, tz: ZoneInfo
+) -> tuple[datetime, datetime]:
+    """When the send window opens and closes on the session's local day (the day of its start;
+    the anchor's day for a step without a session)."""
     day = (session.start if session is not None else anchor).astimezone(tz).date()
-    return local_instant(day, window.end, tz)
+    return local_instant(day, window.start, tz), local_instant(day, window.end, tz)
 
 
 def _plan_step(
@@ -137,8 +139,9 @@ def _plan_step(
     send_by = _send_by(step, due, session, patient.tz)
     window = window.for_category(step.category)
     if step.same_day:
-        day_end = _day_end(session, anchor, window, patient.tz)
-        if floor is not None and floor >= day_end:
+        day_start, day_end = _day_bounds(session, anchor, window, patient.tz)
+        floor = day_start if floor is None else max(floor, day_start)  # never the day before
+        if floor >= day_end:
             return None, send_by, NO_SAME_DAY_SLOT, due
         send_by = min(send_by, day_end)
     reason = None

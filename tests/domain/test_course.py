@@ -374,10 +374,18 @@ def courses(draw):
 def test_any_course_keeps_sessions_quiet_and_education_capped(course):
     sessions, rows = course
     after = settle(sessions, rows)
+    by_id = {s.id: s for s in sessions}
     for i in after:
         if i.status != "pending" or i.category == "safety":
             continue
+        own = by_id.get(i.session_id) if i.session_id is not None else None
         for s in sessions:
+            if (
+                i.category in ("prep", "admin")
+                and own is not None
+                and i.due_at < own.start <= s.end + timedelta(hours=2)
+            ):
+                continue  # its own session starts before this quiet time ends: it goes before it
             assert not (s.start <= i.due_at < s.end + timedelta(hours=2)), (i, s)
         if i.reason in (AFTER_SESSION, EDUCATION_CAPPED):
             assert in_window(i.due_at, WINDOW, NY)
@@ -403,3 +411,19 @@ def test_a_re_plan_sees_an_arranged_row_as_planned():
     assert planned_time(row) == (edu.due_at, edu.send_by)
     plain = {"due_at": edu.due_at, "send_by": edu.send_by, "reason": None, "context": None}
     assert planned_time(plain) == (edu.due_at, edu.send_by)
+
+
+def test_a_message_of_a_session_is_never_moved_past_that_sessions_start():
+    """Session 1 11:00-12:00 then session 2 at 15:00: an admin message of session 2 due at 12:30
+    falls in session 1's quiet time (until 14:00); moved after it, it would still precede
+    session 2, so it moves; with session 2 at 13:30 it would land after session 2 started, so it
+    goes before session 1 instead (or stays), never after its own session began."""
+    first = session(1, 2, 11)
+    later = session(2, 2, 15)
+    note = item(2, "session_rescheduled", local(2, 12, 30), category="admin", expiry=timedelta(days=2))
+    [moved] = run([first, later], [note])
+    assert moved.due_at == first.end + RULES.quiet_after_session < later.start
+    close = CourseSession(3, local(2, 13, 30), local(2, 14, 30), NOW)
+    note = item(3, "session_rescheduled", local(2, 12, 30), category="admin", expiry=timedelta(days=2))
+    [before] = run([first, close], [note])
+    assert before.due_at < first.start and before.send_by == note.send_by
