@@ -29,12 +29,14 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.db.engine import make_engine
-from service.db.migrate import current_revision, upgrade
+from service.db.migrate import MIGRATIONS, current_revision, upgrade
 
 POSTGRES_URL = os.environ.get(
     "INTERLUDE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -328,3 +330,12 @@ SELECT setval(s.seqrelid, s.seqstart, false)
 FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid
 WHERE c.relnamespace = CAST(:ns AS regnamespace)
 """
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Run the migrations down to `revision` (a migration test's way back)."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)

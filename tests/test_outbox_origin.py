@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import insert, inspect, select, text
 
 from service.db.engine import make_engine
-from service.db.migrate import MIGRATIONS, upgrade
+from service.db.migrate import upgrade
 from service.db.tables import outbox
+from tests.databases import downgrade
 from tests.helpers import due_note
 
 # Every key format the service has written, and keys written by hand.
@@ -29,19 +28,11 @@ KEYS = {
 AT = "2027-03-02 15:00:00.000000"
 
 
-def _downgrade(engine, revision: str) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, revision)
-
-
 def test_migration_0009_fills_the_origin_of_every_row_from_its_key_and_goes_back(db_url):
     engine = make_engine(db_url)
     try:
         upgrade(engine)
-        _downgrade(engine, "0008")
+        downgrade(engine, "0008")
         assert "origin" not in {c["name"] for c in inspect(engine).get_columns("outbox")}
         with engine.begin() as conn:
             for key in KEYS:

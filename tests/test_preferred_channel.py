@@ -11,12 +11,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import inspect, select, update
 
 from service.db.engine import make_engine
-from service.db.migrate import MIGRATIONS, upgrade
+from service.db.migrate import upgrade
 from service.db.tables import audit_events, outbox, patients
 from service.domain.channels import preferred_channels
 from service.domain.planner import PatientFacts, SessionFacts, plan_session
@@ -26,6 +24,7 @@ from service.schedules import ScheduleError, load_schedules, parse_schedule
 from service.services.content import edits as content
 from service.services.errors import InvalidInput
 from service.web import create_app
+from tests.databases import downgrade
 from tests.helpers import API_TOKEN, book, cli_runner, count, enrol, patient_data, rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -377,19 +376,11 @@ def test_the_new_patient_form_shows_an_unusable_choice_next_to_its_field(staff_s
 # --- the migration -------------------------------------------------------------------------------
 
 
-def _downgrade(engine, revision: str) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, revision)
-
-
 def test_migration_0010_adds_a_nullable_preferred_channel_and_goes_back(db_url):
     engine = make_engine(db_url)
     try:
         upgrade(engine)
-        _downgrade(engine, "0009")
+        downgrade(engine, "0009")
         assert "preferred_channel" not in {c["name"] for c in inspect(engine).get_columns("patients")}
         upgrade(engine)
         columns = {c["name"]: c for c in inspect(engine).get_columns("patients")}
