@@ -27,7 +27,7 @@ from .domain.discretion import sensitive_in
 from .domain.planner import PatientFacts, SessionFacts, plan_session
 from .domain.quiet_hours import Window
 from .domain.schedule import Conditions, Schedule, Step
-from .domain.segments import AVOIDABLE, SMS_BUDGET, SMS_BUDGET_OTHER, avoidable_characters, segment_info
+from .domain.segments import AVOIDABLE, avoidable_characters, segment_info, sms_budget
 from .domain.tips_line import template_category
 from .schedules import ScheduleError, load_schedules
 from .services.replies.escalations import CRISIS_REASONS, REASONS
@@ -35,7 +35,7 @@ from .services.validation import DEFAULT_DURATION
 from .template_context import Formatter, group_context, message_context
 from .templates import ALL_FILES, SMS_FILES, MessageTemplates, TemplateError
 
-# English SMS must stay GSM-7; the segment budgets (SMS_BUDGET) are domain.segments'.
+# English SMS must stay GSM-7; the segment budgets (sms_budget) are domain.segments'.
 GSM7_LANGUAGES = ("en",)
 SAMPLE_NUMBERS = (1, 6)
 SAMPLE_ESCALATION = {
@@ -263,11 +263,17 @@ def _time_problems(templates: MessageTemplates, path: str, text: str, zone: str)
 
 
 def _check_sms(
-    config: Config, templates: MessageTemplates, path: str, lang: str, text: str, discreet: bool
+    config: Config,
+    templates: MessageTemplates,
+    path: str,
+    lang: str,
+    text: str,
+    discreet: bool,
+    category: str | None = None,
 ) -> list[Problem]:
     problems = []
     info = segment_info(text)
-    budget = SMS_BUDGET.get(lang, SMS_BUDGET_OTHER)
+    budget = sms_budget(lang, category)
     if lang in GSM7_LANGUAGES and info.encoding != "GSM-7":
         bad = next((c for c in text if segment_info(c).encoding != "GSM-7"), "?")
         problems.append(_at(templates, path, _line_of(templates, path, bad), f"not GSM-7 (U+{ord(bad):04X})"))
@@ -384,7 +390,7 @@ def _render_one(
             problems.append(_from_error(exc))
             continue
         if channel == "sms":
-            problems += _check_sms(config, templates, rendered.source, lang, rendered.body, not detailed)
+            problems += _check_sms(config, templates, rendered.source, lang, rendered.body, not detailed, category)
         else:
             problems += _check_email(templates, config, rendered.source, lang, rendered, detailed)
     return problems

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.checks import SMS_BUDGET, SMS_BUDGET_OTHER
+from service.domain.segments import sms_budget
 from service.config import MODALITIES
 from service.domain.fasting import fasting_passed
 from service.domain.segments import segment_info
@@ -98,4 +98,4 @@ def test_the_morning_of_text_that_says_the_cut_off_passed_keeps_within_the_sms_b
         )
         assert context["session"]["fasting"]["passed"]
         text = templates.render("prep_morning_of", "sms", language, context, detailed=detailed).body
-        assert segment_info(text).segments <= SMS_BUDGET.get(language, SMS_BUDGET_OTHER), text
+        assert segment_info(text).segments <= sms_budget(language, "prep"), text

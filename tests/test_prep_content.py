@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.checks import SMS_BUDGET, SMS_BUDGET_OTHER
+from service.domain.segments import sms_budget
 from service.config import MODALITIES
 from service.domain.planner import PatientFacts, SessionFacts, plan_session
 from service.domain.quiet_hours import Window
@@ -100,7 +100,7 @@ def test_intranasal_texts_say_two_hours_with_us_and_no_driving_until_the_next_da
     for _, text in texts:
         assert STAY[lang] in text, text
         assert NO_DRIVING[lang] in text, text
-        assert segment_info(text).segments <= SMS_BUDGET.get(lang, SMS_BUDGET_OTHER), text
+        assert segment_info(text).segments <= sms_budget(lang, "prep"), text
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -164,6 +164,24 @@ def test_a_moved_appointment_says_how_to_change_it(shipped, lang):
     for part in ("sms", "email", "html"):
         for modality, text in _renders(shipped, "session_rescheduled", part, lang):
             assert re.search(CHANGE[lang], text, re.IGNORECASE), (modality, part, text)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("name", ["prep_ahead", "prep_evening_before"])
+def test_the_reminder_texts_say_whom_to_call_to_change_the_appointment(shipped, name, lang):
+    texts = list(_renders(shipped, name, "sms", lang))
+    assert texts
+    for modality, text in texts:
+        assert re.search(CHANGE[lang], text, re.IGNORECASE), (modality, text)
+        assert "(202) 555-0100" in text and not CANCEL.search(text), (modality, text)
+
+
+@pytest.mark.parametrize("name", ["prep_ahead", "prep_evening_before"])
+def test_english_reminder_texts_say_a_high_blood_pressure_can_postpone_the_session(shipped, name):
+    """Spanish says it in the emails only: "presión" is not GSM-7, and a UCS-2 text would lose
+    half its room."""
+    for modality, text in _renders(shipped, name, "sms", "en"):
+        assert "blood pressure is high on arrival" in text and "another day" in text, (modality, text)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from service.checks import SMS_BUDGET, SMS_BUDGET_OTHER
+from service.domain.segments import sms_budget
 from service.db.tables import (
     audit_events,
     checkins,
@@ -219,7 +219,7 @@ def test_every_branch_of_the_safety_replies_fits_its_sms_budget(sqlite_services,
             context = {"clinic": clinic, "patient": {}, "lang": lang, **extra}
             body = app.templates.render(name, "sms", lang, context).body
             info = segment_info(body)
-            assert info.segments <= SMS_BUDGET.get(lang, SMS_BUDGET_OTHER), (name, lang, extra, body)
+            assert info.segments <= sms_budget(lang), (name, lang, extra, body)
             assert lang != "en" or info.encoding == "GSM-7", (name, body)
             assert "911" in body or name == "reply_wrong_number"
 

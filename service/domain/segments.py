@@ -85,20 +85,24 @@ def segment_info(text: str) -> SegmentInfo:
 
 
 # English SMS must stay GSM-7 and within 2 segments; other languages (accents force UCS-2 in
-# Spanish: á í ó ú are not in GSM-7) within 3. Sources: 3GPP TS 23.038 (the GSM-7 alphabet) and
-# Twilio's guide to SMS character limits. `interlude check` holds every template to it.
+# Spanish: á í ó ú are not in GSM-7) within 3. A preparation text may take 3 in every language:
+# it carries the fasting times, medicines, blood pressure, the ride home, the stay and how to
+# change the appointment, and one line missing can cancel a session, which costs far more than
+# a third segment. Sources: 3GPP TS 23.038 (the GSM-7 alphabet) and Twilio's guide to SMS
+# character limits. `interlude check` holds every template to it.
 SMS_BUDGET = {"en": 2}
 SMS_BUDGET_OTHER = 3
+SMS_BUDGET_BY_CATEGORY = {"prep": 3}
 
 
-def sms_budget(language: str) -> int:
-    """The most segments an SMS in `language` may cost."""
-    return SMS_BUDGET.get(language, SMS_BUDGET_OTHER)
+def sms_budget(language: str, category: str | None = None) -> int:
+    """The most segments an SMS in `language` (of a step of `category`, if known) may cost."""
+    return max(SMS_BUDGET.get(language, SMS_BUDGET_OTHER), SMS_BUDGET_BY_CATEGORY.get(category or "", 0))
 
 
-def within_budget(text: str, language: str) -> bool:
+def within_budget(text: str, language: str, category: str | None = None) -> bool:
     """True when an SMS of `text` in `language` costs no more segments than its budget."""
-    return segment_info(text).segments <= sms_budget(language)
+    return segment_info(text).segments <= sms_budget(language, category)
 
 
 def avoidable_characters(text: str) -> list[tuple[int, str]]:
