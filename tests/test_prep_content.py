@@ -236,3 +236,13 @@ def test_the_morning_of_text_says_whom_to_call_to_change_the_appointment(shipped
     for modality, text in texts:
         assert words[lang] in text or passed[lang] in text, (modality, text)
         assert "(202) 555-0100" in text, (modality, text)
+
+
+def test_the_spanish_opt_in_text_is_written_out_in_full_with_every_required_line(shipped):
+    """No "Frec.", "msj" or "Tel." abbreviations; still the carriers' lines (HELP, STOP, rates)
+    and the emergency and crisis lines."""
+    for modality, text in _renders(shipped, "enrolment_opt_in", "sms", "es"):
+        assert not re.search(r"\b(Frec|msj|Tel)\b", text), (modality, text)
+        for needed in ("HELP", "STOP", "tarifas de mensajes y datos", "911", "988", "(202) 555-0100"):
+            assert needed in text, (needed, text)
+        assert segment_info(text).encoding == "GSM-7", text
