@@ -48,6 +48,7 @@ _STEP_KEYS = {
     "channel_choice",
     "once_per_course",
     "group_within",
+    "title",
 }
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -320,7 +321,21 @@ def _step(ctx: _Ctx, data: Any) -> Step:
         channel_choice=_channel_choice(ctx, data),
         once_per_course=once_per_course,
         group_within=group_within,
+        title=_title(ctx, data),
     )
+
+
+TITLE_MAX = 60
+
+
+def _title(ctx: _Ctx, data: dict) -> str | None:
+    """The step's `title` for staff pages: one line of at most TITLE_MAX characters."""
+    if "title" not in data:
+        return None
+    title = _str(ctx, data, "title")
+    if len(title) > TITLE_MAX or not title.isprintable() or title != title.strip():
+        raise ctx.fail("title", f"expected one line of at most {TITLE_MAX} characters, got {title!r}")
+    return title
 
 
 def _step_lines(text: str) -> list[int]:

@@ -116,7 +116,7 @@ def test_an_admin_edits_a_step_and_the_pending_messages_move(staff_services, adm
     patient = enrol(app)
     session = book(app, patient["id"], "2027-03-12T09:00")
     before = {r["id"]: r["due_at"] for r in evening_rows(app, session["id"])}
-    assert set(before.values()) == {datetime(2027, 3, 11, 23, 0, tzinfo=UTC)}  # 18:00 EST
+    assert set(before.values()) == {datetime(2027, 3, 11, 23, 0, tzinfo=UTC)}  # 6:00 PM EST
     form = text(admin_client.get(EVENING))
     assert 'value="18:00"' in control(form, "at") and 'name="base_version" value="0"' in form
 
@@ -135,7 +135,7 @@ def test_an_admin_edits_a_step_and_the_pending_messages_move(staff_services, adm
     assert "Saved version 1; 2 pending messages moved, 0 created, 0 cancelled." in page
     history = page[page.index('id="history"') :]
     assert ADMIN[0] in history and "clinic closes at 5" in history and "at 17:00" in history
-    assert "Tue 02 Mar, 10:00 EST" in history
+    assert "Tue, Mar 2, 10:00 AM EST" in history
     assert "Roll back to the shipped version" in history
 
 
@@ -224,9 +224,9 @@ def test_a_step_rollback_restores_the_times(staff_services, admin_client):
     admin_client.post(EVENING, {**EVENING_FORM, "at": "16:00", "action": "save"})
     back = admin_client.post(EVENING + "/rollback", {"version": "1"})
     assert back.status_code == 302
-    assert {r["due_at"].hour for r in evening_rows(app, session["id"])} == {22}  # 17:00 EST
+    assert {r["due_at"].hour for r in evening_rows(app, session["id"])} == {22}  # 5:00 PM EST
     shipped = admin_client.post(EVENING + "/rollback", {"version": "0"})
-    assert {r["due_at"].hour for r in evening_rows(app, session["id"])} == {23}  # 18:00 EST
+    assert {r["due_at"].hour for r in evening_rows(app, session["id"])} == {23}  # 6:00 PM EST
     page = text(admin_client.get(shipped.headers["Location"]))
     assert "Rolled back to the shipped version: saved as version 4; 2 pending messages moved" in page
     assert "Never edited" not in page and "back to version 1" in page

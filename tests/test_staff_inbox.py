@@ -56,7 +56,7 @@ def test_the_inbox_lists_what_needs_a_person_oldest_first(staff_services, nurse_
     assert "Inbox <span" in page and "(2, oldest first)" in page
     assert page.index(f'id="item-{first}"') < page.index(f'id="item-{second}"')
     assert page.count(f'href="/staff/patients/{patient["id"]}">Maria Lopez</a>') == 2
-    assert "Tue 02 Mar, 10:00 EST" in page and "Tue 02 Mar, 10:05 EST" in page
+    assert "Tue, Mar 2, 10:00 AM EST" in page and "Tue, Mar 2, 10:05 AM EST" in page
     assert "Can I bring my husband?" in page and "Our care team reads texts during office hours" in page
     assert "No automatic answer was sent." in page  # one acknowledgement per few hours
     assert f"{CLINIC}: thank you for your message. Please call us at (202) 555-0100" in page
@@ -177,8 +177,8 @@ def test_in_the_patients_quiet_hours_the_answer_waits_for_the_morning(staff_serv
     inbound_id = text_in(app, "Can I bring my husband?")
     nurse_client.post(f"/staff/inbox/{inbound_id}/reply", {"text": "Yes."})
     [row] = answers(app)
-    assert row["due_at"] == clock.now.replace(hour=13)  # 08:00 EST
-    assert "it goes out at Tue 02 Mar, 08:00 EST" in html(nurse_client.get("/staff/inbox"))
+    assert row["due_at"] == clock.now.replace(hour=13)  # 8:00 AM EST
+    assert "it goes out at Tue, Mar 2, 8:00 AM EST" in html(nurse_client.get("/staff/inbox"))
     assert Dispatcher(app).run_once().sent == 0
     clock.set(row["due_at"])
     assert Dispatcher(app).run_once().sent == 1

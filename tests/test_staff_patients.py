@@ -65,7 +65,7 @@ def test_search_by_part_of_a_name_or_a_phone_typed_any_way(staff_services, admin
         assert "John Smith" not in page, query
     page = text(admin_client.get("/staff/patients?q=0143"))
     assert "+1******0143" in page and PHONE not in page  # the list masks the number
-    assert "Fri 12 Mar, 09:00 EST" in page  # next session, in the clinic's zone
+    assert "Fri, Mar 12, 9:00 AM EST" in page  # next session, in the clinic's zone
     recent = text(admin_client.get("/staff/patients"))
     assert "Maria Lopez" in recent and "John Smith" in recent
     for query in ("nobody", "5550", "%", "_"):
@@ -159,7 +159,7 @@ def test_patient_page_shows_contacts_consent_timeline_and_thread(failing_sms, cl
     assert re.search(r"badge failed\">failed</span>\s*<strong>booking confirmation</strong> · sms", timeline)
     assert "error 21614: not a mobile number" in timeline
     assert re.search(
-        r"Wed 03 Mar, 18:00 EST</span><br>\s*<span class=\"badge pending\">planned</span>", timeline
+        r"Wed, Mar 3, 6:00 PM EST</span><br>\s*<span class=\"badge pending\">planned</span>", timeline
     )
     assert "prep ahead" in timeline and "why: too late" in timeline
     # thread: what the patient sent, its kind, and the automatic answer
@@ -187,7 +187,7 @@ def test_nurse_books_with_a_preview_that_writes_nothing_then_saves(staff_service
     preview = nurse_client.post(url, data)
     assert preview.status_code == 200
     page = text(preview)
-    assert "Thu 11 Mar 2027, 18:00 EST" in page  # the evening before, on the patient's clock
+    assert "Thu, Mar 11, 6:00 PM EST" in page  # the evening before, on the patient's clock
     assert "quiet hours deferred" in page  # the 06:00 morning-of text waits for 08:00
     assert 'value="save">Book session</button>' in page
     assert rows(staff_services) == before and session_rows(staff_services, p["id"]) == []
@@ -217,9 +217,9 @@ def test_preview_follows_the_patients_zone_channels_and_indications(staff_servic
     west_plan = patient_pages.preview_booking(staff_services, west["id"], data)
     east_plan = patient_pages.preview_booking(staff_services, east["id"], data)
     assert {m.channel for m in west_plan["messages"]} == {"email"}
-    assert west_plan["start"].isoformat() == "2027-03-12T17:00:00+00:00"  # 09:00 PST
+    assert west_plan["start"].isoformat() == "2027-03-12T17:00:00+00:00"  # 9:00 AM PST
     evening = next(m for m in west_plan["messages"] if m.step == "prep_evening_before")
-    assert evening.due_at.isoformat() == "2027-03-12T02:00:00+00:00"  # 18:00 PST the day before
+    assert evening.due_at.isoformat() == "2027-03-12T02:00:00+00:00"  # 6:00 PM PST the day before
     assert not any(m.step.startswith("edu_depression") for m in west_plan["messages"])
     assert any(m.step == "edu_depression_1" for m in east_plan["messages"])
     assert all(m.note is None for m in east_plan["messages"])
@@ -278,7 +278,7 @@ def test_reschedule_previews_which_messages_move_then_moves_them(staff_services,
     assert re.search(
         r"prep evening before</strong> · sms<br>\s*<span class=\"badge pending\">moves</span>", page
     )
-    assert "from Thu 11 Mar 2027, 18:00 EST to <strong>Thu 18 Mar 2027, 18:00 EDT</strong>" in page
+    assert "from Thu, Mar 11, 6:00 PM EST to <strong>Thu, Mar 18, 6:00 PM EDT</strong>" in page
     assert rows(staff_services, session_id=s["id"]) == before
 
     changes = patient_pages.preview_reschedule(staff_services, s["id"], {"start": "2027-03-19T14:00"})[
@@ -301,7 +301,7 @@ def test_reschedule_previews_which_messages_move_then_moves_them(staff_services,
 def test_reschedule_preview_says_what_was_sent_is_not_sent_again(staff_services, staff_app, clock):
     p = enrol(staff_services, preferred_channel="both")  # education by text too
     s = book(staff_services, p["id"], "2027-03-05T09:00")
-    clock.set(datetime(2027, 3, 3, 17, 5, tzinfo=UTC))  # Wednesday 12:05 EST
+    clock.set(datetime(2027, 3, 3, 17, 5, tzinfo=UTC))  # Wednesday 12:05 PM EST
     admin_client = signed_in(staff_app, ADMIN)  # a day later: a sign-in lasts 12 hours
     Dispatcher(staff_services).run_once()
     assert {r["status"] for r in rows(staff_services, step_id="edu_general_pre1")} == {"sent"}
@@ -312,7 +312,7 @@ def test_reschedule_preview_says_what_was_sent_is_not_sent_again(staff_services,
     )
     assert re.search(sent, page)
     again = (
-        r"prep ahead</strong> · sms<br>\s*<span class=\"badge pending\">new</span> Tue 16 Mar 2027, 10:00 EDT"
+        r"prep ahead</strong> · sms<br>\s*<span class=\"badge pending\">new</span> Tue, Mar 16, 10:00 AM EDT"
     )
     assert re.search(again, page)  # preparation is repeated for the new date
     assert admin_client.post(url, {"start": "2027-03-19T14:00", "action": "save"}).status_code == 302
@@ -340,7 +340,7 @@ def test_cancel_lists_the_messages_then_cancels_them(staff_services, admin_clien
     pending = rows(staff_services, session_id=s["id"], status="pending")
     confirm = text(admin_client.get(f"/staff/sessions/{s['id']}/cancel"))
     assert f"These {len(pending)} planned messages will be cancelled" in confirm
-    assert "prep evening before · sms · was due Thu 11 Mar 2027, 18:00 EST" in confirm
+    assert "prep evening before · sms · was due Thu, Mar 11, 6:00 PM EST" in confirm
     response = admin_client.post(f"/staff/sessions/{s['id']}/cancel", {"reason": "unwell"})
     assert response.status_code == 302
     for row in rows(staff_services, session_id=s["id"]):
@@ -397,7 +397,7 @@ def test_browser_search_open_book_with_preview_and_see_the_plan(page, live):
     page.get_by_label("Modality", exact=True).select_option("iv")
     page.get_by_role("button", name="Preview messages").click()
     preview = page.locator("#preview")
-    assert "Thu 11 Mar 2027, 18:00 EST" in preview.inner_text()
+    assert "Thu, Mar 11, 6:00 PM EST" in preview.inner_text()
     assert rows(live.services) == [r for r in rows(live.services) if r["session_id"] is None]
     page.get_by_role("button", name="Book session").click()
     page.wait_for_url("**/staff/patients/*")

@@ -284,7 +284,7 @@ def test_today_lists_what_was_acknowledged_in_the_last_24_hours_with_who_and_the
     admin = signed_in(web(routed), ADMIN)  # a sign-in lasts 12 hours
     page = html(admin.get("/staff/today"))
     acked = page[page.index("Acknowledged in the last 24 hours (1)") : page.index("Today: ")]
-    assert f"acknowledged by <strong>{ADMIN[0]}</strong> at Tue 02 Mar, 10:00 EST" in acked
+    assert f"acknowledged by <strong>{ADMIN[0]}</strong> at Tue, Mar 2, 10:00 AM EST" in acked
     assert '<blockquote class="said">called: safe, seen tomorrow 9:00</blockquote>' in acked
     assert "Crisis words in a patient" in acked and "Maria Lopez" in acked
     clock.advance(timedelta(hours=2))
@@ -299,9 +299,9 @@ def test_the_escalation_page_shows_who_was_paged_and_when_the_backup_will_be(db_
         Dispatcher(app).run_once()
         clock.advance(timedelta(minutes=5))
         page = html(signed_in(web(app), STAFF).get(f"/staff/escalations/{esc['id']}"))
-        assert "<dt>Raised</dt><dd>Tue 02 Mar, 10:00 EST (5 min ago)</dd>" in page
-        assert "Dr Rivera by text at 10:00 EST" in page
-        assert "The backup, Dr Chen at 10:15 EST (in 10 min), unless someone acknowledges first." in page
+        assert "<dt>Raised</dt><dd>Tue, Mar 2, 10:00 AM EST (5 min ago)</dd>" in page
+        assert "Dr Rivera by text at 10:00 AM EST" in page
+        assert "The backup, Dr Chen at 10:15 AM EST (in 10 min), unless someone acknowledges first." in page
         assert f'<blockquote class="said">{CRISIS}</blockquote>' in page
         assert 'id="auto-refresh" data-refresh="30"' in page and "refresh.js" in page
     finally:
@@ -355,7 +355,7 @@ def test_today_and_the_inbox_refresh_themselves_and_say_when_they_were_updated(r
         page = html(nurse.get(path))
         assert '<script src="/static/refresh.js" defer></script>' in page
         assert (
-            f'Updated <time datetime="2027-03-02T15:00:00+00:00">10:00 EST</time> · <a href="{path}">Refresh</a>'
+            f'Updated <time datetime="2027-03-02T15:00:00+00:00">10:00 AM EST</time> · <a href="{path}">Refresh</a>'
             in page
         )
     assert "refresh.js" not in html(nurse.get("/staff/patients"))

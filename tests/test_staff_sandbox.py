@@ -35,7 +35,7 @@ def bubbles(html: str) -> list[tuple[str, str]]:
 
 def same_day_checkin(app, clock, patient_id):
     """Book a visit that ended this morning and send its same-day check-in (the open question)."""
-    book(app, patient_id, "2027-03-02T11:00", duration_minutes=60)  # 11:00-12:00 EST; check-in 15:00
+    book(app, patient_id, "2027-03-02T11:00", duration_minutes=60)  # 11:00-12:00 PM EST; check-in 15:00
     Dispatcher(app).run_once()
     clock.advance(timedelta(hours=5, minutes=1))
     Dispatcher(app).run_once()
@@ -69,7 +69,7 @@ def test_the_list_shows_patients_with_a_phone_masked_latest_texts_first(staff_se
     assert html.index("Maria Lopez") < html.index("Quinn Adams")  # texted first, then by name
     assert f'href="/staff/sandbox/{busy["id"]}#latest"' in html and f"/staff/sandbox/{quiet['id']}#" in html
     assert "+1******0143" in html and "+12025550143" not in html
-    assert "Tue 02 Mar, 10:00 EST" in html and "none yet" in html
+    assert "Tue, Mar 2, 10:00 AM EST" in html and "none yet" in html
     assert "Erin" not in html  # no phone, nothing to show
 
 
@@ -93,7 +93,7 @@ def test_the_conversation_interleaves_sent_texts_replies_and_automatic_answers(
     assert "booked" in first and "see you today" in first
     assert got[2][1] == "HELP" and "Msg & data rates" in got[3][1]
     assert "checking in" in got[4][1]
-    assert "Tue 02 Mar, 10:01 EST" in html and "automatic reply" in html and "help answered" in html
+    assert "Tue, Mar 2, 10:01 AM EST" in html and "automatic reply" in html and "help answered" in html
     assert "Reply as Maria" in html and "Lopez" not in html and "+1******0143" in html
     # the booking, the morning-of and the check-in go by email too
     assert "Emails sent to this patient: 3" in html

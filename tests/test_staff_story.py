@@ -62,7 +62,7 @@ def test_a_clinic_day_from_booking_to_acknowledged_escalation_and_a_schedule_cha
     patient = _one(app, patients)
     assert patient["phone"] == "+12025550143" and patient["timezone"] == "America/New_York"
 
-    # Book this morning's session (11:00 EST; the clinic's clock says 10:00): preview, then save.
+    # Book this morning's session (11:00 AM EST; the clinic's clock says 10:00): preview, then save.
     page.get_by_role("link", name="Book a session").click()
     page.get_by_label("Start").fill("2027-03-02T11:00")
     page.get_by_label("Modality", exact=True).select_option("iv")
@@ -133,7 +133,7 @@ def test_a_clinic_day_from_booking_to_acknowledged_escalation_and_a_schedule_cha
     moved = [r for r in rows(app, step_id="prep_evening_before") if r["status"] == "pending"]
     assert {r["due_at"].replace(tzinfo=UTC) for r in moved} == {datetime(2027, 3, 11, 22, tzinfo=UTC)}
     page.goto(f"/staff/patients/{patient['id']}")
-    expect(page.locator("#messages")).to_contain_text("17:00 EST")
+    expect(page.locator("#messages")).to_contain_text("5:00 PM EST")
 
     # A broken template is refused with the error beside the field, and nothing is saved.
     page.get_by_role("link", name="Templates").click()

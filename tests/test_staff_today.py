@@ -96,12 +96,12 @@ def test_today_shows_open_escalations_first_with_the_words_and_a_call_button(app
     block = card(page, esc["id"])
     assert "Concerning answer to a safety check-in" in block
     assert "Maria Lopez" in block and esc["code"] in block
-    assert "Tue 02 Mar, 11:00 EST" in block  # the session, in the clinic's zone
-    assert "Raised 4 min ago</strong> (15:01 EST)" in block
+    assert "Tue, Mar 2, 11:00 AM EST" in block  # the session, in the clinic's zone
+    assert "Raised 4 min ago</strong> (3:01 PM EST)" in block
     assert '<blockquote class="said">2 - still dizzy</blockquote>' in block  # the patient's words
     assert f'href="tel:{PATIENT_PHONE}"' in block and "Call Maria Lopez" in block
-    assert 'Dr Rivera by text at 15:01 EST <span class="badge sent">sent</span>' in block
-    assert "Everyone on call again, Dr Rivera at 15:16 EST (in 11 min)" in block  # no backup configured
+    assert 'Dr Rivera by text at 3:01 PM EST <span class="badge sent">sent</span>' in block
+    assert "Everyone on call again, Dr Rivera at 3:16 PM EST (in 11 min)" in block  # no backup configured
     assert f"reply <kbd>ACK {esc['code']}</kbd> from an on-call phone, or acknowledge here" in block
     assert '<label for="outcome-' in block and ">Acknowledge<" in block and " required" in block
     failed = page[page.index("Failed deliveries") :]
@@ -223,7 +223,7 @@ def test_sessions_today_and_tomorrow_by_the_clinics_days_with_clearance(app, nur
         for i, name in enumerate(("Ana", "Ben", "Cruz", "Dee", "Eve"))
     ]
     ana = book(app, people[0]["id"], "2027-03-02T14:00")
-    ben = book(app, people[1]["id"], "2027-03-02T23:30", modality="im")  # 04:30 UTC on the 3rd
+    ben = book(app, people[1]["id"], "2027-03-02T23:30", modality="im")  # 4:30 AM UTC on the 3rd
     cruz = book(app, people[2]["id"], "2027-03-03T09:00")
     book(app, people[3]["id"], "2027-03-04T00:30")  # the day after tomorrow
     eve = book(app, people[4]["id"], "2027-03-03T10:00")
@@ -239,7 +239,7 @@ def test_sessions_today_and_tomorrow_by_the_clinics_days_with_clearance(app, nur
     today = page[page.index("Today: Tuesday 02 March") : page.index("Tomorrow: Wednesday 03 March")]
     tomorrow = page[page.index("Tomorrow: Wednesday 03 March") : page.index("Failed deliveries")]
     assert "Ana Lopez" in today and "Ben Lopez" in today and "Cruz" not in today
-    assert "14:00 EST" in today and "23:30 EST" in today and ">im<" in today
+    assert "2:00 PM EST" in today and "11:30 PM EST" in today and ">im<" in today
     assert '<span class="badge cleared">cleared</span>' in today
     assert '<span class="badge not_cleared">not cleared</span>' in today
     assert "Cruz Lopez" in tomorrow and '<span class="badge unreachable">unreachable</span>' in tomorrow

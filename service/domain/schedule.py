@@ -104,6 +104,17 @@ class Step:
     # Held this long after a booking, so that sessions booked together get one message
     # (domain/course.py, "grouped"). None: each session's message goes on its own.
     group_within: timedelta | None = None
+    # What staff read for the step ("Next-day check-in"); None: made from the id (`display_title`).
+    title: str | None = None
+
+    @property
+    def display_title(self) -> str:
+        """The step's name for staff: its `title`, else its id in words ("checkin next day" ->
+        "Checkin next day")."""
+        if self.title:
+            return self.title
+        words = self.id.replace("_", " ").strip()
+        return words[:1].upper() + words[1:]
 
     @property
     def priority(self) -> int:

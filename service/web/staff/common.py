@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ...services.staff import StaffUser, active_user
 from ...services.views import today
 from ..access import services
+from . import names
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("interlude.web.staff")
@@ -82,11 +83,9 @@ def clinic_zone() -> ZoneInfo:
     return services().clinic_tz
 
 
-def when(instant: datetime | None, fmt: str = "%a %d %b, %H:%M %Z") -> str:
-    """An instant in the clinic's time zone, with the zone's abbreviation."""
-    if instant is None:
-        return ""
-    return instant.astimezone(clinic_zone()).strftime(fmt)
+def when(instant: datetime | None) -> str:
+    """An instant in the clinic's time zone and locale, with the zone's abbreviation."""
+    return names.fmt(instant, "when")
 
 
 def minutes(count: int | None) -> str:
@@ -101,8 +100,9 @@ def minutes(count: int | None) -> str:
 def register_filters(app: Flask) -> None:
     app.add_template_filter(when, "when")
     app.add_template_filter(minutes, "minutes")
-    app.add_template_filter(lambda i: when(i, "%H:%M %Z"), "clock")
-    app.add_template_filter(lambda i: when(i, "%a %d %b %Y"), "day")
+    app.add_template_filter(lambda i: names.fmt(i, "clock"), "clock")
+    app.add_template_filter(lambda i: names.fmt(i, "day"), "day")
+    names.register(app)
 
     @app.context_processor
     def staff_context() -> dict[str, Any]:

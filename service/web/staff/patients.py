@@ -22,7 +22,7 @@ from ...services.outbox.planning import patient_facts
 from ...services.patients import create_patient
 from ...services.views import patient_pages
 from ..access import services
-from . import common
+from . import common, names
 
 bp = Blueprint("patients", __name__)
 
@@ -44,13 +44,11 @@ PREFERENCE_CHOICES = (
     ("both", "Both"),
 )
 _CHANNEL_WORDS = {"sms": "text message", "email": "email"}
-LOCAL = "%a %d %b %Y, %H:%M %Z"
 
 
 def _local(zone: str) -> Callable[[datetime | None], str]:
     """Times in the patient's own zone (booking is done in it), with the zone's abbreviation."""
-    tz = ZoneInfo(zone)
-    return lambda instant: instant.astimezone(tz).strftime(LOCAL) if instant else ""
+    return lambda instant: names.fmt(instant, "when", zone)
 
 
 @cache
