@@ -390,7 +390,9 @@ def _render_one(
             problems.append(_from_error(exc))
             continue
         if channel == "sms":
-            problems += _check_sms(config, templates, rendered.source, lang, rendered.body, not detailed, category)
+            problems += _check_sms(
+                config, templates, rendered.source, lang, rendered.body, not detailed, category
+            )
         else:
             problems += _check_email(templates, config, rendered.source, lang, rendered, detailed)
     return problems

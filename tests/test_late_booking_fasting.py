@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.domain.segments import sms_budget
 from service.config import MODALITIES
 from service.domain.fasting import fasting_passed
-from service.domain.segments import segment_info
+from service.domain.segments import segment_info, sms_budget
 from service.services.validation import DEFAULT_DURATION
 from service.template_context import message_context
 from service.templates import MessageTemplates

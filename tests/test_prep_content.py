@@ -19,11 +19,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.domain.segments import sms_budget
 from service.config import MODALITIES
 from service.domain.planner import PatientFacts, SessionFacts, plan_session
 from service.domain.quiet_hours import Window
-from service.domain.segments import segment_info
+from service.domain.segments import segment_info, sms_budget
 from service.schedules import load_schedules
 from service.services.validation import DEFAULT_DURATION
 from service.template_context import message_context

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from service.domain.segments import sms_budget
 from service.db.tables import (
     audit_events,
     checkins,
@@ -25,7 +24,7 @@ from service.db.tables import (
     outbox,
     patients,
 )
-from service.domain.segments import segment_info
+from service.domain.segments import segment_info, sms_budget
 from service.services.outbox.dispatch import Dispatcher
 from service.services.replies.inbound import Inbound, handle_inbound
 from service.templates import MessageTemplates

@@ -70,7 +70,7 @@ def step_name(step_id: str | None, schedule: str | None = None) -> str:
     if not step_id:
         return ""
     loaded = services().schedules
-    order = [loaded[schedule]] if schedule in loaded else []
+    order = [loaded[schedule]] if schedule is not None and schedule in loaded else []
     order += [s for name, s in sorted(loaded.items()) if name != schedule]
     for found in order:
         for step in found.steps:
