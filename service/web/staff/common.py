@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, g, redirect, render_template, request, session
 from sqlalchemy.exc import SQLAlchemyError
 
 from ...services.staff import StaffUser, active_user
@@ -73,6 +73,31 @@ def safe_next(target: str | None) -> str:
     if printable and target.startswith("/staff") and not target.startswith("//") and "\\" not in target:
         return target
     return "/staff/today"
+
+
+# --- Post/Redirect/Get for forms with errors ------------------------------------------------------
+# A form that fails keeps what was typed and what is wrong in the signed session cookie and
+# redirects (303) to its page, which shows them once: a reload never sends the form again.
+_KEPT = "form:"
+
+
+def keep_form(key: str, form: Mapping[str, Any], errors: Mapping[str, str]) -> None:
+    """Hold `form` and `errors` for the next GET of the page `key` names."""
+    session[_KEPT + key] = {"form": dict(form), "errors": dict(errors)}
+
+
+def kept_form(key: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The form and errors kept for page `key` (once), else two empty dicts."""
+    kept = session.pop(_KEPT + key, None)
+    if not isinstance(kept, dict):
+        return {}, {}
+    return dict(kept.get("form") or {}), dict(kept.get("errors") or {})
+
+
+def back_with_errors(key: str, form: Mapping[str, Any], errors: Mapping[str, str], url: str) -> Any:
+    """Keep the form and its errors, and send the browser back to `url` with a GET."""
+    keep_form(key, form, errors)
+    return redirect(url, code=303)
 
 
 def error_page(code: int, title: str, message: str) -> Any:
