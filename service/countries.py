@@ -38,3 +38,8 @@ def _zone_countries() -> dict[str, str]:
                 if "," not in codes:
                     found[zone] = codes
     return found
+
+
+def zones_of(country: str) -> list[str]:
+    """The canonical zones of one country ("CA": "America/Toronto", ...), sorted."""
+    return sorted(zone for zone, code in _zone_countries().items() if code == country)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from ...countries import zones_of
 from ...template_context import display_phone
 from ..access import services
 
@@ -138,6 +139,55 @@ def phone(e164: str | None) -> str:
     if not e164:
         return ""
     return display_phone(e164, services().config.clinic.country)
+
+
+# The zones a clinic's patients usually live in, named as people say them; the clinic's own
+# zone comes first. A country not listed offers its own zones from tzdata; every other zone is
+# still accepted through the form's "Other" field.
+USUAL_ZONES = {
+    "US": (
+        ("America/New_York", "Eastern (New York)"),
+        ("America/Chicago", "Central (Chicago)"),
+        ("America/Denver", "Mountain (Denver)"),
+        ("America/Phoenix", "Arizona (Phoenix, no daylight saving)"),
+        ("America/Los_Angeles", "Pacific (Los Angeles)"),
+        ("America/Anchorage", "Alaska (Anchorage)"),
+        ("Pacific/Honolulu", "Hawaii (Honolulu)"),
+        ("America/Puerto_Rico", "Atlantic (Puerto Rico)"),
+    ),
+    "CA": (
+        ("America/St_Johns", "Newfoundland (St. John's)"),
+        ("America/Halifax", "Atlantic (Halifax)"),
+        ("America/Toronto", "Eastern (Toronto)"),
+        ("America/Winnipeg", "Central (Winnipeg)"),
+        ("America/Regina", "Saskatchewan (Regina)"),
+        ("America/Edmonton", "Mountain (Edmonton)"),
+        ("America/Vancouver", "Pacific (Vancouver)"),
+    ),
+}
+OTHER_ZONE = "other"
+
+
+def usual_zones() -> list[tuple[str, str]]:
+    """(zone, name) for the time zone select: the clinic's zone first, then its country's usual
+    zones."""
+    svc = services()
+    clinic_zone, country = svc.config.clinic.timezone, svc.config.clinic.country
+    listed = list(USUAL_ZONES.get(country, ()))
+    if not listed:
+        listed = [(z, z.replace("_", " ")) for z in zones_of(country)]
+    titles = dict(listed)
+    first = [(clinic_zone, titles.get(clinic_zone, clinic_zone.replace("_", " ")))]
+    return first + [(z, t) for z, t in listed if z != clinic_zone]
+
+
+def zone_from_form(form: Any, name: str = "timezone") -> str:
+    """The zone a form chose: the select's value, or what was typed in "Other" when the select
+    says so (or is missing). Blank when nothing was given; the use case checks the name."""
+    chosen = (form.get(name) or "").strip()
+    if chosen in ("", OTHER_ZONE):
+        return str(form.get(f"{name}_other") or "").strip()
+    return chosen
 
 
 def register(app: Flask) -> None:
