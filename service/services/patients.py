@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..db.tables import clinics, consent_events, patients, sessions
+from ..db.tables import clinics, consent_events, outbox, patients, sessions
+from ..domain import delivery
 from ..domain.channels import PREFERENCES
+from ..domain.planner import plan_enrolment
 from ..runtime import Interlude
 from . import audit
 from . import validation as v
+from .consent_state import allows_now
 from .errors import Conflict, InvalidInput, NotFound
+from .outbox import enqueue
 from .outbox.planning import (
     ReplanOutcome,
     patient_facts,
@@ -78,26 +83,41 @@ def _read(app: Interlude, data: Any, *, partial: bool) -> dict[str, Any]:
     v.refuse_other_countries(f, out["phone"], zone, app.config.clinic.accepted_countries)
     if out["schedule"] is not None and out["schedule"] not in app.schedules:
         f.errors["schedule"] = f"unknown schedule (known: {', '.join(sorted(app.schedules))})"
+    if not partial:  # every problem at once: the contact rules too, on what could be read
+        for key, message in _contact_errors(with_default_channels(out)).items():
+            f.errors.setdefault(key, message)
     f.done()
     if partial:
         return {k: val for k, val in out.items() if k in data}
     return out
 
 
-def _check_contacts(record: Mapping[Any, Any]) -> None:
+def with_default_channels(record: dict[str, Any]) -> dict[str, Any]:
+    """`record` with its channels, when none were named: every contact it gives."""
+    if record.get("channels") is None:
+        record["channels"] = [c for c in v.CHANNELS if record["phone" if c == "sms" else "email"]]
+    return record
+
+
+def _contact_errors(record: Mapping[Any, Any]) -> dict[str, str]:
     errors = {}
     channels = record.get("channels") or []
     if "sms" in channels and not record.get("phone"):
-        errors["phone"] = "required to receive SMS"
+        errors["phone"] = "required to receive SMS: give a mobile number"
     if "email" in channels and not record.get("email"):
-        errors["email"] = "required to receive email"
+        errors["email"] = "required to receive email: give an address such as ana@example.org"
     if not record.get("phone") and not record.get("email"):
-        errors["phone"] = "a phone number or an email address is required"
+        errors["phone"] = "a phone number or an email address is required: give at least one"
     preferred = record.get("preferred_channel")
     if preferred == "sms" and not record.get("phone"):
-        errors["preferred_channel"] = "sms needs a phone number"
+        errors["preferred_channel"] = "sms needs a phone number: give one, or choose email"
     if preferred == "email" and not record.get("email"):
-        errors["preferred_channel"] = "email needs an email address"
+        errors["preferred_channel"] = "email needs an email address: give one, or choose text message"
+    return errors
+
+
+def _check_contacts(record: Mapping[Any, Any]) -> None:
+    errors = _contact_errors(record)
     if errors:
         raise InvalidInput(errors)
 
@@ -118,9 +138,7 @@ def get_patient(conn: Connection, patient_id: int) -> Mapping[Any, Any]:
 
 def create_patient(app: Interlude, data: Any, actor: str) -> dict[str, Any]:
     """Enrol a patient and plan their enrolment messages. Raises InvalidInput or Conflict."""
-    record = _read(app, data, partial=False)
-    if record["channels"] is None:
-        record["channels"] = [c for c in v.CHANNELS if record["phone" if c == "sms" else "email"]]
+    record = with_default_channels(_read(app, data, partial=False))
     _check_contacts(record)
     now = app.clock()
     with app.engine.begin() as conn:
@@ -185,6 +203,9 @@ def update_patient(app: Interlude, patient_id: int, data: Any, actor: str) -> di
             details["preferred_channel"] = changes["preferred_channel"]
         if patient_facts(updated).preferred != patient_facts(current).preferred:
             details["replanned"] = _replan_patient(app, conn, updated, now).as_dict()
+        if "phone" in changes and changes["phone"] != current["phone"] and updated["phone"]:
+            # A new number has not agreed to anything yet: it gets the opt-in text (CTIA).
+            details["opt_in"] = plan_opt_in(app, conn, updated, now)
         audit.record(
             conn,
             at=now,
@@ -195,6 +216,68 @@ def update_patient(app: Interlude, patient_id: int, data: Any, actor: str) -> di
             details=details,
         )
         return public_patient(updated)
+
+
+# The step whose text confirms the opt-in to the recurring program (CTIA: program, frequency,
+# rates, HELP, STOP): sent at enrolment and again to every new number.
+OPT_IN_STEP = "enrolment_opt_in"
+# What plan_opt_in did, for the audit trail and the page.
+OPT_IN_PLANNED = "planned"
+OPT_IN_PENDING = "already-pending"
+OPT_IN_OPTED_OUT = "not-planned-opted-out"
+OPT_IN_NO_SMS = "not-planned-no-sms"
+OPT_IN_NO_STEP = "not-planned-no-step"
+
+
+def plan_opt_in(app: Interlude, conn: Connection, patient: Mapping[Any, Any], now: datetime) -> str:
+    """Plan the opt-in text again, as at an enrolment made now, inside the caller's transaction:
+    after a change of number, or a text-message consent recorded by staff. Returns what it did.
+
+    A number changed after an SMS opt-out does not lift it (the person said no, whatever the
+    number): nothing is planned until the patient texts START or staff record a re-consent. One
+    opt-in still waiting to go is enough: it goes to the number the patient has when it is sent.
+    Each new run gets its own key (the enrolment's, then ":1", ":2"...), so the old rows stay
+    as the record of what went to the old number.
+    """
+    if not patient["phone"] or "sms" not in patient["channels"]:
+        return OPT_IN_NO_SMS
+    if not allows_now(conn, patient["id"], "sms", "care"):
+        return OPT_IN_OPTED_OUT
+    schedule = app.schedule(patient["schedule"])
+    facts = replace(patient_facts(patient), enrolled_at=now)
+    planned = [
+        pm
+        for pm in plan_enrolment(schedule, facts, app.window, now)
+        if pm.step.id == OPT_IN_STEP and pm.channel == "sms"
+    ]
+    if not planned:
+        return OPT_IN_NO_STEP
+    earlier = (
+        conn.execute(
+            select(outbox.c.status).where(
+                outbox.c.patient_id == patient["id"],
+                outbox.c.session_id.is_(None),
+                outbox.c.step_id == OPT_IN_STEP,
+                outbox.c.channel == "sms",
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if delivery.PENDING in earlier:
+        return OPT_IN_PENDING
+    row = enqueue.planned(
+        planned[0],
+        patient_id=patient["id"],
+        session_id=None,
+        schedule=schedule.name,
+        occurrence=len(earlier),
+        now=now,
+    )
+    if earlier:
+        row["dedupe_key"] = f"{row['dedupe_key']}:{len(earlier)}"
+    enqueue.enqueue_many(conn, [row])
+    return OPT_IN_PLANNED
 
 
 def _replan_patient(
