@@ -348,14 +348,14 @@ def test_the_cli_prints_the_overlap_and_books_with_force(sqlite_url, clock):
 
 def test_the_staff_booking_form_shows_the_overlap_and_books_when_ticked(staff_services, admin_client):
     p = enrol(staff_services)
-    first = book(staff_services, p["id"], "2027-03-12T09:00")
+    book(staff_services, p["id"], "2027-03-12T09:00")
     url = f"/staff/patients/{p['id']}/sessions/new"
     data = {"start": "2027-03-12T09:30", "modality": "iv", "action": "save"}
     refused = admin_client.post(url, data)
-    assert refused.status_code == 409
-    page = refused.get_data(as_text=True)
-    shown = re.search(r'<p class="field-error" id="start-error">([^<]*)</p>', page)
-    assert shown and f"session id {first['id']}" in shown.group(1) and "Fri, Mar 12" in shown.group(1)
+    assert refused.status_code == 303  # back to the preview, which names the other session
+    page = admin_client.get(refused.headers["Location"]).get_data(as_text=True)
+    shown = re.search(r'<p class="field-error" id="force-error">([^<]*)</p>', page)
+    assert shown and "Fri, Mar 12, 9:00 AM EST" in shown.group(1) and "120 min" in shown.group(1)
     assert 'name="force"' in page
     booked = admin_client.post(url, {**data, "force": "on"})
     assert booked.status_code == 302
@@ -363,10 +363,12 @@ def test_the_staff_booking_form_shows_the_overlap_and_books_when_ticked(staff_se
 
 def test_the_staff_reschedule_form_shows_the_overlap(staff_services, admin_client):
     p = enrol(staff_services)
-    first = book(staff_services, p["id"], "2027-03-12T09:00")
+    book(staff_services, p["id"], "2027-03-12T09:00")
     second = book(staff_services, p["id"], "2027-03-15T09:00")
     url = f"/staff/sessions/{second['id']}/reschedule"
     refused = admin_client.post(url, {"start": "2027-03-12T09:30", "action": "save"})
-    assert refused.status_code == 409 and f"session id {first['id']}" in refused.get_data(as_text=True)
+    assert refused.status_code == 303
+    page = admin_client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "Fri, Mar 12, 9:00 AM EST" in page.split('id="force-error"')[1]
     moved = admin_client.post(url, {"start": "2027-03-12T09:30", "action": "save", "force": "on"})
     assert moved.status_code == 302

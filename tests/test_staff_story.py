@@ -53,10 +53,10 @@ def test_a_clinic_day_from_booking_to_acknowledged_escalation_and_a_schedule_cha
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
     page.get_by_label("First name").fill("Maria")
     page.get_by_label("Last name").fill("Lopez")
-    page.get_by_label("Mobile phone (for SMS)").fill("(202) 555-0143")
-    page.get_by_label("Time zone", exact=False).fill("America/New_York")
-    page.get_by_label("SMS", exact=True).check()
-    page.get_by_label("depression", exact=True).check()
+    page.get_by_label("Mobile phone (for text messages)").fill("(202) 555-0143")
+    page.get_by_label("Time zone (where the patient lives)").select_option("America/New_York")
+    page.get_by_label("Text message", exact=True).check()
+    page.get_by_label("Depression", exact=True).check()
     page.get_by_role("button", name="Add patient").click()
     page.wait_for_url(at(r"/staff/patients/\d+"))
     patient = _one(app, patients)
@@ -87,7 +87,9 @@ def test_a_clinic_day_from_booking_to_acknowledged_escalation_and_a_schedule_cha
     page.reload()
     timeline = page.locator("#messages")
     expect(timeline).to_contain_text("delivered")  # the sandbox delivers at once
-    expect(timeline).to_contain_text("why: too late")  # steps that fell before the booking
+    expect(timeline).not_to_contain_text("why: too late")  # skipped ones wait behind the filter
+    page.get_by_role("link", name="Show all messages").click()
+    expect(page.locator("#messages")).to_contain_text("why: too late")  # fell before the booking
 
     # The patient answers on the sandbox phone with a concerning reply.
     page.get_by_role("link", name="Sandbox phone").click()
@@ -123,7 +125,7 @@ def test_a_clinic_day_from_booking_to_acknowledged_escalation_and_a_schedule_cha
 
     # An admin moves the evening-before reminder to 17:00; the pending message moves with it.
     page.get_by_role("link", name="Schedules").click()
-    page.get_by_role("link", name="Edit step prep_evening_before").click()
+    page.get_by_role("link", name="Edit step “Preparation, evening before”").click()
     page.get_by_label("At this local time").fill("17:00")
     page.get_by_label("Reason for the change").fill("pickups end earlier")
     page.get_by_role("button", name="Preview").click()

@@ -47,17 +47,12 @@ def _reason(data: Any) -> str | None:
         return None
     reason = data["reason"]
     if not isinstance(reason, str) or len(reason) > MAX_REASON or not v.storable(reason):
-        raise InvalidInput({"reason": f"expected text of at most {MAX_REASON} characters"})
+        raise InvalidInput({"reason": f"expected plain text of at most {MAX_REASON} characters: shorten it"})
     return reason.strip() or None
 
 
 def _start(value: Any, tz: ZoneInfo, now: datetime) -> datetime:
-    start = v.local_or_aware_time(value, tz)
-    if start <= now:
-        raise ValueError("must be in the future")
-    if start - now > v.MAX_AHEAD:
-        raise ValueError("more than two years ahead")
-    return start
+    return v.future_start(value, tz, now)
 
 
 BOOKING_FIELDS = frozenset(
@@ -113,7 +108,7 @@ def read_booking(data: Any) -> tuple[v.Fields, dict[str, Any]]:
     item = {
         "patient_id": f.get("patient_id", v.positive_int(2**62), required=True),
         "modality": f.get("modality", v.one_of(v.MODALITIES), required=True),
-        "duration": f.get("duration_minutes", v.positive_int(24 * 60)),
+        "duration": f.get("duration_minutes", v.positive_int(24 * 60, 120)),
         "number": f.get("number", v.positive_int(1000)),
         "schedule": f.get("schedule", v.text(64)),
         "external_ref": f.get("external_ref", v.text(100)),
@@ -156,7 +151,8 @@ def session_row(item: Mapping[str, Any], now: datetime) -> dict[str, Any]:
 def book_session(app: Interlude, data: Any, actor: str) -> dict[str, Any]:
     """Book a session and plan its messages. Raises InvalidInput, NotFound."""
     f, item = read_booking(data)
-    f.done()
+    if item["patient_id"] is None:  # the other fields' errors are named with the start's
+        f.done()
     now = app.clock()
     with app.engine.begin() as conn:
         patient = get_patient(conn, item["patient_id"])
@@ -200,8 +196,12 @@ def reschedule_session(app: Interlude, session_id: int, data: Any, actor: str) -
     """Move a booked session; every pending message moves with it, atomically."""
     f = v.Fields(data)
     f.refuse_unknown({"start", "reason", "duration_minutes", "force"})
-    reason = _reason(data)
-    duration = f.get("duration_minutes", v.positive_int(24 * 60))
+    try:
+        reason = _reason(data)
+    except InvalidInput as exc:  # named with the other fields' errors
+        f.errors.update(exc.errors)
+        reason = None
+    duration = f.get("duration_minutes", v.positive_int(24 * 60, 120))
     force = f.get("force", v.boolean, default=False)
     now = app.clock()
     with app.engine.begin() as conn:

@@ -71,31 +71,53 @@ def storable(value: str) -> bool:
     return UNSTORABLE.search(value) is None
 
 
+def shown(value: Any, limit: int = 40) -> str:
+    """`value` quoted for an error message, cut short: what was typed, recognisable."""
+    raw = str(value)
+    return repr(raw if len(raw) <= limit else raw[: limit - 1] + "…")
+
+
 def text(max_len: int) -> Any:
     def check(value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise ValueError("expected non-empty text")
+            raise ValueError("expected non-empty text: type some words")
         if not storable(value):
-            raise ValueError("control characters are not allowed")
+            raise ValueError("control characters are not allowed: type plain text")
         value = " ".join(value.split())
         if len(value) > max_len:
-            raise ValueError(f"at most {max_len} characters")
+            raise ValueError(f"{len(value)} characters: at most {max_len} characters, shorten it")
         return value
 
     return check
 
 
 def phone(value: Any, region: str = "US") -> str:
-    """A phone number in E.164. Raises ValueError when it is not a valid number."""
+    """A phone number in E.164. Raises ValueError when it is not a valid number, saying how a
+    number of `region` is written ("give 10 digits, e.g. (201) 555-0123")."""
     if not isinstance(value, str):
-        raise ValueError("expected a phone number as text")
+        raise ValueError(f"expected a phone number as text: {phone_hint(region)}")
     try:
         parsed = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError("not a phone number") from exc
+        raise ValueError(f"{shown(value)} is not a phone number: {phone_hint(region)}") from exc
     if not phonenumbers.is_valid_number(parsed):
-        raise ValueError("not a valid phone number")
+        raise ValueError(f"{shown(value)} is not a phone number: {phone_hint(region)}")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@functools.cache
+def phone_hint(region: str) -> str:
+    """How to write a mobile number of `region`, with the numbering plan's own example: "give 10
+    digits, e.g. (201) 555-0123" where every number has ten digits (North America), else the
+    national and the international form."""
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    if example is None:
+        return "give it with its country code, e.g. +12015550123"
+    national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+    if example.country_code == 1:
+        return f"give 10 digits, e.g. {national}"
+    world = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return f"give the whole number, e.g. {national} or {world}"
 
 
 def email(value: Any) -> str:
@@ -105,7 +127,7 @@ def email(value: Any) -> str:
         or not storable(value)
         or not EMAIL.match(value.strip())
     ):
-        raise ValueError("not a valid email address")
+        raise ValueError(f"{shown(value)} is not an email address: give one such as ana@example.org")
     return value.strip()
 
 
@@ -117,13 +139,17 @@ def timezone(value: Any) -> str:
     an old alias ("US/Eastern", "Asia/Calcutta") is refused with its current name.
     """
     if not isinstance(value, str) or not value or len(value) > 64:
-        raise ValueError("expected an IANA time zone such as America/New_York")
+        raise ValueError(f"expected a time zone: {ZONE_HINT}")
     canonical, links = _zones()
     if value in canonical:
         return value
     if value in links:
-        raise ValueError(f"{value!r} is an old name: use {links[value]!r}")
-    raise ValueError(f"unknown time zone {value!r}: expected an IANA name such as America/New_York")
+        raise ValueError(f"{value!r} is an old name for a time zone: use {links[value]!r}")
+    raise ValueError(f"{shown(value)} is not a time zone: {ZONE_HINT}")
+
+
+# The end of every time zone message; a page with a list of zones says it its own way.
+ZONE_HINT = "give a name from the time zone database, such as America/New_York"
 
 
 def canonical_zones() -> frozenset[str]:
@@ -173,12 +199,12 @@ def language(value: Any) -> str:
 def choices(options: tuple[str, ...], *, allow_empty: bool = True) -> Any:
     def check(value: Any) -> list[str]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError("expected a list of strings")
+            raise ValueError(f"expected a list of strings, e.g. [{options[0]!r}]")
         bad = [v for v in value if v not in options]
         if bad:
-            raise ValueError(f"unknown value {bad[0]!r} (expected {', '.join(options)})")
+            raise ValueError(f"unknown value {shown(bad[0])}: expected some of {', '.join(options)}")
         if not value and not allow_empty:
-            raise ValueError("at least one value is needed")
+            raise ValueError(f"at least one value is needed, e.g. {options[0]}")
         return sorted(set(value))
 
     return check
@@ -187,7 +213,7 @@ def choices(options: tuple[str, ...], *, allow_empty: bool = True) -> Any:
 def one_of(options: tuple[str, ...]) -> Any:
     def check(value: Any) -> str:
         if value not in options:
-            raise ValueError(f"expected one of {', '.join(options)}")
+            raise ValueError(f"{shown(value)} is not a choice here: expected one of {', '.join(options)}")
         return str(value)
 
     return check
@@ -199,10 +225,10 @@ def boolean(value: Any) -> bool:
     return value
 
 
-def positive_int(limit: int) -> Any:
+def positive_int(limit: int, example: int = 1) -> Any:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= limit:
-            raise ValueError(f"expected a whole number from 1 to {limit}")
+            raise ValueError(f"{shown(value)} is not a whole number from 1 to {limit}: e.g. {example}")
         return value
 
     return check
@@ -215,23 +241,44 @@ def local_or_aware_time(value: Any, tz: ZoneInfo) -> datetime:
     happens twice (clocks fall back), asking for an explicit offset instead of guessing.
     """
     if not isinstance(value, str):
-        raise ValueError("expected an ISO 8601 date and time such as 2027-03-13T09:00")
+        raise ValueError(f"expected a date and time: {TIME_HINT}")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise ValueError("expected an ISO 8601 date and time such as 2027-03-13T09:00") from exc
+        raise ValueError(f"{shown(value)} is not a date and time: {TIME_HINT}") from exc
     if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
-        raise ValueError(f"expected a date between {EARLIEST_YEAR} and {LATEST_YEAR}")
+        raise ValueError(f"expected a date between {EARLIEST_YEAR} and {LATEST_YEAR}, e.g. 2027-03-13T09:00")
     if parsed.tzinfo is not None:
         return parsed.astimezone(UTC)
     first = parsed.replace(tzinfo=tz, fold=0)
     second = parsed.replace(tzinfo=tz, fold=1)
     roundtrip = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     if roundtrip != parsed:
-        raise ValueError(f"{value} does not exist in {tz.key} (clocks move forward); give an offset")
+        later = first.astimezone(UTC).astimezone(tz).isoformat(timespec="minutes")
+        raise ValueError(
+            f"{value} does not exist in {tz.key} (clocks move forward){OFFSET_HINT}, e.g. {later}"
+        )
     if first.utcoffset() != second.utcoffset():
-        raise ValueError(f"{value} happens twice in {tz.key} (clocks move back); give an offset")
+        earlier = first.isoformat(timespec="minutes")
+        raise ValueError(f"{value} happens twice in {tz.key} (clocks move back){OFFSET_HINT}, e.g. {earlier}")
     return first.astimezone(UTC)
+
+
+# The end of the date-time messages (a page with no place for an offset words it its own way).
+TIME_HINT = "give one such as 2027-03-13T09:00 (13 March 2027, 9:00 in the morning)"
+OFFSET_HINT = "; give an offset"
+
+
+def future_start(value: Any, tz: ZoneInfo, now: datetime) -> datetime:
+    """A session's start (see local_or_aware_time): after `now`, at most MAX_AHEAD ahead; the
+    messages give a time that would do, on the patient's clock."""
+    start = local_or_aware_time(value, tz)
+    tomorrow = (now + timedelta(days=1)).astimezone(tz).replace(minute=0).strftime("%Y-%m-%dT%H:%M")
+    if start <= now:
+        raise ValueError(f"must be in the future, e.g. {tomorrow}")
+    if start - now > MAX_AHEAD:
+        raise ValueError(f"more than two years ahead: give a nearer date, e.g. {tomorrow}")
+    return start
 
 
 # A whole visit, arrival checks to leaving, not the dose alone: the end time patients and drivers are

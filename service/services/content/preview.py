@@ -106,7 +106,7 @@ def preview(
         context = message_context(
             app.config.clinic, app.clinic_tz, patient_row, session_row, language, now=pm.due_at
         )
-        rows.append(_row(app, pm, context, fmt, language, detailed, number_of))
+        rows.append(rendered_row(app, pm, context, fmt, language, detailed, number_of))
     return rows
 
 
@@ -161,7 +161,7 @@ def _arrange(
     return out
 
 
-def _row(
+def rendered_row(
     app: Interlude,
     pm: Any,
     context: dict[str, Any],
@@ -170,6 +170,9 @@ def _row(
     detailed: bool,
     session: int | None = None,
 ) -> PreviewRow:
+    """One planned message with its text, rendered as the dispatcher renders it (the template
+    of its step and channel, the patient's language, detailed or not): the command line's
+    preview and the staff pages' booking preview show the same words."""
     try:
         rendered = app.templates.render(
             pm.step.template, pm.channel, language, context, detailed=detailed, category=pm.step.category

@@ -1,16 +1,21 @@
 """Patients: search, enrol, a patient's whole record, and booking or changing their sessions.
 
-Booking and rescheduling show the messages they would plan before anything is saved: the form
-posts with action "preview" (a dry run, nothing written), then "save" with the same values.
+Booking and rescheduling show the messages they would plan before anything is saved. The
+preview is a GET with the form's values in the query string (?action=preview&start=...): it
+writes nothing, so a reload, the back button or a bookmark only runs the dry run again. Saving is
+the one POST. Every form that fails keeps what was typed and what is wrong and answers 303 to its
+page, which shows them once (Post/Redirect/Get): a reload never sends a form again.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
@@ -31,7 +36,6 @@ PATIENT_TEXT = (
     "last_name",
     "phone",
     "email",
-    "timezone",
     "language",
     "external_ref",
     "preferred_channel",
@@ -44,6 +48,35 @@ PREFERENCE_CHOICES = (
     ("both", "Both"),
 )
 _CHANNEL_WORDS = {"sms": "text message", "email": "email"}
+# The labels of the new-patient form's fields, for its error summary.
+PATIENT_LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "phone": "Mobile phone",
+    "email": "Email",
+    "timezone": "Time zone",
+    "language": "Language",
+    "channels": "Channels",
+    "preferred_channel": "Education messages by",
+    "indications": "Indications",
+    "external_ref": "EHR reference",
+}
+SESSION_LABELS = {
+    "start": "Start",
+    "modality": "Modality",
+    "duration_minutes": "Duration in minutes",
+    "number": "Session number",
+    "schedule": "Schedule",
+    "reason": "Reason",
+    "force": "Book anyway",
+}
+# What a missing field needs, said on the page (the API says "required").
+REQUIRED = {
+    "first_name": "type the patient's first name, e.g. Maria",
+    "last_name": "type the patient's last name, e.g. Lopez",
+    "start": "choose a date and time, e.g. March 13, 2027 at 9:00 AM",
+    "modality": "choose one from the list, e.g. IV ketamine",
+}
 
 
 def _local(zone: str) -> Callable[[datetime | None], str]:
@@ -53,45 +86,63 @@ def _local(zone: str) -> Callable[[datetime | None], str]:
 
 @cache
 def _zones() -> list[str]:
-    # Offered as suggestions; any IANA name is accepted and checked by the use case.
-    return sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV")))
+    # The "Other" field's suggestions; any canonical IANA name is accepted by the use case.
+    return sorted(v.canonical_zones())
 
 
-def _readable(errors: dict[str, str]) -> dict[str, str]:
-    # A form has no place for a UTC offset: ask for another time instead.
-    return {k: e.replace("; give an offset", "; choose another time") for k, e in errors.items()}
+def _readable(errors: Mapping[str, str]) -> dict[str, str]:
+    """The use case's messages as a form says them: a form has no place for a UTC offset (ask
+    for another time), offers a list of zones, and says what a missing field needs."""
+    return {key: _page_words(key, message) for key, message in errors.items()}
+
+
+def _page_words(key: str, message: str) -> str:
+    message = re.sub(re.escape(v.OFFSET_HINT) + ".*$", "; choose another time, e.g. an hour later", message)
+    message = message.replace(
+        v.ZONE_HINT, "choose one from the list, or type a name such as America/New_York"
+    )
+    if message == "required":
+        message = f"required: {REQUIRED.get(key, 'fill it in')}"
+    return message
 
 
 # --- search and enrol --------------------------------------------------------------------------
 
-
-def _index(form: dict[str, Any] | None = None, errors: dict[str, str] | None = None, code: int = 200) -> Any:
-    query = request.args.get("q", "")[:100]
-    app = services()
-    page = render_template(
-        "staff/patients/index.html",
-        nav="patients",
-        q=query,
-        results=patient_pages.search(app, query),
-        form=form
-        or {"timezone": app.config.clinic.timezone, "language": app.config.messages.default_language},
-        errors=errors or {},
-        languages=app.config.messages.languages,
-        indications=v.INDICATIONS,
-        zones=_zones(),
-        preference_choices=PREFERENCE_CHOICES,
-    )
-    return page, code
+NEW_PATIENT = "patients:new"
 
 
 @bp.get("/patients")
 def index() -> Any:
-    return _index()
+    """Search, and the new-patient form (with what was typed and what is wrong, once, after a
+    failed submit)."""
+    query = request.args.get("q", "")[:100]
+    app = services()
+    form, errors = common.kept_form(NEW_PATIENT)
+    defaults = {"timezone": app.config.clinic.timezone, "language": app.config.messages.default_language}
+    return render_template(
+        "staff/patients/index.html",
+        nav="patients",
+        q=query,
+        results=patient_pages.search(app, query),
+        form=form or defaults,
+        errors=errors,
+        labels=PATIENT_LABELS,
+        languages=app.config.messages.languages,
+        indications=v.INDICATIONS,
+        zones=names.usual_zones(),
+        all_zones=_zones(),
+        preference_choices=PREFERENCE_CHOICES,
+    )
 
 
 def _patient_form(form: MultiDict[str, str]) -> dict[str, Any]:
+    """The form's values as the use case takes them: blanks left out (the defaults apply), but a
+    time zone asked for with "Other" and left blank is given, to be named as missing."""
     data: dict[str, Any] = {k: form.get(k, "").strip() for k in PATIENT_TEXT}
     data = {k: val for k, val in data.items() if val}
+    zone = names.zone_from_form(form)
+    if zone or form.get("timezone") == names.OTHER_ZONE:
+        data["timezone"] = zone
     if form.getlist("channels"):
         data["channels"] = form.getlist("channels")
     data["indications"] = form.getlist("indications")
@@ -105,7 +156,8 @@ def create() -> Any:
     try:
         patient = create_patient(services(), data, common.actor())
     except InvalidInput as exc:
-        return _index(data, exc.errors, 400)
+        back = url_for("staff.patients.index")
+        return common.back_with_errors(NEW_PATIENT, data, _readable(exc.errors), back)
     flash(f"Enrolled {patient['first_name']} {patient['last_name']}.")
     return redirect(url_for("staff.patients.show", patient_id=patient["id"]))
 
@@ -130,18 +182,31 @@ def education_by(patient: Mapping[str, Any]) -> str:
 
 @bp.get("/patients/<int:patient_id>")
 def show(patient_id: int) -> Any:
-    view = patient_pages.patient_page(services(), patient_id)
+    """The patient at a glance: what needs a person first, then the conversation, then the
+    messages (skipped and cancelled ones with ?messages=all, the whole thread with ?thread=all:
+    links, so the filters work without JavaScript)."""
+    view = patient_pages.patient_page(
+        services(),
+        patient_id,
+        all_messages=request.args.get("messages") == "all",
+        whole_thread=request.args.get("thread") == "all",
+    )
     zone = view["patient"]["timezone"]
     return render_template(
         "staff/patients/show.html",
         nav="patients",
         local=_local(zone),
+        zone_name=dict(names.usual_zones()).get(zone, zone.replace("_", " ")),
         education_by=education_by(view["patient"]),
         **view,
     )
 
 
 # --- book --------------------------------------------------------------------------------------
+
+# What a booking's preview carries in its query string: the time and kind, never free text.
+BOOK_FIELDS = ("start", "modality", "duration_minutes", "number", "schedule")
+RESCHEDULE_FIELDS = ("start", "duration_minutes")
 
 
 def _session_form(form: MultiDict[str, str], fields: tuple[str, ...]) -> dict[str, Any]:
@@ -154,37 +219,68 @@ def _session_form(form: MultiDict[str, str], fields: tuple[str, ...]) -> dict[st
     return data
 
 
-@bp.route("/patients/<int:patient_id>/sessions/new", methods=["GET", "POST"])
+def _preview_url(endpoint: str, values: Mapping[str, Any], **route: Any) -> str:
+    """The page's preview of `values`: a GET, safe to reload."""
+    return f"{url_for(endpoint, **route)}?{urlencode({'action': 'preview', **values})}#preview"
+
+
+def _previewed(run: Callable[[], dict[str, Any]], errors: dict[str, str]) -> tuple[Any, dict[str, str], int]:
+    """The preview of the query's values when asked for (?action=preview), with the errors kept
+    from a failed save; a preview with bad values is 400 and names every one."""
+    if request.args.get("action") != "preview":
+        return None, errors, 200
+    try:
+        return run(), errors, 200
+    except InvalidInput as exc:
+        return None, {**_readable(exc.errors), **errors}, 400
+
+
+@bp.get("/patients/<int:patient_id>/sessions/new")
 def book(patient_id: int) -> Any:
+    """The booking form and, with ?action=preview, the messages it would plan and any overlap
+    with another booked session, before anything is saved."""
     app = services()
     patient = patient_pages.session_owner(app, patient_id)
-    page: dict[str, Any] = {"patient": patient, "form": {}, "errors": {}, "preview": None}
-    code = 200
-    if request.method == "POST":
-        data = _session_form(request.form, ("start", "modality", "duration_minutes", "number", "schedule"))
-        force = _forced(request.form)
-        page["form"] = {**data, **({"force": "on"} if force else {})}
-        try:
-            if request.form.get("action") == "save":
-                booked = sessions.book_session(
-                    app, {**data, "patient_id": patient_id, "force": force}, common.actor()
-                )
-                planned = booked["messages"]["created"]
-                flash(f"Session {booked['number']} booked: {planned} messages planned.")
-                return redirect(url_for("staff.patients.show", patient_id=patient_id) + "#messages")
-            page["preview"] = patient_pages.preview_booking(app, patient_id, data)
-        except InvalidInput as exc:
-            page["errors"], code = _readable(exc.errors), 400
-        except sessions.Overlap as exc:
-            page["errors"], code = {"start": _overlap_text(exc, patient)}, 409
+    values = _session_form(request.args, BOOK_FIELDS)
+    kept, errors = common.kept_form(f"book:{patient_id}")
+    preview, errors, code = _previewed(lambda: patient_pages.preview_booking(app, patient_id, values), errors)
     return render_template(
         "staff/patients/book.html",
         nav="patients",
         local=_local(patient["timezone"]),
         modalities=v.MODALITIES,
         schedules=sorted(app.schedules),
-        **page,
+        patient=patient,
+        form={**values, **kept},
+        errors=errors,
+        labels=SESSION_LABELS,
+        preview=preview,
     ), code
+
+
+@bp.post("/patients/<int:patient_id>/sessions/new")
+def book_save(patient_id: int) -> Any:
+    """Book the previewed session. Refused without the "book anyway" box when it overlaps another
+    booked session; any refusal goes back (303) to the preview, with the reason on top."""
+    app = services()
+    data = _session_form(request.form, BOOK_FIELDS)
+    back = _preview_url("staff.patients.book", data, patient_id=patient_id)
+    if request.form.get("action") == "preview":  # a page from before the preview was a GET
+        return redirect(back, code=303)
+    force = _forced(request.form)
+    kept = {"force": "on"} if force else {}
+    try:
+        booked = sessions.book_session(
+            app, {**data, "patient_id": patient_id, "force": force}, common.actor()
+        )
+    except InvalidInput as exc:
+        return common.back_with_errors(f"book:{patient_id}", kept, _readable(exc.errors), back)
+    except sessions.Overlap as exc:
+        patient = patient_pages.session_owner(app, patient_id)
+        return common.back_with_errors(f"book:{patient_id}", kept, _overlap_error(exc, patient), back)
+    planned = booked["messages"]["created"]
+    flash(f"Session {booked['number']} booked: {planned} messages planned.")
+    return redirect(url_for("staff.patients.show", patient_id=patient_id) + "#messages")
 
 
 def _forced(form: MultiDict[str, str]) -> bool:
@@ -192,13 +288,16 @@ def _forced(form: MultiDict[str, str]) -> bool:
     return form.get("force", "") == "on"
 
 
-def _overlap_text(exc: sessions.Overlap, patient: Any) -> str:
+def _overlap_error(exc: sessions.Overlap, patient: Mapping[str, Any]) -> dict[str, str]:
+    """The refusal of a double booking, on the box that allows it."""
     other = exc.other
     when = _local(patient["timezone"])(other.start_at)
-    return (
-        f"This time overlaps another booked session of this patient (session id {other.id}, {when}, "
-        f"{other.duration_minutes} min). Choose another time, or tick the box to book both anyway."
-    )
+    return {
+        "force": (
+            f"this time overlaps another booked session of this patient ({when}, "
+            f"{other.duration_minutes} min): choose another time, or tick the box to keep both"
+        )
+    }
 
 
 # --- change a session --------------------------------------------------------------------------
@@ -209,66 +308,94 @@ def _conflict(exc: Conflict, patient_id: int) -> Any:
     return render_template("staff/patients/conflict.html", nav="patients", message=str(exc), back=back), 409
 
 
-@bp.route("/sessions/<int:session_id>/reschedule", methods=["GET", "POST"])
+@bp.get("/sessions/<int:session_id>/reschedule")
 def reschedule(session_id: int) -> Any:
+    """The new time, and with ?action=preview what moving the session does to its messages and
+    any overlap; the reason and the "move anyway" box are in the saving form."""
     app = services()
     summary = patient_pages.session_summary(app, session_id)
     patient = summary["patient"]
-    local = _local(patient["timezone"])
     start = summary["session"]["start_at"].astimezone(ZoneInfo(patient["timezone"]))
-    page: dict[str, Any] = {
-        "form": {"start": start.strftime("%Y-%m-%dT%H:%M")},
-        "errors": {},
-        "preview": None,
-    }
-    code = 200
-    if request.method == "POST":
-        data = _session_form(request.form, ("start", "duration_minutes", "reason"))
-        force = _forced(request.form)
-        page["form"] = {**data, **({"force": "on"} if force else {})}
-        try:
-            if request.form.get("action") == "save":
-                moved = sessions.reschedule_session(app, session_id, {**data, "force": force}, common.actor())
-                flash(f"Session {moved['number']} moved to {local(datetime.fromisoformat(moved['start']))}.")
-                return redirect(url_for("staff.patients.show", patient_id=patient["id"]) + "#messages")
-            page["preview"] = patient_pages.preview_reschedule(app, session_id, data)
-        except InvalidInput as exc:
-            page["errors"], code = _readable(exc.errors), 400
-        except sessions.Overlap as exc:
-            page["errors"], code = {"start": _overlap_text(exc, patient)}, 409
-        except Conflict as exc:
-            return _conflict(exc, patient["id"])
+    values = _session_form(request.args, RESCHEDULE_FIELDS)
+    kept, errors = common.kept_form(f"reschedule:{session_id}")
+    try:
+        preview, errors, code = _previewed(
+            lambda: patient_pages.preview_reschedule(app, session_id, values), errors
+        )
+    except Conflict as exc:
+        return _conflict(exc, patient["id"])
     return render_template(
-        "staff/patients/reschedule.html", nav="patients", local=local, **summary, **page
+        "staff/patients/reschedule.html",
+        nav="patients",
+        local=_local(patient["timezone"]),
+        form={"start": start.strftime("%Y-%m-%dT%H:%M"), **values, **kept},
+        errors=errors,
+        labels=SESSION_LABELS,
+        preview=preview,
+        **summary,
     ), code
 
 
-@bp.route("/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
-def cancel(session_id: int) -> Any:
+@bp.post("/sessions/<int:session_id>/reschedule")
+def reschedule_save(session_id: int) -> Any:
     app = services()
-    summary = patient_pages.session_summary(app, session_id)
-    patient = summary["patient"]
-    errors: dict[str, str] = {}
+    patient = patient_pages.session_summary(app, session_id)["patient"]
+    data = _session_form(request.form, RESCHEDULE_FIELDS)
+    back = _preview_url("staff.patients.reschedule", data, session_id=session_id)
+    if request.form.get("action") == "preview":  # a page from before the preview was a GET
+        return redirect(back, code=303)
     reason = request.form.get("reason", "").strip()
-    if request.method == "POST":
-        try:
-            done = sessions.cancel_session(app, session_id, {"reason": reason or None}, common.actor())
-        except InvalidInput as exc:
-            errors = exc.errors
-        except Conflict as exc:
-            return _conflict(exc, patient["id"])
-        else:
-            cancelled = done["messages"]["cancelled"]
-            flash(f"Session {done['number']} cancelled; {cancelled} pending messages cancelled.")
-            return redirect(url_for("staff.patients.show", patient_id=patient["id"]) + "#messages")
+    force = _forced(request.form)
+    kept = {"reason": reason, **({"force": "on"} if force else {})}
+    change = {**data, "force": force, **({"reason": reason} if reason else {})}
+    key = f"reschedule:{session_id}"
+    try:
+        moved = sessions.reschedule_session(app, session_id, change, common.actor())
+    except InvalidInput as exc:
+        return common.back_with_errors(key, kept, _readable(exc.errors), back)
+    except sessions.Overlap as exc:
+        return common.back_with_errors(key, kept, _overlap_error(exc, patient), back)
+    except Conflict as exc:
+        return _conflict(exc, patient["id"])
+    when = _local(patient["timezone"])(datetime.fromisoformat(moved["start"]))
+    flash(f"Session {moved['number']} moved to {when}.")
+    return redirect(url_for("staff.patients.show", patient_id=patient["id"]) + "#messages")
+
+
+@bp.get("/sessions/<int:session_id>/cancel")
+def cancel(session_id: int) -> Any:
+    """What cancelling would cancel, and the form (with the reason typed and its error, once,
+    after a failed submit)."""
+    summary = patient_pages.session_summary(services(), session_id)
+    kept, errors = common.kept_form(f"cancel:{session_id}")
     return render_template(
         "staff/patients/cancel.html",
         nav="patients",
-        local=_local(patient["timezone"]),
-        reason=reason,
+        local=_local(summary["patient"]["timezone"]),
+        reason=kept.get("reason", ""),
         errors=errors,
+        labels=SESSION_LABELS,
         **summary,
-    ), (400 if errors else 200)
+    )
+
+
+@bp.post("/sessions/<int:session_id>/cancel")
+def cancel_save(session_id: int) -> Any:
+    app = services()
+    patient = patient_pages.session_summary(app, session_id)["patient"]
+    reason = request.form.get("reason", "").strip()
+    try:
+        done = sessions.cancel_session(app, session_id, {"reason": reason or None}, common.actor())
+    except InvalidInput as exc:
+        back = url_for("staff.patients.cancel", session_id=session_id)
+        return common.back_with_errors(
+            f"cancel:{session_id}", {"reason": reason}, _readable(exc.errors), back
+        )
+    except Conflict as exc:
+        return _conflict(exc, patient["id"])
+    cancelled = done["messages"]["cancelled"]
+    flash(f"Session {done['number']} cancelled; {cancelled} pending messages cancelled.")
+    return redirect(url_for("staff.patients.show", patient_id=patient["id"]) + "#messages")
 
 
 def _status_change(session_id: int, change: Any, done_text: str) -> Any:
