@@ -4,6 +4,7 @@ history and rollback; nurses read only; on both databases, and a few flows in Ch
 
 from __future__ import annotations
 
+import hashlib
 import html as html_lib
 import re
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from service.db.tables import content_versions
+from service.services.content import edits as content
 from tests.helpers import book, by_step, enrol, rows
 
 from .staff_helpers import ADMIN
@@ -27,6 +29,7 @@ CONFIRM_TEXT = (
 )
 # The evening-before step as the form shows it (the shipped TOML, in the form's fields).
 EVENING_FORM: dict[str, Any] = {
+    "title": "Preparation, evening before",
     "offset": "-1d",
     "at": "18:00",
     "channels": ["sms", "email"],
@@ -62,6 +65,19 @@ def control(page: str, name: str) -> str:
     return found.group(0)
 
 
+def after_redirect(client: Any, response: Any) -> str:
+    """A form that fails answers 303 (Post/Redirect/Get): the page it sends the browser back to."""
+    assert response.status_code == 303, response.status_code
+    return text(client.get(response.headers["Location"]))
+
+
+def summary(page: str) -> str:
+    """The error summary at the top of a form."""
+    found = re.search(r'<div class="error-summary".*?</div>', page, re.S)
+    assert found, "no error summary"
+    return html_lib.unescape(found.group(0))
+
+
 def evening_rows(app: Any, session_id: int) -> list[Any]:
     live = by_step(app, session_id)
     return [
@@ -92,11 +108,14 @@ def test_the_timeline_lists_steps_in_sending_order_in_plain_words(nurse_client):
     assert -1 not in places and places == sorted(places), list(zip(order, places, strict=True))
     evening = page[page.index('id="step-default-prep_evening_before"') :]
     evening = evening[: evening.index("</li>")]
-    assert "badge category-prep" in evening and "SMS and email" in evening
+    assert '<strong class="step-title">Preparation, evening before</strong>' in evening
+    assert '<span class="badge category-prep">Preparation</span>' in evening
+    assert "Text message and email" in evening
     assert '<a href="/staff/templates#t-prep_evening_before">' in evening
     assert "asks for a reply (clearance)" in evening and "every session" in evening
     assert "session 1; indications: depression" in page and "KAT only; session 1" in page
     assert "indications: anxiety or ptsd" in page
+    assert '<span class="badge category-admin">Appointment</span>' in page and ">admin<" not in page
     assert f'href="{EVENING}">Details' in page and ">Edit<" not in page  # a nurse reads only
 
 
@@ -169,10 +188,10 @@ def test_changing_conditions_in_the_form_saves_them_as_the_toml_writes_them(staf
 BAD_STEP_EDITS: list[tuple[dict[str, Any], str, str]] = [
     ({"offset": "soon"}, "offset", "'soon'"),
     ({"at": "25:00"}, "at", "HH:MM"),
-    ({"channels": []}, "channels", "at least one channel"),
-    ({"sessions": "1-x"}, "conditions-sessions", "'1-x' is not a session number"),
-    ({"from_session": "first"}, "conditions-from_session", "expected a session number"),
-    ({"sessions": "2", "first_session_only": "1"}, "conditions-first_session_only", "conflicts"),
+    ({"channels": []}, "channel-sms", "at least one channel"),
+    ({"sessions": "1-x"}, "sessions", "'1-x' is not a session number"),
+    ({"from_session": "first"}, "from_session", "expected a session number"),
+    ({"sessions": "2", "first_session_only": "1"}, "first_session_only", "conflicts"),
     ({"template": "enrolment_opt_in"}, "template", "has no email"),
 ]
 
@@ -186,12 +205,11 @@ def test_a_bad_step_edit_is_refused_next_to_its_field(staff_services, admin_clie
     for change, field, problem in BAD_STEP_EDITS:
         for action in ("preview", "save"):
             response = admin_client.post(EVENING, {**EVENING_FORM, **change, "action": action})
-            page = text(response)
-            assert response.status_code == 400, (change, action)
+            page = after_redirect(admin_client, response)
             assert problem in field_error(page, field), (change, action)
+            assert f'<a href="#{field}">' in summary(page) and problem in summary(page), (change, action)
             assert versions(app) == 0 and rows(app) == before
-        control_id = {"channels": "channel-sms"}.get(field, field).replace("conditions-", "")
-        tag = control(page, control_id)
+        tag = control(page, field)
         assert 'aria-invalid="true"' in tag and f"{field}-error" in tag, change
         for key, value in change.items():  # what was typed is kept
             if key == "template":
@@ -200,9 +218,90 @@ def test_a_bad_step_edit_is_refused_next_to_its_field(staff_services, admin_clie
                 assert f'value="{value}"' in control(page, key), change
 
 
+def test_a_step_form_with_three_bad_fields_shows_the_three_errors_at_once(staff_services, admin_client):
+    bad = {"offset": "soon", "at": "25:00", "sessions": "1-x"}
+    page = after_redirect(admin_client, admin_client.post(EVENING, {**EVENING_FORM, **bad, "action": "save"}))
+    found = summary(page)
+    assert "Fix these 3 things to continue" in found
+    for field, problem in [("offset", "'soon'"), ("at", "HH:MM"), ("sessions", "'1-x'")]:
+        assert f'<a href="#{field}">' in found and problem in found, field
+        assert problem in field_error(page, field) and 'aria-invalid="true"' in control(page, field)
+    assert versions(staff_services) == 0
+
+
+def test_a_failed_step_form_redirects_and_shows_its_errors_once(staff_services, admin_client):
+    response = admin_client.post(EVENING, {**EVENING_FORM, "at": "25:00", "action": "preview"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(EVENING)
+    page = text(admin_client.get(response.headers["Location"]))
+    assert "HH:MM" in field_error(page, "at") and 'value="25:00"' in control(page, "at")
+    again = text(admin_client.get(EVENING))  # a reload shows the step again, not the error
+    assert "error-summary" not in again and 'value="18:00"' in control(again, "at")
+
+
+def test_a_step_title_is_saved_and_shown_as_the_steps_name(staff_services, admin_client):
+    app = staff_services
+    form = {**EVENING_FORM, "title": "Evening reminder", "reason": "shorter name", "action": "save"}
+    assert admin_client.post(EVENING, form).status_code == 302
+    assert content.get_step(app, "default", "prep_evening_before")["raw"]["title"] == "Evening reminder"
+    assert app.schedule("default").step("prep_evening_before").display_title == "Evening reminder"
+    page = text(admin_client.get(EVENING))
+    assert "<h1>Evening reminder</h1>" in page and 'value="Evening reminder"' in control(page, "title")
+    assert "title Evening reminder" in page[page.index('id="history"') :]
+    schedules = text(admin_client.get("/staff/schedules"))
+    assert '<strong class="step-title">Evening reminder</strong>' in schedules
+    templates = text(admin_client.get("/staff/templates"))
+    row = templates[templates.index('id="t-prep_evening_before"') :]
+    assert f'<a href="{EVENING}">Evening reminder</a>' in row[: row.index("</tr>")]
+    assert f'<a href="{EVENING}">Evening reminder</a>' in text(
+        admin_client.get("/staff/templates/prep_evening_before/en/sms.txt")
+    )
+    long = after_redirect(admin_client, admin_client.post(EVENING, {**form, "title": "x" * 61}))
+    assert "at most 60 characters" in field_error(long, "title")
+
+
+def test_the_step_page_shows_the_text_it_sends(staff_services, nurse_client):
+    expected = content.preview_step(staff_services, "default", "prep_evening_before")["messages"]
+    sms, email = (m["sms"] or m["email"] for m in expected)
+    page = text(nurse_client.get(EVENING))
+    assert html_lib.escape(sms["text"]) in page and f"{sms['segments']} segments</strong> · GSM-7" in page
+    assert html_lib.escape(email["subject"]) in page and "Interlude Demo" in sms["text"]
+
+
+def test_the_live_step_preview_renders_the_chosen_template(staff_services, admin_client):
+    changed = {**EVENING_FORM, "template": "prep_ahead", "channels": ["sms"]}
+    response = admin_client.post(EVENING + "/preview", changed)
+    piece = text(response)
+    assert (
+        response.status_code == 200 and 'id="preview" class="step-preview preview-panel" data-slot' in piece
+    )
+    expected = content.preview_step_edit(
+        staff_services, "default", "prep_evening_before", {"template": "prep_ahead", "channels": ["sms"]}
+    )["messages"]
+    assert [m["channel"] for m in expected] == ["sms"] and "Interlude Demo" in expected[0]["sms"]["text"]
+    assert html_lib.escape(expected[0]["sms"]["text"]) in piece and 'id="preview-email"' not in piece
+    shipped = content.preview_step(staff_services, "default", "prep_evening_before")["messages"][0]
+    assert html_lib.escape(shipped["sms"]["text"]) not in piece
+    assert "Would go Thu, Mar 11 6:00 PM" in piece and "segment" in piece
+    bad = admin_client.post(EVENING + "/preview", {**changed, "at": "25:00", "offset": "soon"})
+    problems = html_lib.unescape(text(bad))
+    assert bad.status_code == 400 and "Local time: expected a local time as 'HH:MM'" in problems
+    assert "Offset: expected a duration such as" in problems and "'soon'" in problems
+    assert versions(staff_services) == 0
+
+
+def test_every_table_cell_has_a_label_for_phone_screens(staff_services, admin_client):
+    admin_client.post(EVENING, {**EVENING_FORM, "at": "17:00", "action": "save"})
+    admin_client.post(CONFIRM, {"text": CONFIRM_TEXT, "action": "save"})
+    for path in ("/staff/schedules", "/staff/templates", EVENING, CONFIRM):
+        page = text(admin_client.get(path))
+        assert "<td" in page or path == "/staff/schedules", path
+        assert re.search(r"<td(?![^>]*data-label=)[^>]*>", page) is None, path
+
+
 def test_saving_an_unchanged_step_says_so_and_writes_nothing(staff_services, admin_client):
     response = admin_client.post(EVENING, {**EVENING_FORM, "action": "save"})
-    assert response.status_code == 400 and "Nothing changed: edit a field first." in text(response)
+    page = after_redirect(admin_client, response)
+    assert "Nothing changed: edit a field first." in summary(page) and '<a href="#step-form">' in page
     assert versions(staff_services) == 0
 
 
@@ -211,9 +310,9 @@ def test_a_stale_form_is_refused_as_a_conflict(staff_services, admin_client):
     response = admin_client.post(
         EVENING, {**EVENING_FORM, "at": "16:00", "action": "save", "base_version": "0"}
     )
-    assert response.status_code == 409
-    assert "Someone else saved a newer version; reload" in text(response)
-    assert versions(staff_services) == 1 and 'value="16:00"' in control(text(response), "at")
+    page = after_redirect(admin_client, response)
+    assert "Someone else saved a newer version; reload" in summary(page)
+    assert versions(staff_services) == 1 and 'value="16:00"' in control(page, "at")
 
 
 def test_a_step_rollback_restores_the_times(staff_services, admin_client):
@@ -231,7 +330,7 @@ def test_a_step_rollback_restores_the_times(staff_services, admin_client):
     assert "Rolled back to the shipped version: saved as version 4; 2 pending messages moved" in page
     assert "Never edited" not in page and "back to version 1" in page
     bad = admin_client.post(EVENING + "/rollback", {"version": "x"})
-    assert bad.status_code == 400 and "Not rolled back: choose a version" in text(bad)
+    assert "Not rolled back: choose a version" in after_redirect(admin_client, bad)
     assert admin_client.post(EVENING + "/rollback", {"version": "9"}).status_code == 404
     assert versions(app) == 4
 
@@ -294,12 +393,33 @@ def test_an_email_html_preview_is_sandboxed_and_escaped(staff_services, admin_cl
 def test_a_broken_jinja_tag_is_refused_with_its_line_next_to_the_textarea(staff_services, admin_client):
     typed = "{{ clinic.name }}: hello.\nBring {{ session.time }.\n"
     response = admin_client.post(CONFIRM, {"text": typed, "reason": "try", "action": "save"})
-    page = text(response)
-    assert response.status_code == 400 and "Not saved: correct the problems marked below." in page
+    page = after_redirect(admin_client, response)
+    assert '<a href="#text">Text: line 2: unexpected' in page and "error-summary" in page
     assert field_error(page, "text").startswith("line 2: unexpected '}'")
     tag = control(page, "text")
     assert 'aria-invalid="true"' in tag and "text-checks" in tag
     assert html_lib.escape(typed, quote=False).strip() in page  # the typed text is kept
+    assert versions(staff_services) == 0
+
+
+def test_a_failed_template_preview_redirects_and_keeps_the_settings(staff_services, admin_client):
+    typed = CONFIRM_TEXT + " Bye."
+    response = admin_client.post(CONFIRM, {"text": typed, "tz": "Mars/Base", "action": "preview"})
+    page = after_redirect(admin_client, response)
+    assert '<a href="#tz">' in summary(page) and "Mars/Base" in summary(page)
+    assert 'value="Mars/Base"' in control(page, "tz") and html_lib.escape(typed, quote=False) in page
+    assert "error-summary" not in text(admin_client.get(CONFIRM))  # shown once
+
+
+def test_a_text_too_long_for_the_session_cookie_is_answered_at_once(staff_services, admin_client):
+    # Kept in the signed cookie across the redirect, a long text could be dropped with the cookie.
+    noise = " ".join(hashlib.sha256(str(n).encode()).hexdigest() for n in range(120))
+    short = admin_client.post(CONFIRM, {"text": "{{ clinic.name }}: hi {{ clinic.name", "action": "save"})
+    assert short.status_code == 303  # kept in the cookie: Post/Redirect/Get
+    typed = "{{ clinic.name }}: " + noise + " {{ clinic.name"
+    response = admin_client.post(CONFIRM, {"text": typed, "action": "save"})
+    assert response.status_code == 400 and noise in text(response)
+    assert "unexpected end of template" in field_error(text(response), "text")
     assert versions(staff_services) == 0
 
 
@@ -308,8 +428,7 @@ def test_removing_988_from_a_safety_template_is_refused(staff_services, admin_cl
     typed = shipped.replace(" Crisis: call or text {{ clinic.crisis_line }}.", "")
     assert typed != shipped
     response = admin_client.post(SAFETY, {"text": typed, "action": "save"})
-    assert response.status_code == 400
-    assert "does not name 988" in field_error(text(response), "text")
+    assert "does not name 988" in field_error(after_redirect(admin_client, response), "text")
     assert versions(staff_services) == 0
     assert staff_services.templates.source("checkin_same_day/en/sms.txt") == shipped
 
@@ -335,7 +454,9 @@ def test_a_stale_template_form_is_a_conflict(staff_services, admin_client):
     response = admin_client.post(
         CONFIRM, {"text": CONFIRM_TEXT + " 2", "action": "save", "base_version": "0"}
     )
-    assert response.status_code == 409 and "Someone else saved a newer version" in text(response)
+    page = after_redirect(admin_client, response)
+    assert "Someone else saved a newer version" in summary(page)
+    assert html_lib.escape(CONFIRM_TEXT + " 2", quote=False) in page  # what was typed is kept
     assert versions(staff_services) == 1
 
 
@@ -407,7 +528,7 @@ def test_browser_edit_a_step_and_watch_pending_messages_move(page, live):
     session = book(app, patient["id"], "2027-03-12T09:00")
     sign_in(page)
     page.goto("/staff/schedules")
-    page.get_by_role("link", name="Edit step prep_evening_before").click()
+    page.get_by_role("link", name="Edit step “Preparation, evening before”").click()
     page.get_by_label("At this local time").fill("17:00")
     page.get_by_label("Reason for the change").fill("earlier pickup")
     page.get_by_role("button", name="Preview").click()

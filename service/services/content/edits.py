@@ -13,23 +13,22 @@ messages are rendered when they are sent.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
-from ...checks import SAMPLE_ESCALATION, Problem, sample_group, template_edit_problems
+from ...checks import Problem, template_edit_problems
 from ...db.tables import content_versions as cv
-from ...domain.segments import segment_info
 from ...domain.tips_line import template_category
 from ...runtime import Interlude, Overlays, read_overlays
 from ...schedules import ScheduleError, load_schedules
-from ...template_context import message_context
 from ...templates import MessageTemplates, Rendered, TemplateError
 from ..errors import Conflict, InvalidInput, NotFound
-from ..validation import DEFAULT_DURATION, MODALITIES, timezone
-from .steps import _store_step, preview_step_edit, save_step
+from ..validation import MODALITIES, timezone
+from .samples import sample_context, sms_facts
+from .steps import _store_step, preview_step, preview_step_edit, save_step
 from .store import (
     EDITABLE,
     KINDS,
@@ -62,6 +61,7 @@ __all__ = [
     "get_step",
     "get_template",
     "history",
+    "preview_step",
     "preview_step_edit",
     "preview_template",
     "rollback",
@@ -165,7 +165,7 @@ def preview_template(
     problems = _template_problems(app, overlays, candidate, path, app.clock())
     channel = "sms" if file.startswith("sms") else "email"
     is_detailed = file == "sms.detailed.txt" if detailed is None else detailed
-    context = _sample_context(app, zone, lang, modality, number, is_detailed)
+    context = sample_context(app, zone, lang, modality, number, is_detailed)
     result: dict[str, Any] = {"name": path, "channel": channel, "sms": None, "email": None, "grouped": None}
     if candidate.has(template, channel, lang, exact=True):
         try:
@@ -174,16 +174,10 @@ def preview_template(
         except TemplateError:
             pass  # among the problems already, with its line
         else:
-            info = segment_info(out.body)
-            sms = {
-                "text": out.body,
-                "segments": info.segments,
-                "encoding": info.encoding,
-                "units": info.units,
-            }
+            sms = sms_facts(out.body)
             email = {"subject": out.subject, "text": out.body, "html": out.html}
             result[channel] = sms if channel == "sms" else email
-            grouped = _sample_context(app, zone, lang, modality, number, is_detailed, grouped=True)
+            grouped = sample_context(app, zone, lang, modality, number, is_detailed, grouped=True)
             result["grouped"] = _grouped(
                 candidate, template, channel, lang, grouped, is_detailed, category, out
             )
@@ -209,14 +203,7 @@ def _grouped(
         return None  # among the problems already: the check renders the same sample
     if (out.body, out.subject) == (single.body, single.subject):
         return None
-    info = segment_info(out.body)
-    return {
-        "text": out.body,
-        "subject": out.subject,
-        "segments": info.segments,
-        "encoding": info.encoding,
-        "units": info.units,
-    }
+    return {**sms_facts(out.body), "subject": out.subject}
 
 
 def save_template(
@@ -294,35 +281,6 @@ def _sample_zone(app: Interlude, modality: str, tz: str | None) -> ZoneInfo:
     if errors:
         raise InvalidInput(errors)
     return zone
-
-
-def _sample_context(
-    app: Interlude,
-    zone: ZoneInfo,
-    lang: str,
-    modality: str,
-    number: int,
-    detailed: bool,
-    *,
-    grouped: bool = False,
-) -> dict[str, Any]:
-    """The sample patient and session; `grouped`: the session and the ones booked with it."""
-    start = (
-        (app.clock() + timedelta(days=10))
-        .astimezone(zone)
-        .replace(hour=14, minute=0, second=0, microsecond=0)
-    )
-    patient = {"first_name": "Alex", "timezone": zone.key, "detailed_messages": detailed, "language": lang}
-    session = {
-        "start_at": start,
-        "duration_minutes": DEFAULT_DURATION[modality],
-        "modality": modality,
-        "number": number,
-    }
-    if grouped:
-        return sample_group(app.config.clinic, app.clinic_tz, patient, session, lang)
-    context = message_context(app.config.clinic, app.clinic_tz, patient, session, lang)
-    return {**context, "escalation": SAMPLE_ESCALATION}
 
 
 # --- rollback ---------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ STEP, TEMPLATE = "step", "template"
 KINDS = (STEP, TEMPLATE)
 # What the step form may change; None or "" removes an optional key (its default applies).
 EDITABLE = (
+    "title",
     "offset",
     "at",
     "channels",
@@ -43,7 +44,7 @@ EDITABLE = (
 )
 OPTIONAL = frozenset(
     {"offset", "at", "conditions", "quiet_hours", "if_late", "deadline", "not_before", "same_day"}
-    | {"channel_choice"}
+    | {"channel_choice", "title"}
 )
 MAX_TEXT = 20_000
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")

@@ -155,6 +155,7 @@ def _order(step: Step) -> tuple[int, time]:
 def _step_view(step: Step, edited: Mapping[str, Any] | None) -> dict[str, Any]:
     return {
         "id": step.id,
+        "title": step.display_title,
         "when": describe_when(step.anchor, step.offset, step.at),
         "category": step.category,
         "channels": list(step.channels),
@@ -206,13 +207,13 @@ def _flat(value: Any) -> str:
 
 def template_index(app: Interlude) -> list[dict[str, Any]]:
     """Every template with the steps that send it and its files by language:
-    [{"name", "used_by": [{"schedule", "step"}], "languages": [{"lang", "configured", "files":
+    [{"name", "used_by": [{"schedule", "step", "title"}], "languages": [{"lang", "configured", "files":
     [{"file", "path", "edited": {"version", "by"} | None}]}]}]."""
     templates = app.templates
     used: dict[str, list[dict[str, str]]] = {}
     for name, schedule in sorted(app.schedules.items()):
         for step in schedule.steps:
-            used.setdefault(step.template, []).append({"schedule": name, "step": step.id})
+            used.setdefault(step.template, []).append(_user(name, step))
     edited = {e["name"]: e for e in content.current(app)["templates"]}
     configured = app.config.messages.languages
     out = []
@@ -235,10 +236,15 @@ def _edited(entry: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def template_users(app: Interlude, template: str) -> list[dict[str, str]]:
-    """The steps that send this template: [{"schedule", "step"}]."""
+    """The steps that send this template: [{"schedule", "step", "title"}]."""
     return [
-        {"schedule": name, "step": step.id}
+        _user(name, step)
         for name, schedule in sorted(app.schedules.items())
         for step in schedule.steps
         if step.template == template
     ]
+
+
+def _user(schedule: str, step: Step) -> dict[str, str]:
+    """A step that sends a template: its schedule, its id and the name staff read."""
+    return {"schedule": schedule, "step": step.id, "title": step.display_title}

@@ -1,9 +1,10 @@
-// Template page: the preview follows the text and the preview settings as they change (400 ms
-// after the last key), from the same server code as the Preview button, which works without
-// this script. The server answers with the pieces to replace, each marked data-slot.
+// Template and step pages: the preview follows the form as it changes (the text and the preview
+// settings of a template; the template, channels and timing of a step), 400 ms after the last
+// key, from the same server code as the Preview button, which works without this script. The
+// server answers with the pieces to replace, each marked data-slot.
 (function () {
-  var form = document.getElementById("template-form");
-  if (!form || !form.dataset.live) { return; }
+  var form = document.querySelector("form[data-live]");
+  if (!form) { return; }
   var status = document.getElementById("live-status");
   var timer = null;
   var latest = 0;

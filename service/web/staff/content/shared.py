@@ -16,6 +16,8 @@ from ...access import services
 
 bp = Blueprint("content", __name__)
 
+# The key under which a failed rollback keeps its error for the page (common.kept_form).
+ROLLBACK = "rollback:"
 CONFLICT = "Someone else saved a newer version; reload the page and make your change again."
 
 
