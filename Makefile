@@ -15,14 +15,14 @@ $(STAMP): pyproject.toml requirements.lock
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-# Node is only for the test peers (Prism serves Twilio's API spec); without npm those tests skip.
+# Node is only for the test peers (Prism serves Twilio's API spec; axe-core checks the staff pages); without npm those tests skip.
 NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
 
 $(NODE_STAMP): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		npm ci --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
 	else \
-		echo "npm not found: the Twilio API tests (Prism) will be skipped"; \
+		echo "npm not found: the Twilio API tests (Prism) and the accessibility check (axe-core) will be skipped"; \
 	fi
 
 install: $(STAMP) $(NODE_STAMP)

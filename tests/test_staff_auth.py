@@ -212,9 +212,11 @@ def test_staff_password_unlocks_and_signs_out(staff_services, staff_app):
 
 def test_admin_adds_an_account_and_errors_show_by_the_field(staff_services, admin_client, staff_app):
     bad = admin_client.post("/staff/accounts", {"email": "not-an-address", "password": "short"})
-    assert bad.status_code == 400
-    html = bad.get_data(as_text=True)
+    assert bad.status_code == 303  # Post/Redirect/Get: a reload never sends it again
+    html = admin_client.get(bad.headers["Location"]).get_data(as_text=True)
     assert 'id="email-error"' in html and 'id="password-error"' in html
+    assert 'id="error-summary"' in html and 'href="#email"' in html and 'href="#password"' in html
+    assert 'value="not-an-address"' in html and "short" not in html  # the password is never kept
     assert len(staff.list_staff(staff_services)) == 2
     ok = admin_client.post("/staff/accounts", {"email": "desk@clinic.example", "password": "desk password 1"})
     assert ok.status_code == 302
@@ -222,7 +224,8 @@ def test_admin_adds_an_account_and_errors_show_by_the_field(staff_services, admi
     again = admin_client.post(
         "/staff/accounts", {"email": "desk@clinic.example", "password": "desk password 1"}
     )
-    assert again.status_code == 400 and "exists already" in again.get_data(as_text=True)
+    assert again.status_code == 303
+    assert "exists already" in admin_client.get(again.headers["Location"]).get_data(as_text=True)
 
 
 def test_staff_cannot_add_or_disable_accounts(staff_services, nurse_client):
@@ -257,12 +260,16 @@ def test_everyone_changes_their_own_password(nurse_client, staff_app):
             "confirm_password": "a new passphrase",
         },
     )
-    assert wrong.status_code == 400 and 'id="current_password-error"' in wrong.get_data(as_text=True)
+    assert wrong.status_code == 303
+    refused = nurse_client.get(wrong.headers["Location"]).get_data(as_text=True)
+    assert 'id="current_password-error"' in refused and 'href="#current_password"' in refused
     mismatch = nurse_client.post(
         "/staff/account/password",
         {"current_password": STAFF[1], "new_password": "a new passphrase", "confirm_password": "another"},
     )
-    assert mismatch.status_code == 400
+    assert mismatch.status_code == 303
+    refused = nurse_client.get(mismatch.headers["Location"]).get_data(as_text=True)
+    assert 'id="confirm_password-error"' in refused
     done = nurse_client.post(
         "/staff/account/password",
         {

@@ -32,6 +32,7 @@ def test_sign_in_with_the_keyboard_lands_on_today_and_sign_out(page, live):
     page.keyboard.press("Enter")
     page.wait_for_url(at("/staff/today"))
     assert page.get_by_role("navigation", name="Main").is_visible()
+    page.locator("details.account > summary").click()  # the account menu, a <details>
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(at("/staff/sign-in"))
     page.goto("/staff/today")

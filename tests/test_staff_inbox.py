@@ -129,8 +129,9 @@ def test_no_answer_after_stop_and_a_queued_one_is_not_sent(staff_services, nurse
     assert "Cannot answer by text: the patient has opted out of texts: call them instead." in page
     assert f'id="text-{later}"' not in page and f'action="/staff/inbox/{later}/reply"' not in page
     refused = nurse_client.post(f"/staff/inbox/{later}/reply", {"text": "Yes, there is parking."})
-    assert refused.status_code == 400
-    assert "Not sent. Cannot answer by text: the patient has opted out" in html(refused)
+    assert refused.status_code == 303
+    refused_page = html(nurse_client.get(refused.headers["Location"]))
+    assert "Not sent. Cannot answer by text: the patient has opted out" in refused_page
     assert len(answers(app)) == 1 and item(app, later)["needs_attention"] is True
 
 
@@ -147,11 +148,13 @@ def test_a_bad_answer_is_refused_next_to_the_field(staff_services, nurse_client,
     enrol(app)
     inbound_id = text_in(app, "Can I bring my husband?")
     response = nurse_client.post(f"/staff/inbox/{inbound_id}/reply", form)
-    assert response.status_code == 400
-    page = html(response)
-    assert error in page
+    assert response.status_code == 303  # Post/Redirect/Get: a reload never sends it again
+    assert response.headers["Location"].endswith(f"/staff/inbox#item-{inbound_id}")
+    page = html(nurse_client.get(response.headers["Location"]))
+    assert error in page and 'id="error-summary"' in page
     if field == "text":
-        assert f'<p class="field-error" id="text-error-{inbound_id}">' in page
+        assert f'<p class="field-error" id="text-{inbound_id}-error">' in page
+        assert f'href="#text-{inbound_id}"' in page
         assert f">{form['text']}</textarea>" in page  # what was typed is kept
         assert '<details class="answer" open>' in page
     assert answers(app) == [] and item(app, inbound_id)["needs_attention"] is True
@@ -190,7 +193,9 @@ def test_a_sender_who_is_not_a_patient_cannot_be_texted(staff_services, nurse_cl
     page = html(nurse_client.get("/staff/inbox"))
     assert "Not a patient: +12025550999" in page
     assert "Cannot answer by text: not an enrolled patient" in page
-    assert nurse_client.post(f"/staff/inbox/{inbound_id}/reply", {"text": "Hi"}).status_code == 400
+    refused = nurse_client.post(f"/staff/inbox/{inbound_id}/reply", {"text": "Hi"})
+    assert refused.status_code == 303
+    assert "Not sent. Cannot answer by text" in html(nurse_client.get(refused.headers["Location"]))
     assert answers(app) == []
     nurse_client.post(f"/staff/inbox/{inbound_id}/handled")
     assert item(app, inbound_id)["needs_attention"] is False

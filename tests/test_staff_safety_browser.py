@@ -93,7 +93,8 @@ def test_a_crisis_text_at_night_reaches_every_page_and_closes_with_one_acknowled
     outcome.fill("   ")
     card.get_by_role("button", name=re.compile("^Acknowledge")).click()
     refused = page.locator(f"#escalation-{esc['id']}")
-    expect(refused.locator(f"#outcome-error-{esc['id']}")).to_contain_text("Write the outcome")
+    expect(refused.locator(f"#outcome-{esc['id']}-error")).to_contain_text("Write the outcome")
+    expect(page.locator("#error-summary")).to_be_focused()
     assert one(app, escalations)["state"] == "open"
     assert one(app, inbound_messages)["needs_attention"] is True
     assert one(app, staff_tasks)["state"] == "open"

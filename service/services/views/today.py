@@ -328,7 +328,8 @@ def _checkin(app: Interlude, conn: Connection, checkin_id: int | None) -> dict[s
     options = step.expects.options if step and step.expects else ()
     label = next((o.label for o in options if o.code == row["answer"]), None)
     return {
-        "step": row["step_id"].replace("_", " "),
+        "step": row["step_id"],
+        "schedule": row["schedule"],
         "kind": row["kind"],
         "asked_at": row["opened_at"],
         "answer": row["answer"],

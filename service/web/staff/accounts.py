@@ -1,4 +1,7 @@
-"""Staff accounts: admins add, disable and enable accounts; everyone changes their own password."""
+"""Staff accounts: admins add, disable and enable accounts; everyone changes their own password.
+
+A form refused for bad input goes back to its page (Post/Redirect/Get) with the error summary and
+the address typed; a password is never kept."""
 
 from __future__ import annotations
 
@@ -12,25 +15,22 @@ from ..access import services
 from . import common
 
 bp = Blueprint("accounts", __name__)
-
-
-def _page(errors: dict[str, str] | None = None, form: dict[str, Any] | None = None, code: int = 200) -> Any:
-    return (
-        render_template(
-            "staff/accounts/index.html",
-            accounts=staff.list_staff(services()),
-            errors=errors or {},
-            form=form or {},
-            nav="accounts",
-        ),
-        code,
-    )
+# The keys under which a refused form is kept for the next GET (common.kept_form).
+NEW_ACCOUNT = "new-account"
+NEW_PASSWORD = "password"
 
 
 @bp.get("/accounts")
 @common.admin_required
 def index() -> Any:
-    return _page()
+    form, errors = common.kept_form(NEW_ACCOUNT)
+    return render_template(
+        "staff/accounts/index.html",
+        accounts=staff.list_staff(services()),
+        errors=errors,
+        form=form,
+        nav="accounts",
+    )
 
 
 @bp.post("/accounts")
@@ -47,9 +47,10 @@ def add() -> Any:
             actor=common.actor(),
         )
     except InvalidInput as exc:
-        return _page(exc.errors, form, 400)
+        return common.back_with_errors(NEW_ACCOUNT, form, exc.errors, url_for("staff.accounts.index"))
     except Conflict as exc:
-        return _page({"email": str(exc)}, form, 400)
+        errors = {"email": f"{exc}: choose another address, or enable the disabled account in the list"}
+        return common.back_with_errors(NEW_ACCOUNT, form, errors, url_for("staff.accounts.index"))
     flash(f"Added {added.email}.")
     return redirect(url_for("staff.accounts.index"))
 
@@ -70,26 +71,30 @@ def set_active(account_id: int) -> Any:
     return redirect(url_for("staff.accounts.index"))
 
 
-@bp.route("/account/password", methods=["GET", "POST"])
+@bp.get("/account/password")
 def password() -> Any:
+    _, errors = common.kept_form(NEW_PASSWORD)
+    return render_template("staff/accounts/password.html", errors=errors, nav="password")
+
+
+@bp.post("/account/password")
+def change_password() -> Any:
+    me = common.user()
+    new = request.form.get("new_password", "")
     errors: dict[str, str] = {}
-    if request.method == "POST":
-        me = common.user()
-        new = request.form.get("new_password", "")
+    try:
+        staff.sign_in(services(), me.email, request.form.get("current_password", ""))
+    except staff.SignInRefused:
+        errors["current_password"] = "this is not your current password: type the one you signed in with"
+    if new != request.form.get("confirm_password", ""):
+        errors["confirm_password"] = "this does not match the new password: type the new password again"
+    if not errors:
         try:
-            staff.sign_in(services(), me.email, request.form.get("current_password", ""))
-        except staff.SignInRefused:
-            errors["current_password"] = "not your current password"
-        if new != request.form.get("confirm_password", ""):
-            errors["confirm_password"] = "does not match the new password"
-        if not errors:
-            try:
-                staff.set_password(services(), me.email, new, actor=common.actor())
-            except InvalidInput as exc:
-                errors = {"new_password": exc.errors.get("password", str(exc))}
-        if not errors:
-            session.clear()  # a new password ends every sign-in, this one too
-            flash("Password changed: sign in with the new one.")
-            return redirect(url_for("staff.auth.sign_in"))
-    code = 400 if errors else 200
-    return render_template("staff/accounts/password.html", errors=errors, nav=None), code
+            staff.set_password(services(), me.email, new, actor=common.actor())
+        except InvalidInput as exc:
+            errors = {"new_password": exc.errors.get("password", str(exc))}
+    if errors:  # nothing typed is kept: a password never goes into the cookie
+        return common.back_with_errors(NEW_PASSWORD, {}, errors, url_for("staff.accounts.password"))
+    session.clear()  # a new password ends every sign-in, this one too
+    flash("Password changed: sign in with the new one.")
+    return redirect(url_for("staff.auth.sign_in"))

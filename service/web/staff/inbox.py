@@ -20,6 +20,8 @@ from . import common
 
 bp = Blueprint("inbox", __name__)
 FREE = "free"
+# The key under which a refused answer is kept for the next GET (common.kept_form).
+ANSWER_FORM = "inbox-answer"
 
 
 def _page(
@@ -34,14 +36,18 @@ def _page(
         errors=errors or {},
         form=form or {},
         free=FREE,
-        refresh=True,
+        refresh=not errors,  # a reload would drop the refused answer kept for this one view
         max_chars=replies.ANSWER_MAX,
     )
 
 
 @bp.get("/inbox")
 def index() -> Any:
-    return _page(today.inbox_items(services()))
+    form, errors = common.kept_form(ANSWER_FORM)
+    item_id = form.pop("item_id", None)
+    if not isinstance(item_id, int) or not errors:
+        return _page(today.inbox_items(services()))
+    return _page(today.inbox_items(services()), {item_id: errors}, {item_id: form})
 
 
 @bp.post("/inbox/<ident>/handled")
@@ -77,7 +83,9 @@ def reply(ident: str) -> Any:
         if all(i["id"] != item_id for i in items):  # handled meanwhile: no form for the error to sit by
             flash("Not sent: " + "; ".join(exc.errors.values()), "error")
             return redirect(url_for("staff.inbox.index"))
-        return _page(items, {item_id: exc.errors}, {item_id: {"choice": choice, "text": text}}), 400
+        kept = {"item_id": item_id, "choice": choice, "text": text[: replies.ANSWER_MAX + 1]}
+        url = url_for("staff.inbox.index", _anchor=f"item-{item_id}")
+        return common.back_with_errors(ANSWER_FORM, kept, exc.errors, url)
     except Conflict as exc:
         flash(f"Not sent: {exc}.", "error")
         return redirect(url_for("staff.inbox.index"))

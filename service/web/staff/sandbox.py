@@ -16,6 +16,8 @@ from ..access import parse_id, services
 from . import common
 
 bp = Blueprint("sandbox", __name__)
+# The key under which a refused reply is kept for the next GET (common.kept_form).
+REPLY_FORM = "sandbox-reply"
 
 
 @bp.before_request
@@ -36,7 +38,11 @@ def index() -> Any:
 
 @bp.get("/sandbox/<patient_id>")
 def phone(patient_id: str) -> Any:
-    return _phone_page(parse_id(patient_id), text="", errors={})
+    pid = parse_id(patient_id)
+    form, errors = common.kept_form(REPLY_FORM)
+    if form.get("patient_id") != pid:
+        return _phone_page(pid, text="", errors={})
+    return _phone_page(pid, text=str(form.get("body", "")), errors=errors)
 
 
 @bp.post("/sandbox/<patient_id>/reply")
@@ -46,13 +52,15 @@ def reply(patient_id: str) -> Any:
     try:
         sandbox_phone.reply_as_patient(services(), pid, text, common.actor())
     except InvalidInput as exc:
-        return _phone_page(pid, text=text, errors=exc.errors, status=400)
+        kept = {"patient_id": pid, "body": text[: sandbox_phone.MAX_TEXT + 1]}
+        url = url_for("staff.sandbox.phone", patient_id=pid)
+        return common.back_with_errors(REPLY_FORM, kept, exc.errors, url)
     except NotFound:
         return _not_found()
     return redirect(url_for("staff.sandbox.phone", patient_id=pid, _anchor="latest"))
 
 
-def _phone_page(patient_id: int, *, text: str, errors: dict[str, str], status: int = 200) -> Any:
+def _phone_page(patient_id: int, *, text: str, errors: dict[str, str]) -> Any:
     try:
         talk = sandbox_phone.conversation(services(), patient_id)
     except NotFound:
@@ -60,7 +68,7 @@ def _phone_page(patient_id: int, *, text: str, errors: dict[str, str], status: i
     page = render_template(
         "staff/sandbox/phone.html", max_text=sandbox_phone.MAX_TEXT, text=text, errors=errors, **talk
     )
-    return page, status
+    return page
 
 
 def _not_found() -> Any:
