@@ -404,6 +404,7 @@ def test_a_dry_run_counts_what_would_go_and_changes_nothing(app, patient):
         "checkins": 1,
         "sandbox_messages": 8,
         "inbound_messages": 1,
+        "idempotency_keys": 0,
     }
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 
-from ..services import sessions
+from ..services import idempotency, sessions
 from ..services.errors import InvalidInput
 from ..services.outbox.deliveries import list_deliveries
-from ..services.patients import create_patient, update_patient
+from ..services.patients import create_patient, update_patient, upsert_patient_by_ref
 from ..services.views import queries
 from . import openapi
 from .access import parse_id, services
@@ -17,6 +18,9 @@ from .auth import require_api_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 ACTOR = "api"
+PREFIX = "/api/v1/"
+
+log = logging.getLogger("interlude.web")
 
 
 @bp.before_request
@@ -85,6 +89,13 @@ def post_patient() -> Any:
     return jsonify(create_patient(services(), json_body(), ACTOR)), 201
 
 
+@bp.put("/patients/by-ref/<ref>")
+def put_patient_by_ref(ref: str) -> Any:
+    """Create the patient with this external reference (201), or change the fields sent (200)."""
+    patient, created = upsert_patient_by_ref(services(), ref, json_body(), ACTOR)
+    return jsonify(patient), 201 if created else 200
+
+
 @bp.get("/patients/<pid>")
 def get_patient(pid: str) -> Any:
     return jsonify(queries.patient(services(), parse_id(pid)))
@@ -148,5 +159,64 @@ def deliveries() -> Any:
     return jsonify(list_deliveries(services(), failed=status == "failed", limit=_limit("100")))
 
 
+# --- Idempotency-Key on every POST under /api/v1 (service.services.idempotency) -----------------
+
+
+def _claim_idempotency_key() -> Any:
+    """Before a POST with an Idempotency-Key runs: claim the key, or answer from it.
+
+    Registered on the app, so it covers every /api/v1 blueprint; it runs before their own token
+    check, so the token is checked here first: a stored answer goes only to the API's client."""
+    key = request.headers.get(idempotency.HEADER)
+    if key is None or request.method != "POST" or not request.path.startswith(PREFIX):
+        return None
+    if request.url_rule is None:  # no such route: the 404 or 405 says so
+        return None
+    refused = require_api_token()
+    if refused is not None:
+        return refused
+    problem = idempotency.key_problem(key)
+    if problem is not None:
+        raise InvalidInput({idempotency.HEADER: problem})
+    path = request.path + (f"?{request.query_string.decode('latin-1')}" if request.query_string else "")
+    digest = idempotency.request_hash(request.method, path, request.get_data())
+    try:
+        claimed = idempotency.claim(services(), key, request.method, request.path, digest)
+    except idempotency.KeyReused as exc:
+        return jsonify(error="idempotency-key-reused", message=str(exc)), 422
+    except idempotency.InProgress as exc:
+        return jsonify(error="idempotency-key-in-progress", message=str(exc)), 409, {"Retry-After": "1"}
+    if isinstance(claimed, idempotency.Stored):
+        replay = Response(claimed.body, status=claimed.status, mimetype="application/json")
+        replay.headers[idempotency.REPLAYED] = "true"
+        return replay
+    g.idempotency_claim = claimed
+    return None
+
+
+def _settle_idempotency_key(response: Response) -> Response:
+    """Keep a successful answer for the key's retries; free the key after any other."""
+    claimed = g.pop("idempotency_claim", None)
+    if claimed is not None:
+        if 200 <= response.status_code < 300:
+            idempotency.finish(services(), claimed, response.status_code, response.get_data(as_text=True))
+        else:
+            idempotency.release(services(), claimed)
+    return response
+
+
+def _free_unsettled_key(exc: BaseException | None) -> None:
+    """A request that ended without an answer (an error past every handler) frees its key."""
+    claimed = g.pop("idempotency_claim", None)
+    if claimed is not None:
+        try:
+            idempotency.release(services(), claimed)
+        except Exception:  # the request has already failed; the key expires in any case
+            log.exception("could not free an idempotency key", extra={"path": request.path})
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.before_request(_claim_idempotency_key)
+    app.after_request(_settle_idempotency_key)
+    app.teardown_request(_free_unsettled_key)

@@ -13,6 +13,7 @@ from ..domain.channels import PREFERENCES
 from ..domain.delivery import OUTBOX_STATES
 from ..domain.session_state import SessionState
 from ..runtime import Interlude
+from ..services import idempotency
 from ..services import validation as v
 from ..services.sessions import MAX_REASON
 
@@ -31,12 +32,15 @@ def document(app: Interlude) -> dict[str, Any]:
             "description": (
                 "Enrol patients and book, move, cancel, complete or mark no-show their sessions; "
                 "the planned messages follow at once. Every error is JSON with an `error` code; "
-                "invalid input is a 400 naming each bad field in `fields`."
+                "invalid input is a 400 naming each bad field in `fields`. Every POST takes an "
+                "optional `Idempotency-Key` header: a request sent again with the same key and the "
+                "same body gets the first answer again (with `Idempotent-Replayed: true`) and creates "
+                "nothing twice."
             ),
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": _paths(),
+        "paths": _with_idempotency_keys(_paths()),
         "components": {
             "securitySchemes": {
                 "bearer": {
@@ -48,6 +52,31 @@ def document(app: Interlude) -> dict[str, Any]:
             "parameters": {
                 "pid": _id_parameter("pid", "patient"),
                 "sid": _id_parameter("sid", "session"),
+                "idempotencyKey": {
+                    "name": idempotency.HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": (
+                        "Any unique value per request, e.g. a UUID, kept for 24 hours. A request sent "
+                        "again with the same key and the same body is answered with the first "
+                        f"successful answer (header `{idempotency.REPLAYED}: true`) and runs no more; the same key "
+                        "with another body, or on another path, is refused (422); while the first is "
+                        "still running, 409. After an error nothing is kept: the key may be sent again."
+                    ),
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": idempotency.MAX_KEY,
+                        "pattern": "^[ -~]+$",
+                    },
+                },
+                "ref": {
+                    "name": "ref",
+                    "in": "path",
+                    "required": True,
+                    "description": "The patient's external reference (the EHR's id); a slash cannot be used.",
+                    "schema": _text(100, pattern=r"^[^/]*\S[^/]*$"),
+                },
             },
             "schemas": _schemas(app),
             "responses": _responses(),
@@ -114,6 +143,24 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _body("PatientNew"),
                 "responses": {**_ok("Patient", "201", "Enrolled"), **_errors("400")},
             }
+        },
+        "/patients/by-ref/{ref}": {
+            "parameters": [_ref("parameters", "ref")],
+            "put": {
+                "operationId": "upsertPatientByRef",
+                "summary": (
+                    "Enrol the patient with this external reference (201, as POST /patients would), or "
+                    "change the fields sent of the patient who has it (200, as PATCH would; nothing "
+                    "changes, not even the audit trail, when they hold those values). `external_ref` "
+                    "in the body, if sent, must be the reference in the path."
+                ),
+                "requestBody": _body("PatientUpsert"),
+                "responses": {
+                    **_ok("Patient", "201", "Enrolled"),
+                    **_ok("Patient", "200", "Updated (or unchanged)"),
+                    **_errors("400", "404"),
+                },
+            },
         },
         "/patients/{pid}": {
             "parameters": pid,
@@ -220,6 +267,39 @@ def _paths() -> dict[str, Any]:
         },
         **_replies_paths(),
     }
+
+
+def _with_idempotency_keys(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every POST takes the Idempotency-Key header: its refusals (422; 409 while the first
+    request runs, alongside any 409 the operation already had) and the replay header."""
+    replayed = {
+        idempotency.REPLAYED: {
+            "description": "`true` when this is the stored answer to an earlier request with the key.",
+            "schema": {"type": "string", "enum": ["true"]},
+        }
+    }
+    for item in paths.values():
+        if "post" not in item:
+            continue
+        post = item["post"] = dict(item["post"])
+        post["parameters"] = [*post.get("parameters", []), _ref("parameters", "idempotencyKey")]
+        responses = dict(post["responses"])
+        for code, response in responses.items():
+            if code.startswith("2"):
+                responses[code] = {**response, "headers": replayed}
+        responses["422"] = _ref("responses", "IdempotencyKeyReused")
+        earlier = responses.get("409")
+        if earlier is None:
+            responses["409"] = _ref("responses", "IdempotencyKeyInProgress")
+        elif earlier != _ref("responses", "409"):  # the generic 409 is an Error already
+            name = earlier["$ref"].rsplit("/", 1)[1]
+            schemas = [_ref("schemas", name), _ref("schemas", "IdempotencyKeyError")]
+            responses["409"] = {
+                "description": f"As {name}; or a request with this {idempotency.HEADER} is still running.",
+                "content": {JSON: {"schema": {"anyOf": schemas}}},
+            }
+        post["responses"] = responses
+    return paths
 
 
 def _replies_paths() -> dict[str, Any]:
@@ -416,6 +496,13 @@ def _schemas(app: Interlude) -> dict[str, Any]:
                 "patient's booked sessions (sent messages are never sent again)."
             ),
         ),
+        "PatientUpsert": _input(
+            fields,
+            description=(
+                "As PatientNew to enrol (first_name and last_name needed); to update, only the "
+                "fields sent change, as PatientChange."
+            ),
+        ),
         "Patient": _object(patient_props, required=list(patient_props)),
         "PatientDetail": _object(
             {**patient_props, "sessions": {"type": "array", "items": _ref("schemas", "Session")}},
@@ -557,6 +644,16 @@ def _schemas(app: Interlude) -> dict[str, Any]:
             },
             required=["error", "fields"],
         ),
+        "IdempotencyKeyError": _object(
+            {
+                "error": {
+                    "type": "string",
+                    "enum": ["idempotency-key-reused", "idempotency-key-in-progress"],
+                },
+                "message": {"type": "string"},
+            },
+            required=["error", "message"],
+        ),
         "Error": _object(
             {"error": {"type": "string", "minLength": 1}, "message": {"type": "string"}},
             required=["error", "message"],
@@ -615,6 +712,15 @@ def _responses() -> dict[str, Any]:
         "401": error("Missing or wrong bearer token, or the API is disabled (no token set)."),
         "404": error("No such patient or session."),
         "409": error("Valid, but not in the session's current state (e.g. moving a cancelled session)."),
+        "IdempotencyKeyReused": error(
+            f"The {idempotency.HEADER} was used for another request (another body, or another path): "
+            "send a new key.",
+            "IdempotencyKeyError",
+        ),
+        "IdempotencyKeyInProgress": error(
+            f"A request with this {idempotency.HEADER} is still running: retry in a moment.",
+            "IdempotencyKeyError",
+        ),
         "Overlap": error(
             "The session would overlap another booked session of the same patient, named in `session`; "
             "send `force: true` to book it anyway.",

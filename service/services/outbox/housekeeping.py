@@ -5,7 +5,8 @@ What goes, once its retention (days since the row last changed; 0 keeps a table 
   attempts, the sandbox records of those attempts and their closed check-ins;
 - delivery attempts of such messages, on their own, when `attempts_days` is the shorter;
 - sandbox records (the rendered text of messages that never left the machine);
-- texts patients sent, once handled.
+- texts patients sent, once handled;
+- idempotency keys of the JSON API, a day after their request (always: service.services.idempotency).
 
 What never goes: a message still pending or sending; any message of a session still booked (a
 booked session can be rescheduled or re-planned, and planning reads its sent rows to never send
@@ -52,6 +53,7 @@ from ...db.tables import (
     checkins,
     delivery_attempts,
     escalations,
+    idempotency_keys,
     inbound_messages,
     outbox,
     sandbox_messages,
@@ -61,10 +63,18 @@ from ...domain import delivery
 from ...domain.origin import staff_reply_inbound
 from ...domain.session_state import SessionState
 from ...runtime import Interlude
+from .. import idempotency
 
 log = logging.getLogger("interlude.housekeeping")
 
-TABLES = ("outbox", "delivery_attempts", "checkins", "sandbox_messages", "inbound_messages")
+TABLES = (
+    "outbox",
+    "delivery_attempts",
+    "checkins",
+    "sandbox_messages",
+    "inbound_messages",
+    "idempotency_keys",
+)
 PRUNABLE = (delivery.SENT, delivery.FAILED, delivery.CANCELLED, delivery.SKIPPED, delivery.UNKNOWN)
 
 
@@ -119,7 +129,8 @@ def run(app: Interlude, *, dry_run: bool = False, now: datetime | None = None) -
 
     With `dry_run`, counts what a run would prune now and changes nothing.
     """
-    cutoffs = cutoffs_for(app.config.retention, now or app.clock())
+    now = now or app.clock()
+    cutoffs = cutoffs_for(app.config.retention, now)
     result = HousekeepingResult(dry_run=dry_run)
     # Sandbox records and attempts first (they go sooner), then messages, then inbox texts (a
     # staff answer stays while its text does: see _staff_replies_kept).
@@ -132,6 +143,8 @@ def run(app: Interlude, *, dry_run: bool = False, now: datetime | None = None) -
     for cutoff, make in passes:
         if cutoff is not None:
             _run_pass(app, make(cutoffs), result, app.config.retention.batch_size)
+    expired_keys = _idempotency_pass(idempotency.expired_before(now))
+    _run_pass(app, expired_keys, result, app.config.retention.batch_size)
     if result.total:
         counts = " ".join(f"{k}={v}" for k, v in result.counts.items())
         verb = "would prune" if dry_run else "pruned"
@@ -364,3 +377,16 @@ def _inbound_pass(c: Cutoffs) -> _Pass:
         return [Step("inbound_messages", i, _among(conn, i.c.id, ids))]
 
     return _Pass("inbound_messages", i, choose, steps)
+
+
+def _idempotency_pass(cutoff: datetime) -> _Pass:
+    """Expired idempotency keys: nothing refers to their ids, so the newest may go too."""
+    k = idempotency_keys
+
+    def choose(conn: Connection) -> Select[Any]:
+        return select(k.c.id).where(k.c.created_at < cutoff)
+
+    def steps(conn: Connection, ids: list[int]) -> list[Step]:
+        return [Step("idempotency_keys", k, _among(conn, k.c.id, ids))]
+
+    return _Pass("idempotency_keys", k, choose, steps)
