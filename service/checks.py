@@ -46,6 +46,9 @@ SAMPLE_ESCALATION = {
     "link": "https://clinic.example/staff/escalations/1234",
     "level": 0,
 }
+# A questionnaire link as long as one can be (service.services.measures: a large message id and
+# a far expiry on a longish base URL), for the SMS budget of a measure step.
+SAMPLE_MEASURE_LINK = "https://clinic.example/q/WzEyMzQ1Njc4OTAsMjA5OTk5OTk5OV0.AbCdEfGhIjKlMnOpQrStUvWxYz0"
 # A page is rendered with the longest crisis reason and with the low-urgency wording too.
 SAMPLE_PAGES = (
     {**SAMPLE_ESCALATION, "reason": max(CRISIS_REASONS.values(), key=len)},
@@ -122,6 +125,7 @@ def sample_group(
     fmt = Formatter(ZoneInfo(patient["timezone"]), lang, clinic_tz)
     context.update(group_context(group, clinic, fmt))
     context["escalation"] = SAMPLE_ESCALATION
+    context["measure_link"] = SAMPLE_MEASURE_LINK
     return context
 
 
@@ -218,6 +222,7 @@ def check_times(config: Config, templates: MessageTemplates, name: str, now: dat
             ]
             for context in [*contexts, _sample_group(config, patient, lang, now)]:
                 context["escalation"] = SAMPLE_ESCALATION
+                context["measure_link"] = SAMPLE_MEASURE_LINK
                 zone = context["session"]["zone"].strip()
                 for path, text in _rendered_parts(templates, name, lang, context):
                     found.add(_time_problems(templates, path, text, zone))
@@ -410,6 +415,7 @@ def _render_all(
             for session in _sample_sessions(now):
                 for escalation in SAMPLE_PAGES if name.startswith("escalation") else (SAMPLE_ESCALATION,):
                     context = message_context(config.clinic, clinic_tz, patient, session, lang)
+                    context["measure_link"] = SAMPLE_MEASURE_LINK
                     context["escalation"] = escalation
                     detailed = bool(patient["detailed_messages"])
                     found.add(_render_one(config, templates, name, lang, context, detailed, category))
@@ -740,6 +746,7 @@ def _day_claims(
         }
         context = message_context(config.clinic, clinic_tz, patient, session, lang, now=send.at)
         context["escalation"] = SAMPLE_ESCALATION
+        context["measure_link"] = SAMPLE_MEASURE_LINK
         try:
             category = send.step.category
             out = templates.render(

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from .domain.durations import DomainError, parse_duration
+from .domain.hl7_siu import consent_location
 from .domain.office_hours import DAYS, OfficeHours, check_days, parse_office_hours
 from .domain.segments import is_gsm7
 from .domain.text import fold
@@ -33,6 +34,7 @@ DEFAULT_INSTANCE_CONFIG = Path("instance/config.toml")
 MODALITIES = ("iv", "im", "intranasal", "oral", "kat")
 ENV_TWILIO_AUTH_TOKEN = "INTERLUDE_TWILIO_AUTH_TOKEN"
 ENV_SMTP_PASSWORD = "INTERLUDE_SMTP_PASSWORD"
+ENV_METRICS_TOKEN = "INTERLUDE_METRICS_TOKEN"
 SMS_TRANSPORTS = ("sandbox", "twilio")
 EMAIL_TRANSPORTS = ("sandbox", "smtp")
 SMTP_SECURITY = ("starttls", "ssl", "none")
@@ -298,6 +300,53 @@ class RetentionConfig:
     batch_size: int = 5000
 
 
+def _default_visit_types() -> dict[str, str]:
+    return {}
+
+
+@dataclass(frozen=True)
+class ImportsConfig:
+    # The clinic's visit types (as its system writes them, any case) -> a modality; a visit type
+    # that is a modality's own name ("iv", "IM"...) needs no entry.
+    visit_types: dict[str, str] = field(default_factory=_default_visit_types)
+    # The CSV column, FHIR extension url and PID field saying the patient agreed to texts.
+    consent_column: str = "SMS Consent"
+    consent_extension: str = "http://interlude.example/fhir/StructureDefinition/sms-consent"
+    # The largest CSV the Import page takes, in megabytes (the command line reads any size).
+    max_upload_mb: int = 20
+    # The HL7 v2 field saying the patient agreed to texts ("ZPD-1", "PD1-12"; Y or N); empty: no
+    # field says so, and patients from HL7 are enrolled with SMS off (service.domain.hl7_siu).
+    hl7_consent_field: str = ""
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    # GET /metrics (Prometheus). With INTERLUDE_METRICS_TOKEN set it needs that bearer token;
+    # without, it answers only clients on this machine (loopback, not through a proxy).
+    enabled: bool = True
+    # A message still pending this long after it was due counts as overdue.
+    overdue_after: timedelta = timedelta(seconds=60)
+    # interlude_sends_recent counts the messages that reached a final state within this window.
+    sends_window: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class ReportsConfig:
+    # The Reports page's and `interlude report`'s cost estimate, in US dollars: the price of one
+    # outbound SMS segment (Twilio's US list price for a long-code segment, before carrier fees;
+    # set your own contract's) and of one email (0: the clinic's own mail server).
+    sms_segment_price: float = 0.0079
+    email_price: float = 0.0
+
+
+@dataclass(frozen=True)
+class MeasuresConfig:
+    # A PHQ-9 total this many points above the patient's previous one opens a staff task.
+    worsening_points: int = 5
+    # How many days a questionnaire link works after it is sent.
+    link_days: int = 7
+
+
 @dataclass(frozen=True)
 class Secrets:
     """Values that only ever come from the environment."""
@@ -306,6 +355,7 @@ class Secrets:
     secret_key: str | None = None
     twilio_auth_token: str | None = None
     smtp_password: str | None = None
+    metrics_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -323,6 +373,10 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    imports: ImportsConfig = field(default_factory=ImportsConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
+    measures: MeasuresConfig = field(default_factory=MeasuresConfig)
     secrets: Secrets = field(default_factory=Secrets, repr=False)
     source: str = "built-in defaults"
 
@@ -447,6 +501,8 @@ def _validate(config: Config) -> None:
     _validate_lease(config)
     if config.twilio.max_per_second <= 0:
         raise ConfigError("twilio.max_per_second: must be positive")
+    if config.measures.worsening_points < 1 or not 1 <= config.measures.link_days <= 60:
+        raise ConfigError("measures: worsening_points must be at least 1 and link_days 1 to 60")
     if config.escalation.ack_minutes <= 0:
         raise ConfigError("escalation.ack_minutes: must be positive")
     if config.escalation.after_hours_inbox not in AFTER_HOURS_INBOX:
@@ -466,6 +522,39 @@ def _validate(config: Config) -> None:
     _validate_sms_name(config.clinic.sms_name)
     _validate_sensitive_words(config.messages)
     _validate_course(config.messages)
+    _validate_imports(config.imports)
+    _validate_metrics(config.metrics)
+    _validate_reports(config.reports)
+
+
+def _validate_reports(r: ReportsConfig) -> None:
+    for name in ("sms_segment_price", "email_price"):
+        if not 0 <= getattr(r, name) < 10:
+            raise ConfigError(
+                f"reports.{name}: must be a price in US dollars from 0 to 10, got {getattr(r, name)!r}"
+            )
+
+
+def _validate_metrics(m: MetricsConfig) -> None:
+    if m.overdue_after <= timedelta(0):
+        raise ConfigError("metrics.overdue_after: must be positive, such as '60s'")
+    if not timedelta(minutes=1) <= m.sends_window <= timedelta(days=7):
+        raise ConfigError("metrics.sends_window: must be between '1m' and '7d'")
+
+
+def _validate_imports(imports: ImportsConfig) -> None:
+    for code, modality in imports.visit_types.items():
+        if modality not in MODALITIES:
+            raise ConfigError(
+                f"imports.visit_types.{code}: unknown modality {modality!r} (known: {', '.join(MODALITIES)})"
+            )
+    if imports.max_upload_mb <= 0:
+        raise ConfigError("imports.max_upload_mb: must be positive")
+    if imports.hl7_consent_field:
+        try:
+            consent_location(imports.hl7_consent_field)
+        except ValueError as exc:
+            raise ConfigError(f"imports.hl7_consent_field: {exc}") from exc
 
 
 def _validate_course(m: MessagesConfig) -> None:
@@ -652,6 +741,7 @@ def parse_config(text: str, source: str, env: Mapping[str, str] | None = None) -
         secret_key=_env_secret(env, ENV_SECRET_KEY, ours=True),
         twilio_auth_token=_env_secret(env, ENV_TWILIO_AUTH_TOKEN),
         smtp_password=_env_secret(env, ENV_SMTP_PASSWORD),
+        metrics_token=_env_secret(env, ENV_METRICS_TOKEN, ours=True),
     )
     return config.replace(secrets=secrets, source=source)
 

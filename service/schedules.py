@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .domain.durations import DomainError, parse_duration, parse_offset
+from .domain.instruments import MEASURES
 from .domain.schedule import (
     ANCHORS,
     CATEGORIES,
@@ -49,6 +50,7 @@ _STEP_KEYS = {
     "once_per_course",
     "group_within",
     "title",
+    "measure",
 }
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -322,7 +324,18 @@ def _step(ctx: _Ctx, data: Any) -> Step:
         once_per_course=once_per_course,
         group_within=group_within,
         title=_title(ctx, data),
+        measure=_measure(ctx, data, expects),
     )
+
+
+def _measure(ctx: _Ctx, data: dict, expects: ReplyExpectation | None) -> str | None:
+    """The step's `measure`: the questionnaire its messages link to, or None."""
+    if "measure" not in data:
+        return None
+    measure = _str(ctx, data, "measure", MEASURES)
+    if expects is not None:
+        raise ctx.fail("measure", "a questionnaire step does not also ask for a reply")
+    return measure
 
 
 TITLE_MAX = 60

@@ -72,6 +72,8 @@ def a_day_of_work(app: Any) -> dict[str, str]:
         "templates": "/staff/templates",
         "template editor": "/staff/templates/booking_confirmation/en/sms.txt",
         "accounts": "/staff/accounts",
+        "import": "/staff/import",
+        "reports": "/staff/reports",
         "change password": "/staff/account/password",
         "sandbox": "/staff/sandbox",
         "sandbox phone": f"/staff/sandbox/{pid}",

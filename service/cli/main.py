@@ -71,6 +71,15 @@ def _register_more() -> None:
     staff.register(cli)
     housekeeping.register(cli)
     screen.register(cli)
+    from .hl7 import register as register_hl7
+
+    register_hl7(cli)
+    from .imports import register as register_import
+
+    register_import(cli)
+    from .report import register as register_report
+
+    register_report(cli)
 
 
 def main() -> None:

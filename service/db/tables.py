@@ -360,3 +360,61 @@ content_versions = Table(
     Column("created_at", UTC, nullable=False),
     UniqueConstraint("kind", "name", "version", name="uq_content_versions_kind_name_version"),
 )
+
+# One row per Idempotency-Key of a POST to the JSON API (service.services.idempotency): the hash
+# of the request (method, path, body) and, once it has run, the response the client got. `status`
+# is NULL while the first request with the key is still running. Pruned after a day by the
+# housekeeping.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("key", String(200), nullable=False),
+    Column("method", String(10), nullable=False),
+    Column("path", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer),
+    Column("body", Text),
+    Column("created_at", UTC, nullable=False),
+    UniqueConstraint("key", "path", name="uq_idempotency_keys_key_path"),
+    Index("ix_idempotency_keys_created_at", "created_at"),
+)
+
+# One row per message a booking feed delivered (source e.g. "hl7", message_id its control id):
+# a repeated message is acknowledged from here and never applied twice.
+feed_messages = Table(
+    "feed_messages",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("source", String(20), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("received_at", UTC, nullable=False),
+    Column("result", String(20), nullable=False),
+    Column("detail", Text),
+    UniqueConstraint("source", "message_id", name="uq_feed_messages_source_message_id"),
+)
+
+# One questionnaire (PHQ-9, GAD-7, PCL-5) sent by a measure step, per patient and link: the link
+# of the step's SMS and the one of its email lead to the same row (`link_key`: schedule, step,
+# session and occurrence). Made by the first answer submitted; `answers` holds the items answered
+# so far ({"1": 0, ...}), and score, band and flags are set when the last item is in.
+measure_responses = Table(
+    "measure_responses",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("patient_id", Id, ForeignKey("patients.id"), nullable=False),
+    Column("session_id", Id, ForeignKey("treatment_sessions.id")),
+    Column("outbox_id", Id, ForeignKey("outbox.id"), nullable=False),
+    Column("instrument", String(8), nullable=False),
+    Column("link_key", String(200), nullable=False, unique=True),
+    Column("language", String(8), nullable=False),
+    Column("answers", JSON, nullable=False),
+    Column("started_at", UTC, nullable=False),
+    Column("updated_at", UTC, nullable=False),
+    Column("completed_at", UTC),
+    Column("score", Integer),
+    Column("band", String(32)),
+    Column("flags", JSON),
+    Column("escalation_id", Id),
+    Index("ix_measure_responses_patient_instrument", "patient_id", "instrument", "completed_at"),
+)

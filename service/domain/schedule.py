@@ -106,6 +106,9 @@ class Step:
     group_within: timedelta | None = None
     # What staff read for the step ("Next-day check-in"); None: made from the id (`display_title`).
     title: str | None = None
+    # A questionnaire step: "phq9", "gad7" or "pcl5" (domain/instruments.py); its messages carry
+    # the questionnaire's link as `measure_link`.
+    measure: str | None = None
 
     @property
     def display_title(self) -> str:

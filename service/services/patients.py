@@ -136,9 +136,14 @@ def get_patient(conn: Connection, patient_id: int) -> Mapping[Any, Any]:
     return row
 
 
-def create_patient(app: Interlude, data: Any, actor: str) -> dict[str, Any]:
-    """Enrol a patient and plan their enrolment messages. Raises InvalidInput or Conflict."""
+def create_patient(app: Interlude, data: Any, actor: str, *, sms_consent: bool = True) -> dict[str, Any]:
+    """Enrol a patient and plan their enrolment messages. Raises InvalidInput or Conflict.
+
+    `sms_consent=False` (an import whose source does not say the patient agreed to texts): the
+    number is kept but SMS is off, so no opt-in text or other text is planned."""
     record = with_default_channels(_read(app, data, partial=False))
+    if not sms_consent:
+        record["channels"] = [c for c in record["channels"] if c != "sms"]
     _check_contacts(record)
     now = app.clock()
     with app.engine.begin() as conn:
@@ -216,6 +221,45 @@ def update_patient(app: Interlude, patient_id: int, data: Any, actor: str) -> di
             details=details,
         )
         return public_patient(updated)
+
+
+_REF_TAKEN = "already used by another patient"  # create_patient's answer to a reference in use
+
+
+def upsert_patient_by_ref(
+    app: Interlude, external_ref: Any, data: Any, actor: str
+) -> tuple[dict[str, Any], bool]:
+    """Enrol the patient with this external reference, or change the fields sent of the one
+    who has it (nothing at all, not even an audit entry, when they hold those values already).
+    Returns the patient and whether they were enrolled now. Raises InvalidInput.
+
+    Two requests enrolling the same reference at once: the unique reference lets one enrol, the
+    other finds the patient and updates them."""
+    in_path = v.Fields({"external_ref": external_ref})
+    ref = in_path.get("external_ref", v.text(100), required=True)
+    in_path.done()
+    f = v.Fields(data)
+    if "external_ref" in data and f.get("external_ref", v.text(100), nullable=False) != ref:
+        f.errors.setdefault("external_ref", f"must be the reference in the path, {v.shown(ref)}")
+    f.done()
+    record = {**data, "external_ref": ref}
+    for _ in range(2):
+        with app.engine.connect() as conn:
+            mine = patients.c.clinic_id == default_clinic_id(conn)
+            query = select(patients).where(mine, patients.c.external_ref == ref)
+            found = conn.execute(query).mappings().first()
+        if found is None:
+            try:
+                return create_patient(app, record, actor), True
+            except InvalidInput as exc:
+                if exc.errors != {"external_ref": _REF_TAKEN}:
+                    raise
+                continue  # enrolled meanwhile by another request: update them
+        changes = _read(app, record, partial=True)
+        if all(found[name] == value for name, value in changes.items()):
+            return public_patient(found), False
+        return update_patient(app, found["id"], record, actor), False
+    raise InvalidInput({"external_ref": _REF_TAKEN})
 
 
 # The step whose text confirms the opt-in to the recurring program (CTIA: program, frequency,

@@ -48,15 +48,30 @@ def create_app(config: Config | None = None, *, services: Interlude | None = Non
         # Schedule and template edits saved by any process apply here within a second.
         services.refresh_content()
 
-    from . import answers, api, email_unsubscribe, health, replies_api, staff, twilio_inbound, twilio_status
+    from . import (
+        answers,
+        api,
+        email_unsubscribe,
+        fhir,
+        health,
+        measures,
+        metrics,
+        replies_api,
+        staff,
+        twilio_inbound,
+        twilio_status,
+    )
 
     health.init_app(app)
+    metrics.init_app(app)
     twilio_inbound.init_app(app)
     twilio_status.init_app(app)
     email_unsubscribe.init_app(app)
     answers.init_app(app)
+    measures.init_app(app)
     replies_api.init_app(app)
     api.init_app(app)
+    fhir.init_app(app)
     staff.init_app(app)
     _errors(app)
     return app
@@ -87,6 +102,10 @@ def _errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
+        if request.path.startswith("/fhir/"):
+            from .fhir import http_outcome
+
+            return http_outcome(exc)
         if request.path.startswith("/api/"):
             code = exc.code or 500
             return jsonify(

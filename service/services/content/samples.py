@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ...checks import SAMPLE_ESCALATION, sample_group
+from ...checks import SAMPLE_ESCALATION, SAMPLE_MEASURE_LINK, sample_group
 from ...domain.schedule import Step
 from ...domain.segments import segment_info
 from ...runtime import Interlude
@@ -46,7 +46,7 @@ def sample_context(
     if grouped:
         return sample_group(app.config.clinic, app.clinic_tz, patient, session, lang)
     context = message_context(app.config.clinic, app.clinic_tz, patient, session, lang)
-    return {**context, "escalation": SAMPLE_ESCALATION}
+    return {**context, "escalation": SAMPLE_ESCALATION, "measure_link": SAMPLE_MEASURE_LINK}
 
 
 def sms_facts(text: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from ...runtime import Interlude
 from ...template_context import Formatter, group_context, message_context, session_context
 from ...templates import TemplateError
 from ...transports.base import Outgoing
+from ..measures import link_for
 from ..replies.answer_links import links_for
 
 log = logging.getLogger("interlude.dispatch")
@@ -209,6 +210,9 @@ class Decider:
             context.update(self._group(context.pop("group"), patient, session, language))
         if row["channel"] == "email":  # a question asked by email carries its one-tap answers
             context["answer_links"] = links_for(self.app, row, language, self.now)
+        measure_link = link_for(self.app, row, self.now)  # a questionnaire step's link
+        if measure_link is not None:
+            context["measure_link"] = measure_link
         rendered = self.app.templates.render(
             row["template"],
             row["channel"],

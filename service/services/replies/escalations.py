@@ -33,6 +33,7 @@ REASONS = {
     "concerning-answer": "concerning answer to a safety check-in",
     "no-answer": "no answer to a safety check-in",
     "not-cleared": "not cleared for the next session",
+    "questionnaire": "questionnaire answer: thoughts of death or self-harm (PHQ-9 item 9)",
     "after-hours-inbox": "a patient wrote after hours within 72 h of a session; read it in the Inbox",
 }
 # Each crisis category (domain.crisis.CATEGORIES) in plain words, for pages and staff pages alike.

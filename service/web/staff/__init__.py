@@ -94,13 +94,13 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     common.register_filters(app)
 
-    from . import accounts, content, inbox, patient_edit, patients, sandbox, signin, today
+    from . import accounts, content, imports, inbox, patient_edit, patients, reports, sandbox, signin, today
 
     # The parent is made per app (a blueprint cannot gain children once registered anywhere).
     bp = Blueprint("staff", __name__, url_prefix="/staff")
     bp.before_request(guard)
     bp.after_request(headers)
-    for page in (signin, today, patients, patient_edit, inbox, content, sandbox, accounts):
+    for page in (signin, today, patients, patient_edit, inbox, content, sandbox, accounts, imports, reports):
         bp.register_blueprint(page.bp)
     app.register_blueprint(bp)
     _limit_sign_ins(app)
