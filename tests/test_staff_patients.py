@@ -9,7 +9,7 @@ from html import escape, unescape
 import pytest
 from sqlalchemy import select
 
-from service.db.tables import delivery_attempts
+from service.db.tables import delivery_attempts, outbox
 from service.db.tables import patients as patients_table
 from service.db.tables import sessions as sessions_table
 from service.services.outbox.deliveries import apply_status
@@ -194,8 +194,13 @@ def test_patient_page_shows_contacts_consent_timeline_and_thread(failing_sms, cl
     book(staff_services, p["id"], "2027-03-04T09:00")  # Thursday: too late for the 3-days-ahead message
     Dispatcher(staff_services).run_once()
     with staff_services.engine.connect() as conn:
+        # The booking confirmation's email (the questionnaire link of session 1 goes too).
         email = (
-            conn.execute(select(delivery_attempts).where(delivery_attempts.c.channel == "email"))
+            conn.execute(
+                select(delivery_attempts)
+                .join(outbox, outbox.c.id == delivery_attempts.c.outbox_id)
+                .where(delivery_attempts.c.channel == "email", outbox.c.step_id == "booking_confirmation")
+            )
             .mappings()
             .one()
         )

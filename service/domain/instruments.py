@@ -221,3 +221,14 @@ def score(instrument: Instrument, answers: Mapping[int, int]) -> Score:
 def worsened(instrument: Instrument, previous: int | None, total: int, points: int) -> bool:
     """True when `total` is `points` or more above the previous total (higher is worse)."""
     return previous is not None and points > 0 and total - previous >= points
+
+
+# The bands a clinician should see at once (the Today page's "new concerning results"): PHQ-9
+# moderately severe and severe, GAD-7 severe, PCL-5 at or above the cut point.
+CONCERNING_BANDS = frozenset({"moderately severe", "severe", "probable PTSD"})
+
+
+def concerning(band: str | None, flags: tuple[str, ...] | list[str], worsening_open: bool = False) -> bool:
+    """True for a result a clinician should see at once: a safety flag (PHQ-9 item 9 above 0), a
+    concerning band, or a worsening whose task is still open."""
+    return bool(flags) or band in CONCERNING_BANDS or worsening_open

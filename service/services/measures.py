@@ -24,6 +24,7 @@ from ..db.tables import measure_responses, outbox, patients
 from ..db.upsert import insert_if_absent
 from ..domain.instruments import (
     INSTRUMENTS,
+    SAFETY_FLAG,
     Instrument,
     MeasureError,
     check_answer,
@@ -31,7 +32,10 @@ from ..domain.instruments import (
     score,
     worsened,
 )
+from ..domain.measure_fhir import questionnaire_response
 from ..runtime import Interlude
+from .errors import NotFound
+from .patients import get_patient
 from .replies.checkins import step_of
 from .replies.escalations import raise_escalation
 from .tasks import open_task
@@ -302,25 +306,89 @@ def _check_worsening(
 # --- reading -------------------------------------------------------------------------------------
 
 
-def measures_of(app: Interlude, patient_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Each instrument's completed scores of a patient, oldest first: {"phq9": [{"completed_at",
-    "score", "band", "flags", "session_id", "answers"}, ...]} (for the staff chart and the API)."""
+def completed(conn: Connection, patient_id: int) -> list[Mapping[Any, Any]]:
+    """A patient's scored responses, oldest first (one query)."""
     query = (
         select(measure_responses)
         .where(measure_responses.c.patient_id == patient_id, measure_responses.c.completed_at.is_not(None))
         .order_by(measure_responses.c.completed_at, measure_responses.c.id)
     )
-    found: dict[str, list[dict[str, Any]]] = {}
+    return list(conn.execute(query).mappings())
+
+
+def result_of(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """One scored response as the staff chart and the API read it."""
+    return {
+        "id": row["id"],
+        "completed_at": row["completed_at"],
+        "score": row["score"],
+        "band": row["band"],
+        "flags": list(row["flags"] or []),
+        "session_id": row["session_id"],
+        "language": row["language"],
+        "answers": _answers(row),
+    }
+
+
+def measures_of(app: Interlude, patient_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Each instrument's completed scores of a patient, oldest first: {"phq9": [{"id",
+    "completed_at", "score", "band", "flags", "session_id", "language", "answers"}, ...]} (for the
+    staff chart and the API)."""
     with app.reader.connect() as conn:
-        for row in conn.execute(query).mappings():
-            found.setdefault(row["instrument"], []).append(
-                {
-                    "completed_at": row["completed_at"],
-                    "score": row["score"],
-                    "band": row["band"],
-                    "flags": list(row["flags"] or []),
-                    "session_id": row["session_id"],
-                    "answers": _answers(row),
-                }
-            )
+        return by_instrument(completed(conn, patient_id))
+
+
+def by_instrument(rows: list[Mapping[Any, Any]]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row["instrument"], []).append(result_of(row))
     return found
+
+
+def series(app: Interlude, patient_id: int) -> list[dict[str, Any]]:
+    """The API's view: every scored response of the patient, oldest first, with its instrument,
+    total, band and whether PHQ-9 item 9 was above 0. Raises NotFound for an unknown patient."""
+    with app.reader.connect() as conn:
+        get_patient(conn, patient_id)
+        rows = completed(conn, patient_id)
+    return [
+        {
+            "id": row["id"],
+            "instrument": row["instrument"],
+            "name": INSTRUMENTS[row["instrument"]].name,
+            "completed_at": row["completed_at"].isoformat(),
+            "total": row["score"],
+            "band": row["band"],
+            "item9": SAFETY_FLAG in (row["flags"] or []),
+            "session_id": row["session_id"],
+        }
+        for row in rows
+    ]
+
+
+def fhir_response(app: Interlude, patient_id: int, response_id: int) -> dict[str, Any]:
+    """One response of the patient (completed or in progress) as a FHIR R4 QuestionnaireResponse.
+    Raises NotFound for an unknown patient, or a response that is not theirs."""
+    with app.reader.connect() as conn:
+        patient = get_patient(conn, patient_id)
+        row = (
+            conn.execute(
+                select(measure_responses).where(
+                    measure_responses.c.id == response_id, measure_responses.c.patient_id == patient_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+    if row is None or row["instrument"] not in INSTRUMENTS:
+        raise NotFound("questionnaire response", response_id)
+    return questionnaire_response(
+        INSTRUMENTS[row["instrument"]],
+        response_id=row["id"],
+        patient_id=patient_id,
+        external_ref=patient["external_ref"],
+        language=row["language"],
+        answers=_answers(row),
+        completed_at=row["completed_at"],
+        updated_at=row["updated_at"],
+    )

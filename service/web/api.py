@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 
-from ..services import idempotency, sessions
+from ..services import idempotency, measures, sessions
 from ..services.errors import InvalidInput
 from ..services.outbox.deliveries import list_deliveries
 from ..services.patients import create_patient, update_patient, upsert_patient_by_ref
@@ -15,6 +16,7 @@ from ..services.views import queries
 from . import openapi
 from .access import parse_id, services
 from .auth import require_api_token
+from .fhir import FHIR_JSON
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 ACTOR = "api"
@@ -104,6 +106,19 @@ def get_patient(pid: str) -> Any:
 @bp.patch("/patients/<pid>")
 def patch_patient(pid: str) -> Any:
     return jsonify(update_patient(services(), parse_id(pid), json_body(), ACTOR))
+
+
+@bp.get("/patients/<pid>/measures")
+def patient_measures(pid: str) -> Any:
+    """The patient's scored questionnaires, oldest first."""
+    return jsonify(measures.series(services(), parse_id(pid)))
+
+
+@bp.get("/patients/<pid>/measures/<rid>/fhir")
+def measure_fhir(pid: str, rid: str) -> Any:
+    """One questionnaire response as a FHIR R4 QuestionnaireResponse."""
+    body = measures.fhir_response(services(), parse_id(pid), parse_id(rid))
+    return Response(json.dumps(body), mimetype=FHIR_JSON)
 
 
 @bp.post("/sessions")

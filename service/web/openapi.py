@@ -11,11 +11,13 @@ from typing import Any
 
 from ..domain.channels import PREFERENCES
 from ..domain.delivery import OUTBOX_STATES
+from ..domain.instruments import MEASURES
 from ..domain.session_state import SessionState
 from ..runtime import Interlude
 from ..services import idempotency
 from ..services import validation as v
 from ..services.sessions import MAX_REASON
+from .fhir import FHIR_JSON
 
 JSON = "application/json"
 MAX_ID = 10**18 - 1  # ids longer than 18 digits are answered 404 without a look-up
@@ -52,6 +54,7 @@ def document(app: Interlude) -> dict[str, Any]:
             "parameters": {
                 "pid": _id_parameter("pid", "patient"),
                 "sid": _id_parameter("sid", "session"),
+                "rid": _id_parameter("rid", "questionnaire response"),
                 "idempotencyKey": {
                     "name": idempotency.HEADER,
                     "in": "header",
@@ -174,6 +177,37 @@ def _paths() -> dict[str, Any]:
                 "summary": "Change some of a patient's details (only the fields sent).",
                 "requestBody": _body("PatientChange"),
                 "responses": {**_ok("Patient"), **_errors("400", "404")},
+            },
+        },
+        "/patients/{pid}/measures": {
+            "parameters": pid,
+            "get": {
+                "operationId": "patientMeasures",
+                "summary": (
+                    "The patient's scored questionnaires (PHQ-9, GAD-7, PCL-5), oldest first: total, "
+                    "severity band, and whether PHQ-9 item 9 (thoughts of self-harm) was above 0."
+                ),
+                "responses": {**_list_of("Measure"), **_errors("404")},
+            },
+        },
+        "/patients/{pid}/measures/{rid}/fhir": {
+            "parameters": [*pid, _ref("parameters", "rid")],
+            "get": {
+                "operationId": "measureAsFhir",
+                "summary": (
+                    "One questionnaire response of the patient (its `id` in the list above, completed "
+                    "or still in progress) as a FHIR R4 QuestionnaireResponse: `questionnaire` is the "
+                    "LOINC panel (http://loinc.org/q/44249-1 PHQ-9, 69737-5 GAD-7, 101697-1 PCL-5), "
+                    "each item's linkId its number, each answer a valueCoding whose code is the score "
+                    "and display the option's words as the patient read them."
+                ),
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {FHIR_JSON: {"schema": _ref("schemas", "QuestionnaireResponse")}},
+                    },
+                    **_errors("404"),
+                },
             },
         },
         "/sessions": {
@@ -654,6 +688,34 @@ def _schemas(app: Interlude) -> dict[str, Any]:
             },
             required=["error", "message"],
         ),
+        "Measure": _object(
+            {
+                "id": {"type": "integer", "description": "The response's id (for its FHIR export)."},
+                "instrument": {"type": "string", "enum": list(MEASURES)},
+                "name": {"type": "string", "example": "PHQ-9"},
+                "completed_at": timestamp,
+                "total": {"type": "integer", "minimum": 0},
+                "band": {"type": "string", "example": "moderate"},
+                "item9": {
+                    "type": "boolean",
+                    "description": "PHQ-9 item 9 (thoughts of self-harm) above 0; false for the others.",
+                },
+                "session_id": {"type": "integer", "nullable": True},
+            },
+            required=["id", "instrument", "completed_at", "total", "band", "item9"],
+        ),
+        "QuestionnaireResponse": _object(
+            {
+                "resourceType": {"type": "string", "enum": ["QuestionnaireResponse"]},
+                "status": {"type": "string", "enum": ["completed", "in-progress"]},
+                "questionnaire": {"type": "string"},
+                "authored": {"type": "string"},
+                "subject": {"type": "object"},
+                "item": {"type": "array", "items": {"type": "object"}},
+            },
+            required=["resourceType", "status", "questionnaire", "item"],
+            description="A FHIR R4 QuestionnaireResponse (https://hl7.org/fhir/R4/questionnaireresponse.html).",
+        ),
         "Error": _object(
             {"error": {"type": "string", "minLength": 1}, "message": {"type": "string"}},
             required=["error", "message"],
@@ -710,7 +772,7 @@ def _responses() -> dict[str, Any]:
     return {
         "400": error("Invalid input: every bad field is named in `fields`.", "InvalidInput"),
         "401": error("Missing or wrong bearer token, or the API is disabled (no token set)."),
-        "404": error("No such patient or session."),
+        "404": error("No such patient, session or questionnaire response (of that patient)."),
         "409": error("Valid, but not in the session's current state (e.g. moving a cancelled session)."),
         "IdempotencyKeyReused": error(
             f"The {idempotency.HEADER} was used for another request (another body, or another path): "

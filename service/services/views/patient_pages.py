@@ -22,7 +22,7 @@ from ...domain.session_changes import Booked, booked, clash
 from ...domain.session_state import Move, SessionState, change
 from ...runtime import Interlude
 from ...template_context import Formatter, message_context
-from .. import consent
+from .. import consent, measures
 from .. import validation as v
 from ..content.preview import rendered_row
 from ..errors import Conflict
@@ -113,7 +113,7 @@ def patient_page(
     conversation (`thread`, its newest entries unless `whole_thread`), then the messages: those
     that are planned or went out (`timeline`), skipped and cancelled ones too when `all_messages`
     (`hidden` counts the ones left out). A planned message the dispatcher would skip carries
-    `wont_send`, why in words."""
+    `wont_send`, why in words. Then each questionnaire's scores over time (`measures`)."""
     now = app.clock()
     with app.reader.connect() as conn:
         patient = dict(get_patient(conn, patient_id))
@@ -124,6 +124,7 @@ def patient_page(
         conversation = record.thread(app, conn, patient, timeline)
         escalations = record.open_escalations(conn, patient_id)
         tasks = record.open_tasks(conn, patient_id)
+        scored = measures.completed(conn, patient_id)
     numbers = {s["id"]: s["number"] for s in all_sessions}
     for item in timeline:
         item["session_number"] = numbers.get(item["session_id"])
@@ -147,6 +148,7 @@ def patient_page(
         "thread": thread,
         "earlier": earlier,
         "ledger": _ledger(patient_id, consent_rows, events),
+        "measures": record.questionnaires(scored, all_sessions),
     }
 
 

@@ -9,7 +9,7 @@ are the dispatcher's: a message the page says will not go is one the dispatcher 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,10 +26,13 @@ from ...domain.consent import (
     purpose_of,
     standing_opt_out,
 )
+from ...domain.instruments import INSTRUMENTS
 from ...domain.origin import Origin, staff_reply_inbound
+from ...domain.session_state import SessionState
 from ...runtime import Interlude
 from ...template_context import message_context
 from ...templates import TemplateError
+from .. import measures as measure_results
 from ..outbox.delivery_policy import meaning
 from .today import reason_words
 
@@ -291,3 +294,49 @@ def recent(entries: list[dict[str, Any]], everything: bool) -> tuple[list[dict[s
     if everything or len(entries) <= THREAD_SHOWN:
         return entries, 0
     return entries[-THREAD_SHOWN:], len(entries) - THREAD_SHOWN
+
+
+# --- questionnaires ----------------------------------------------------------------------------
+
+# The sessions the questionnaire chart marks on its time axis.
+MARKED_SESSIONS = (SessionState.BOOKED, SessionState.COMPLETED)
+
+
+def questionnaires(
+    rows: list[Mapping[Any, Any]], sessions: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each instrument the patient answered, in the instruments' order: its scores oldest first
+    (`results`), the patient's sessions to mark (`sessions`: number and start), and the last
+    answers as read (`last_answers`: each item's words and the option chosen, in the language
+    the patient answered in)."""
+    marked = [(s["number"], s["start_at"]) for s in sessions if s["status"] in MARKED_SESSIONS]
+    found = measure_results.by_instrument(rows)
+    views = []
+    for key, instrument in INSTRUMENTS.items():
+        results = found.get(key)
+        if not results:
+            continue
+        last = results[-1]
+        lang = instrument.language_for(last["language"])
+        views.append(
+            {
+                "key": key,
+                "instrument": instrument,
+                "results": results,
+                "sessions": marked,
+                "language": lang,
+                "last": last,
+                "last_answers": [
+                    {
+                        "number": n,
+                        "text": text,
+                        "score": last["answers"].get(n),
+                        "option": instrument.options[lang][last["answers"][n]]
+                        if n in last["answers"]
+                        else None,
+                    }
+                    for n, text in enumerate(instrument.items[lang], start=1)
+                ],
+            }
+        )
+    return views

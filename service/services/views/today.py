@@ -13,7 +13,17 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, String, cast, func, literal, or_, select
 
-from ...db.tables import checkins, escalations, inbound_messages, outbox, patients, sessions, staff_tasks
+from ...db.tables import (
+    checkins,
+    escalations,
+    inbound_messages,
+    measure_responses,
+    outbox,
+    patients,
+    sessions,
+    staff_tasks,
+)
+from ...domain.instruments import CONCERNING_BANDS, INSTRUMENTS, SAFETY_FLAG, concerning
 from ...domain.origin import PAGE_STEP, Origin, page_of, page_prefix
 from ...domain.session_state import SessionState
 from ...runtime import Interlude
@@ -21,6 +31,7 @@ from ...template_context import display_phone, message_context
 from ...templates import TemplateError
 from .. import tasks
 from ..errors import NotFound
+from ..measures import WORSENING_TASK
 from ..outbox import deliveries
 from ..replies import inbound as replies
 from ..replies import inbox
@@ -419,6 +430,75 @@ def open_tasks(app: Interlude) -> list[dict[str, Any]]:
         }
         for t in found
     ]
+
+
+# --- questionnaires ----------------------------------------------------------------------------
+
+MEASURE_DAYS = 7  # concerning questionnaire results stay on Today this long after completion
+
+
+def concerning_results(app: Interlude) -> list[dict[str, Any]]:
+    """Questionnaires completed in the last MEASURE_DAYS days whose result a clinician should see
+    (domain.instruments.concerning: PHQ-9 item 9 above 0, a concerning band, or a worsening whose
+    task is still open), newest first, with the patient's name; one query."""
+    since = app.clock() - timedelta(days=MEASURE_DAYS)
+    worsening_key = literal(f"{WORSENING_TASK}:") + cast(measure_responses.c.id, String)
+    query = (
+        select(
+            measure_responses.c.id,
+            measure_responses.c.patient_id,
+            measure_responses.c.instrument,
+            measure_responses.c.completed_at,
+            measure_responses.c.score,
+            measure_responses.c.band,
+            measure_responses.c.flags,
+            patients.c.first_name,
+            patients.c.last_name,
+            staff_tasks.c.id.label("task_id"),
+        )
+        .join(patients, patients.c.id == measure_responses.c.patient_id)
+        .outerjoin(
+            staff_tasks,
+            (staff_tasks.c.dedupe_key == worsening_key) & (staff_tasks.c.state == "open"),
+        )
+        .where(measure_responses.c.completed_at >= since)
+        .order_by(measure_responses.c.completed_at.desc(), measure_responses.c.id.desc())
+    )
+    with app.reader.connect() as conn:
+        rows = list(conn.execute(query).mappings())
+    found = []
+    for r in rows:
+        flags = list(r["flags"] or [])
+        if not concerning(r["band"], flags, r["task_id"] is not None):
+            continue
+        instrument = INSTRUMENTS.get(r["instrument"])
+        found.append(
+            {
+                "id": r["id"],
+                "patient_id": r["patient_id"],
+                "patient_name": f"{r['first_name']} {r['last_name']}",
+                "instrument": instrument.name if instrument else r["instrument"],
+                "score": r["score"],
+                "max_total": instrument.max_total if instrument else None,
+                "band": r["band"],
+                "item9": SAFETY_FLAG in flags,
+                "worsening": r["task_id"] is not None,
+                "why": _concern_words(r["band"], flags, r["task_id"] is not None),
+                "completed_at": r["completed_at"],
+            }
+        )
+    return found
+
+
+def _concern_words(band: str | None, flags: list[str], worsening: bool) -> list[str]:
+    words = []
+    if SAFETY_FLAG in flags:
+        words.append("thoughts of self-harm (item 9 above 0)")
+    if band in CONCERNING_BANDS:
+        words.append(f"{band} band")
+    if worsening:
+        words.append("worse than last time (task open)")
+    return words
 
 
 # --- inbox -------------------------------------------------------------------------------------

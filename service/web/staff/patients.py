@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from ...domain import measure_chart
 from ...services import sessions
 from ...services import validation as v
 from ...services.errors import Conflict, InvalidInput
@@ -192,6 +193,8 @@ def show(patient_id: int) -> Any:
         whole_thread=request.args.get("thread") == "all",
     )
     zone = view["patient"]["timezone"]
+    for measure in view["measures"]:
+        measure["chart"] = _chart(measure)
     return render_template(
         "staff/patients/show.html",
         nav="patients",
@@ -199,6 +202,14 @@ def show(patient_id: int) -> Any:
         zone_name=dict(names.usual_zones()).get(zone, zone.replace("_", " ")),
         education_by=education_by(view["patient"]),
         **view,
+    )
+
+
+def _chart(measure: Mapping[str, Any]) -> measure_chart.Chart:
+    """The questionnaire's chart, its dates written as the pages write a day."""
+    results = [measure_chart.Result(r["completed_at"], r["score"], r["band"]) for r in measure["results"]]
+    return measure_chart.chart(
+        measure["instrument"], results, measure["sessions"], lambda at: names.fmt(at, "day")
     )
 
 

@@ -66,6 +66,8 @@ def _today_page(
         urgent_tasks=today.urgent_tasks(app),
         flagged=today.flagged_messages(app),
         acknowledged=today.acknowledged_recently(app),
+        concerning=today.concerning_results(app),
+        measure_days=today.MEASURE_DAYS,
         days=_days_ahead(),
         failed=today.failed_deliveries(app),
         failed_days=today.FAILED_DAYS,
