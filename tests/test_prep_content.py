@@ -245,3 +245,27 @@ def test_the_spanish_opt_in_text_is_written_out_in_full_with_every_required_line
         for needed in ("HELP", "STOP", "tarifas de mensajes y datos", "911", "988", "(202) 555-0100"):
             assert needed in text, (needed, text)
         assert segment_info(text).encoding == "GSM-7", text
+
+
+@pytest.mark.parametrize(
+    ("indication", "measure"), [("depression", "phq9"), ("anxiety", "gad7"), ("ptsd", "pcl5")]
+)
+def test_each_indication_s_questionnaire_goes_at_the_baseline_mid_induction_end_and_in_maintenance(
+    indication, measure
+):
+    """Before session 1 and 4, after session 6, and before every session from the 7th; never
+    before session 2, 3 or 5, and never another indication's questionnaire."""
+    config = make_config("sqlite://", schedules=ROOT / "schedules")
+    schedule = load_schedules(config.schedules.dir)[config.schedules.default]
+    tz = ZoneInfo(config.clinic.timezone)
+    window = Window(config.clinic.quiet_hours_start, config.clinic.quiet_hours_end)
+    sent = {}
+    for number in range(1, 10):
+        start = datetime(2027, 4, 1, 9, 30, tzinfo=tz).astimezone(UTC) + timedelta(days=7 * number)
+        booked = start - timedelta(days=20)
+        facts = SessionFacts(start, timedelta(minutes=120), "iv", number, booked)
+        patient = PatientFacts(tz, frozenset({"sms", "email"}), frozenset({indication}), booked)
+        plan = plan_session(schedule, facts, patient, window, booked)
+        sent[number] = {p.step.measure for p in plan if p.step.measure and p.channel == "sms"}
+    assert {n for n, found in sent.items() if found} == {1, 4, 6, 7, 8, 9}
+    assert all(found == {measure} for found in sent.values() if found)
