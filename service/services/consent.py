@@ -123,19 +123,21 @@ def ledger_events(conn: Connection, patient_id: int) -> list[LedgerEvent]:
     return [LedgerEvent(r["id"], r["channel"], r["purpose"], r["action"], r["source"]) for r in rows]
 
 
+def _event_times(conn: Connection, patient_id: int) -> dict[int, datetime]:
+    """When each of the patient's ledger events was recorded, by id."""
+    query = select(consent_events.c.id, consent_events.c.created_at).where(
+        consent_events.c.patient_id == patient_id
+    )
+    return {event_id: at for event_id, at in conn.execute(query).all()}
+
+
 def opt_outs(app: Interlude, patient_id: int) -> dict[str, Any]:
     """What a re-consent could lift: per channel and purpose the opt-out standing now (when, how it
     came, and whether only the patient can lift it), and the patient's open call task."""
     with app.reader.connect() as conn:
         get_patient(conn, patient_id)
         events = ledger_events(conn, patient_id)
-        times = dict(
-            conn.execute(
-                select(consent_events.c.id, consent_events.c.created_at).where(
-                    consent_events.c.patient_id == patient_id
-                )
-            ).all()
-        )
+        times = _event_times(conn, patient_id)
         task = _open_call_task(conn, patient_id)
     state: dict[str, Any] = {}
     for channel in CHANNELS:
@@ -176,7 +178,7 @@ def _checked(f: v.Fields, key: str, check: Any, message: str, **kwargs: Any) -> 
 def _read_reconsent(app: Interlude, data: Any, now: datetime) -> dict[str, Any]:
     f = v.Fields(data)
     f.refuse_unknown(_RECONSENT_FIELDS)
-    example = now.astimezone(app.clinic_tz).strftime("%Y-%m-%dT%H:%M")
+    example = now.astimezone(app.clinic_tz).strftime(v.FORM_TIME)
     out = {
         "channel": _checked(
             f,
@@ -235,7 +237,7 @@ def _refusal(
         }
     latest = max(times[e.id] for e in standing)
     if given_at < latest:
-        local = latest.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+        local = latest.astimezone(zone).strftime(v.FORM_TIME)
         return {
             "given_at": f"the patient opted out at {local}, after this time: give when they agreed "
             f"again, e.g. a time later than {local}"
@@ -258,13 +260,7 @@ def record_reconsent(app: Interlude, patient_id: int, data: Any, actor: str) -> 
     with app.engine.begin() as conn:
         patient = get_patient(conn, patient_id)
         events = ledger_events(conn, patient_id)
-        times = dict(
-            conn.execute(
-                select(consent_events.c.id, consent_events.c.created_at).where(
-                    consent_events.c.patient_id == patient_id
-                )
-            ).all()
-        )
+        times = _event_times(conn, patient_id)
         lifted = [standing_opt_out(events, channel, p) for p in purposes]
         refused = _refusal(channel, lifted, r["given_at"], times, app.clinic_tz)
         if refused:

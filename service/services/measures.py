@@ -161,11 +161,17 @@ def look(app: Interlude, token: str, now: datetime | None = None) -> Page:
         if isinstance(found, Page):
             return found
         saved = _saved(conn, found.link_key)
+    return _closed(found, saved, now) or _page_of(found, saved, "open")
+
+
+def _closed(found: _Found, saved: Mapping[Any, Any] | None, now: datetime) -> Page | None:
+    """The page of a questionnaire that takes no more answers (completed, or its link expired);
+    None while it is open."""
     if saved is not None and saved["completed_at"] is not None:
         return _page_of(found, saved, "completed")
     if found.expires_at <= now:
         return _page_of(found, None, "expired")
-    return _page_of(found, saved, "open")
+    return None
 
 
 def parse_form(instrument: Instrument, form: Mapping[str, str]) -> tuple[dict[int, int], list[str]]:
@@ -194,10 +200,9 @@ def submit(app: Interlude, token: str, form: Mapping[str, str], now: datetime | 
         if isinstance(found, Page):
             return found
         saved = _saved(conn, found.link_key)
-        if saved is not None and saved["completed_at"] is not None:
-            return _page_of(found, saved, "completed")
-        if found.expires_at <= now:
-            return _page_of(found, None, "expired")
+        closed = _closed(found, saved, now)
+        if closed is not None:
+            return closed
         given, errors = parse_form(found.instrument, form)
         saved = _save(conn, found, saved, given, now)
         answers = _answers(saved)

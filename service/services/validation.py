@@ -264,6 +264,8 @@ def local_or_aware_time(value: Any, tz: ZoneInfo) -> datetime:
     return first.astimezone(UTC)
 
 
+# A date and time as the forms' datetime-local fields write it, and as the messages' examples do.
+FORM_TIME = "%Y-%m-%dT%H:%M"
 # The end of the date-time messages (a page with no place for an offset words it its own way).
 TIME_HINT = "give one such as 2027-03-13T09:00 (13 March 2027, 9:00 in the morning)"
 OFFSET_HINT = "; give an offset"
@@ -273,7 +275,7 @@ def future_start(value: Any, tz: ZoneInfo, now: datetime) -> datetime:
     """A session's start (see local_or_aware_time): after `now`, at most MAX_AHEAD ahead; the
     messages give a time that would do, on the patient's clock."""
     start = local_or_aware_time(value, tz)
-    tomorrow = (now + timedelta(days=1)).astimezone(tz).replace(minute=0).strftime("%Y-%m-%dT%H:%M")
+    tomorrow = (now + timedelta(days=1)).astimezone(tz).replace(minute=0).strftime(FORM_TIME)
     if start <= now:
         raise ValueError(f"must be in the future, e.g. {tomorrow}")
     if start - now > MAX_AHEAD:

@@ -179,7 +179,7 @@ def consent_form(patient_id: int) -> Any:
         form = {
             "channel": chosen,
             "purposes": ["care", "education"],
-            "given_at": app.clock().astimezone(app.clinic_tz).strftime("%Y-%m-%dT%H:%M"),
+            "given_at": app.clock().astimezone(app.clinic_tz).strftime(v.FORM_TIME),
             "close_task": state["open_task"] is not None,
         }
     return render_template(
@@ -190,7 +190,7 @@ def consent_form(patient_id: int) -> Any:
         errors=errors,
         labels=CONSENT_LABELS,
         how_choices=HOW,
-        now_local=app.clock().astimezone(app.clinic_tz).strftime("%Y-%m-%dT%H:%M"),
+        now_local=app.clock().astimezone(app.clinic_tz).strftime(v.FORM_TIME),
         **state,
     )
 

@@ -44,11 +44,10 @@ PATIENT_TEXT = (
 # "Education messages by": the choices of the new-patient form ("": the default rule).
 PREFERENCE_CHOICES = (
     ("", "Default: email when there is an address, else text message"),
-    ("sms", "Text message"),
-    ("email", "Email"),
+    ("sms", names.CHANNEL_NAMES["sms"]),
+    ("email", names.CHANNEL_NAMES["email"]),
     ("both", "Both"),
 )
-_CHANNEL_WORDS = {"sms": "text message", "email": "email"}
 # The labels of the new-patient form's fields, for its error summary.
 PATIENT_LABELS = {
     "first_name": "First name",
@@ -170,7 +169,7 @@ def education_by(patient: Mapping[str, Any]) -> str:
     """How education messages reach the patient, in plain words: the channels they go by, and
     whether that is the default or a choice the patient cannot receive."""
     going = patient_facts(patient).preferred
-    words = " and ".join(_CHANNEL_WORDS[c] for c in v.CHANNELS if c in going) or "no channel"
+    words = " and ".join(names.channel_name(c).lower() for c in v.CHANNELS if c in going) or "no channel"
     words = words[0].upper() + words[1:]
     chosen = patient["preferred_channel"]
     if chosen is None:
@@ -339,7 +338,7 @@ def reschedule(session_id: int) -> Any:
         "staff/patients/reschedule.html",
         nav="patients",
         local=_local(patient["timezone"]),
-        form={"start": start.strftime("%Y-%m-%dT%H:%M"), **values, **kept},
+        form={"start": start.strftime(v.FORM_TIME), **values, **kept},
         errors=errors,
         labels=SESSION_LABELS,
         preview=preview,
