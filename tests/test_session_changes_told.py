@@ -307,9 +307,11 @@ def test_the_api_answers_409_naming_the_other_session_and_force_books(services):
 def test_the_api_document_describes_the_overlap_answer_and_force(services):
     client = create_app(services=services).test_client()
     doc = client.get("/api/v1/openapi.json").json
-    booking = doc["paths"]["/sessions"]["post"]["responses"]["409"]["$ref"].rsplit("/", 1)[1]
-    schema = doc["components"]["responses"][booking]["content"]["application/json"]["schema"]
-    overlap = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    # The 409 of a booking: the overlap, or (any POST) an Idempotency-Key still in use.
+    answer = doc["paths"]["/sessions"]["post"]["responses"]["409"]
+    refs = [s["$ref"] for s in answer["content"]["application/json"]["schema"]["anyOf"]]
+    assert refs[1].endswith("/IdempotencyKeyError")
+    overlap = doc["components"]["schemas"][refs[0].rsplit("/", 1)[1]]
     assert set(overlap["properties"]["session"]["required"]) == {"id", "start"}
     assert "force" in doc["components"]["schemas"]["Booking"]["properties"]
     assert "force" in doc["components"]["schemas"]["Reschedule"]["properties"]
