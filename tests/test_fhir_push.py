@@ -253,6 +253,15 @@ def test_wrong_content_type_is_415(client, fhir_services):
     assert count(fhir_services, patients) == 0
 
 
+def test_a_refusal_is_logged_with_the_route_never_the_patient_s_reference(client, caplog):
+    caplog.set_level("INFO", logger="interlude")
+    r = send(client, "PUT", "/fhir/r4/Patient/MRN-77123", "{not json")
+    assert r.status_code == 400
+    refused = [rec for rec in caplog.records if rec.getMessage() == "fhir push refused"]
+    assert [rec.__dict__["path"] for rec in refused] == ["/fhir/r4/Patient/<rid>"]
+    assert all("MRN-77123" not in rec.getMessage() + str(rec.__dict__) for rec in caplog.records)
+
+
 @pytest.mark.parametrize("header", [None, "Bearer wrong", f"Basic {API_TOKEN}"])
 def test_a_missing_or_wrong_token_is_401_with_an_outcome(client, header):
     headers = {"Content-Type": FHIR}

@@ -18,7 +18,7 @@ from ..bootstrap import build
 from ..config import Config, load_config
 from ..runtime import Interlude
 from ..services.errors import Conflict, InvalidInput, NotFound
-from .access import attach
+from .access import attach, route
 from .staff.common import error_page as staff_error
 
 log = logging.getLogger("interlude.web")
@@ -117,7 +117,7 @@ def _errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
-        log.exception("unhandled error", extra={"path": request.path})
+        log.exception("unhandled error", extra={"path": route()})
         if _staff_page():
             return staff_error(500, "Something went wrong", "The error has been logged. Try again.")
         return jsonify(error="internal", message="unexpected error; it has been logged"), 500

@@ -6,7 +6,7 @@ CLI runs inside the app's context) gets it here.
 
 from __future__ import annotations
 
-from flask import Flask, abort, current_app
+from flask import Flask, abort, current_app, request
 
 from ..runtime import Interlude
 
@@ -29,3 +29,10 @@ def parse_id(value: str) -> int:
     if not (value.isascii() and value.isdigit()) or len(value) > 18:
         abort(404)
     return int(value)
+
+
+def route() -> str:
+    """The current request's route for a log line: the pattern ("/fhir/r4/Patient/<rid>"), never
+    the path itself, which can carry a patient's record number or other reference."""
+    rule = request.url_rule
+    return rule.rule if rule is not None else "(no route)"

@@ -98,9 +98,14 @@ def _page(use: Use, content: str) -> Response:
         ),
         safety=escape(words["safety"].format(emergency=clinic.emergency, crisis=clinic.crisis)),
     )
-    response = Response(html, status=_STATUS[use.status], mimetype="text/html")
-    # The URL is the answer's credential: never cached, never sent on as a referrer, never framed
-    # (another site must not trick a tap on a button).
+    return credential_page(html, _STATUS[use.status])
+
+
+def credential_page(html: str, status: int) -> Response:
+    """A patient page whose URL is its credential (an answer link, a questionnaire link): never
+    cached, never sent on as a referrer, never framed (another site must not trick a tap on a
+    button), and nothing loaded from anywhere."""
+    response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"

@@ -14,7 +14,7 @@ from ..services.outbox.deliveries import list_deliveries
 from ..services.patients import create_patient, update_patient, upsert_patient_by_ref
 from ..services.views import queries
 from . import openapi
-from .access import parse_id, services
+from .access import parse_id, route, services
 from .auth import require_api_token
 from .fhir import FHIR_JSON
 
@@ -227,7 +227,7 @@ def _free_unsettled_key(exc: BaseException | None) -> None:
         try:
             idempotency.release(services(), claimed)
         except Exception:  # the request has already failed; the key expires in any case
-            log.exception("could not free an idempotency key", extra={"path": request.path})
+            log.exception("could not free an idempotency key", extra={"path": route()})
 
 
 def init_app(app: Flask) -> None:

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from ..domain.fhir_map import ID, Issue
 from ..services import fhir_feed
 from ..services.fhir_feed import Refused, Stored
-from .access import services
+from .access import route, services
 from .auth import require_api_token
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir/r4")
@@ -91,7 +91,7 @@ def _stored(stored: Stored) -> Response:
 
 @bp.errorhandler(Refused)
 def _refused(exc: Refused) -> Response:
-    log.info("fhir push refused", extra={"status": exc.status, "path": request.path})
+    log.info("fhir push refused", extra={"status": exc.status, "path": route()})
     return outcome(exc.status, exc.issues)
 
 

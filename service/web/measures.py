@@ -19,6 +19,7 @@ from markupsafe import escape
 from ..services.measures import PATH, Page, look, submit
 from ..template_context import display_phone
 from .access import services
+from .answers import credential_page
 
 bp = Blueprint("measures", __name__)
 
@@ -121,15 +122,7 @@ def _render(page: Page, token: str) -> Response:
         ),
         safety=escape(words["safety"].format(emergency=clinic.emergency, crisis=clinic.crisis)),
     )
-    response = Response(html, status=_STATUS[page.status], mimetype="text/html")
-    # The URL is the questionnaire's credential: never cached, never sent on, never framed.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
-    )
-    return response
+    return credential_page(html, _STATUS[page.status])
 
 
 def _form(page: Page, token: str) -> str:
